@@ -1,0 +1,70 @@
+"""An assignment on disk: its solution notebook (the single source) and the files students get."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from .errors import SpecError
+from .generate import StudentFiles, student_files, student_notebook
+from .source import AssignmentSource, read_source
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The solution notebook and the folder of student files generated from it."""
+
+    solution_path: Path
+    student_dir: Path
+
+    @cached_property
+    def source(self) -> AssignmentSource:
+        return read_source(self.solution_path)
+
+    @property
+    def spec(self):
+        return self.source.spec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @cached_property
+    def student_files(self) -> StudentFiles:
+        return student_files(self.source)
+
+    @property
+    def student_notebook_path(self) -> Path:
+        return self.student_dir / self.student_files.notebook_name
+
+    def template(self):
+        """The untouched student notebook, as generated."""
+        return student_notebook(self.source)
+
+    def reference_submission(self):
+        """The student notebook filled in with the reference answers."""
+        return student_notebook(self.source, keep_solutions=True)
+
+    def handouts(self) -> dict[str, str]:
+        """Files students get besides the notebook, by name."""
+        return {name: text for name, text in self.student_files.files.items()
+                if name != self.student_files.notebook_name}
+
+
+def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assignment:
+    """An assignment by name (``fashion_cnn``) under ``root``, or by the path of its solution notebook."""
+    root = root or REPO_ROOT
+    path = Path(name_or_path)
+    if path.suffix == ".ipynb":
+        solution = path
+        name = path.stem
+    else:
+        name = str(name_or_path)
+        solution = root / "solutions" / name / f"{name}.ipynb"
+    if not solution.is_file():
+        raise SpecError(f"no solution notebook at {solution}")
+    student_dir = (solution.parent.parent.parent / "assignments" / name) if path.suffix == ".ipynb" \
+        else root / "assignments" / name
+    return Assignment(solution_path=solution, student_dir=student_dir)

@@ -1,0 +1,1 @@
+"""Checks: small functions from evidence and parameters to an outcome, registered by kind."""

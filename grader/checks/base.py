@@ -1,0 +1,53 @@
+"""What every check shares: its outcome, the problem evidence can have, and the registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from ..errors import SpecError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check found: passed or not, and a message a student understands."""
+
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Evidence that could not be obtained, and why, in a student's words."""
+
+    reason: str
+
+
+CheckFunction = Callable[[Any, Mapping[str, Any]], Outcome]
+REGISTRY: dict[str, tuple[str, CheckFunction]] = {}
+
+
+def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check function under ``kind`` for evidence of ``evidence_kind``."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        REGISTRY[kind] = (evidence_kind, function)
+        return function
+
+    return register
+
+
+def lookup(kind: str) -> tuple[str, CheckFunction]:
+    from . import accuracy, answers, arrays, models  # noqa: F401  (they register themselves)
+
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise SpecError(f"unknown check kind {kind!r}; known: {sorted(REGISTRY)}") from None
+
+
+def fmt_shape(shape: Any) -> str:
+    """(11, 11, 64) for a tuple, 1600 for a one-element shape, as Keras's summary shows them."""
+    shape = tuple(shape)
+    if len(shape) == 1:
+        return str(shape[0])
+    return "(" + ", ".join(str(s) for s in shape) + ")"

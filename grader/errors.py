@@ -1,0 +1,32 @@
+"""The one exception hierarchy of the grader.
+
+A student's mistake is never an exception: it becomes a result with a reason.
+These exceptions are for problems of the course itself (a malformed solution
+notebook, a bad spec), of the grading machine (no sandbox available), or of a
+file that cannot be read at all.
+"""
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Base class of every error the grader raises on purpose."""
+
+
+class SpecError(GraderError):
+    """The assignment's source (solution notebook, checks) is malformed."""
+
+
+class SubmissionError(GraderError):
+    """A submission cannot be read as a notebook."""
+
+
+class SandboxUnavailableError(GraderError):
+    """No sandbox that isolates student code can be used on this machine."""
+
+
+class EvidenceError(GraderError):
+    """An exported evidence file is missing, too large or malformed."""
+
+
+class DatasetUnavailableError(GraderError):
+    """A data set the grader needs is not installed."""

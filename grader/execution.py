@@ -1,0 +1,142 @@
+"""Executing a prepared notebook in a sandbox, and reading back how it went (as untrusted data)."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .evidence import EvidenceError, read_json
+from .results import CellReport
+from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxRun
+from .spec import AssignmentSpec, Limits
+from .submission import PreparedNotebook
+
+log = logging.getLogger(__name__)
+NOTEBOOK_NAME = "submission.ipynb"
+KILLED_CODES = {-6, -9, 134, 137}
+
+
+@dataclass(frozen=True)
+class ExecutionSummary:
+    """How a notebook's execution went: per cell, and as a whole."""
+
+    sandbox: str
+    seconds: float
+    timed_out: bool
+    exit_code: int | None
+    cells: tuple[CellReport, ...] = ()
+    stopped: str | None = None
+    problem: str | None = None
+    log_tail: str = ""
+    truncated_output: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
+                "exit_code": self.exit_code, "stopped": self.stopped, "problem": self.problem,
+                "truncated_output": self.truncated_output, "log_tail": self.log_tail[-1500:],
+                "cells": [c.__dict__ for c in self.cells if c.status != "ok"]}
+
+
+def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits) -> dict[str, Any]:
+    return {
+        "notebook": f"{INSIDE_WORKDIR}/{NOTEBOOK_NAME}",
+        "workdir": INSIDE_WORKDIR,
+        "export_dir": INSIDE_EXPORT,
+        "cell_timeout_s": limits.cell_timeout_s,
+        "notebook_timeout_s": limits.notebook_timeout_s,
+        "max_output_bytes": limits.max_output_bytes,
+        "tasks": [{"name": t.name, "exports": dict(t.exports),
+                   "after_cell": prepared.last_cell_of_task[t.name]} for t in spec.tasks],
+    }
+
+
+def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str, str], sandbox: Sandbox,
+            limits: Limits, folder: Path) -> tuple[ExecutionSummary, Path]:
+    """Run the notebook in ``sandbox``; return the summary and the export folder."""
+    workdir = folder / "work"
+    export_dir = folder / "export"
+    workdir.mkdir(parents=True)
+    export_dir.mkdir(parents=True)
+    nbformat.write(prepared.notebook, workdir / NOTEBOOK_NAME)
+    for name, text in handouts.items():
+        (workdir / name).write_text(text)
+    job = runner_job(prepared, spec, limits)
+    outcome = sandbox.run(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits))
+    return summarize(sandbox.name, outcome, export_dir, prepared, limits), export_dir
+
+
+def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
+    task_of = {}
+    for index, cell in enumerate(prepared.notebook.cells):
+        meta = cell.get("metadata", {}).get("grader")
+        task_of[index] = meta.get("task") if isinstance(meta, dict) else None
+    reports = []
+    for item in status.get("cells", [])[:10_000]:
+        if not isinstance(item, dict) or not isinstance(item.get("index"), int):
+            continue
+        reports.append(CellReport(index=item["index"], status=str(item.get("status", ""))[:30],
+                                  task=task_of.get(item["index"]), ename=str(item.get("ename", ""))[:200],
+                                  evalue=str(item.get("evalue", ""))[:500],
+                                  exit_code=item.get("exit_code") if isinstance(item.get("exit_code"), int)
+                                  else None))
+    return tuple(reports)
+
+
+def summarize(name: str, outcome, export_dir: Path, prepared: PreparedNotebook, limits: Limits) -> ExecutionSummary:
+    problem = None
+    try:
+        status = read_json(export_dir / "status.json", max_bytes=20 * 2**20)
+        if not isinstance(status, dict):
+            raise EvidenceError("not an object")
+    except EvidenceError:
+        status = {}
+        if outcome.timed_out:
+            problem = (f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and"
+                       " was stopped")
+        else:
+            problem = ("the notebook could not be run to the end (the process running it stopped"
+                       f" with exit code {outcome.exit_code})")
+            log.warning("runner failed for a submission: %s", outcome.log_tail[-2000:])
+    return ExecutionSummary(sandbox=name, seconds=outcome.seconds, timed_out=outcome.timed_out,
+                            exit_code=outcome.exit_code, cells=_cell_reports(status, prepared),
+                            stopped=status.get("stopped") if isinstance(status.get("stopped"), str) else None,
+                            problem=problem, log_tail=outcome.log_tail[-2000:],
+                            truncated_output=bool(status.get("truncated_output_cells")))
+
+
+def cell_problem(cell: CellReport, limits: Limits) -> str | None:
+    """What went wrong in one cell, in a student's words."""
+    where = f"cell {cell.index + 1}"
+    if cell.status == "timeout":
+        return f"{where} ran longer than the {limits.cell_timeout_s:g} s a cell may take, and was interrupted"
+    if cell.status == "kernel_died":
+        if cell.exit_code in KILLED_CODES or cell.exit_code is None:
+            return (f"the kernel died in {where}, most likely because it used more memory than the"
+                    f" {limits.memory_mb:,} MB allowed")
+        return (f"the kernel stopped in {where} (exit code {cell.exit_code}): does the code call exit(),"
+                " os._exit() or kill its own process?")
+    if cell.status == "error":
+        if cell.ename == "MemoryError":
+            return f"{where} ran out of memory (the limit is {limits.memory_mb:,} MB)"
+        if cell.ename == "SystemExit":
+            return f"{where} called sys.exit(); the rest of the notebook still ran"
+        return f"{where} raised {cell.ename}: {cell.evalue}"
+    return None
+
+
+def stop_problem(summary: ExecutionSummary, limits: Limits) -> str | None:
+    """Why the notebook stopped early, if it did."""
+    if summary.problem:
+        return summary.problem
+    if summary.stopped == "notebook_timeout":
+        return f"the notebook reached its time limit ({limits.notebook_timeout_s:g} s); later cells did not run"
+    if summary.stopped == "stuck_after_timeout":
+        return "after a cell timed out the kernel did not respond to an interrupt; later cells did not run"
+    if summary.stopped == "kernel_died":
+        died = next((c for c in summary.cells if c.status == "kernel_died"), None)
+        return cell_problem(died, limits) if died else "the kernel died; later cells did not run"
+    return None

@@ -1,0 +1,82 @@
+"""Grading one submission, as one page of named steps.
+
+read → prepare → execute in the sandbox → load evidence → score → result.
+A submission's fault at any step becomes a result with a reason, never an exception.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from .assignment import Assignment
+from .checks.base import Missing
+from .errors import SubmissionError
+from .evidence import load_task_evidence
+from .execution import ExecutionSummary, cell_problem, execute, stop_problem
+from .results import SubmissionResult, TaskResult
+from .sandbox.base import Sandbox
+from .scoring import score_task
+from .spec import Limits, TaskSpec
+from .submission import PreparedNotebook, prepare, read_submission
+
+log = logging.getLogger(__name__)
+
+
+def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
+                     keep: Path | None = None) -> SubmissionResult:
+    """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook and evidence in."""
+    path = Path(path)
+    spec = assignment.spec
+    limits = limits or spec.limits
+    try:
+        prepared = prepare(read_submission(path), assignment.template(), spec)
+    except SubmissionError as exc:
+        return _unreadable(path, assignment, sandbox, str(exc))
+    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+        summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
+        tasks = tuple(_grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
+        if keep is not None:
+            _keep(export_dir, keep)
+    return SubmissionResult(submission=path.name, assignment=spec.name, points=sum(t.points for t in tasks),
+                            max_points=spec.max_points, tasks=tasks, sandbox=sandbox.name,
+                            execution=summary.to_dict(), error=summary.problem)
+
+
+def _grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,
+                limits: Limits) -> TaskResult:
+    evidence = load_task_evidence(export_dir, task.name, task.exports)
+    reason = None
+    if all(isinstance(v, Missing) for v in evidence.values()):
+        reason = _task_problem(task, summary, prepared, limits)
+    notes = tuple(n for n in prepared.notes if task.title in n)
+    notes += tuple(p for c in summary.cells if c.task == task.name and c.status != "kernel_died"
+                   for p in [cell_problem(c, limits)] if p)
+    return score_task(task, evidence, reason, notes)
+
+
+def _task_problem(task: TaskSpec, summary: ExecutionSummary, prepared: PreparedNotebook,
+                  limits: Limits) -> str | None:
+    own = [c for c in summary.cells if c.task == task.name and c.status in ("timeout", "kernel_died")]
+    if own:
+        return cell_problem(own[0], limits)
+    last = prepared.last_cell_of_task.get(task.name)
+    ran = {c.index for c in summary.cells if c.status != "not_run"}
+    if summary.problem or (last is not None and last not in ran) or (last is None and summary.stopped):
+        return stop_problem(summary, limits)
+    return None
+
+
+def _unreadable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: str) -> SubmissionResult:
+    tasks = tuple(score_task(task, {}, f"the notebook could not be read: {reason}") for task in assignment.spec.tasks)
+    return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
+                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox.name,
+                            execution={}, error=reason)
+
+
+def _keep(export_dir: Path, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    executed = export_dir / "executed.ipynb"
+    if executed.is_file() and not executed.is_symlink():
+        shutil.copyfile(executed, keep / "executed.ipynb")

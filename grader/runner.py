@@ -1,0 +1,159 @@
+"""Executes a notebook inside the sandbox: run as ``python -m grader.runner`` with a job as JSON on stdin.
+
+One fresh kernel; every code cell runs with a time limit of its own and within the
+notebook's deadline; outputs are capped; after the last cell of a task, the
+task's variables are exported as data.  It writes ``status.json`` (how each cell
+ended) and the executed notebook into the export folder, then exits.  Nothing it
+writes is trusted by the grader for scoring.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .exporter import export_code
+
+EXPORT_TIMEOUT_S = 120
+PROBE_TIMEOUT_S = 15
+
+
+class CappedClient(NotebookClient):
+    """A notebook client that keeps at most ``max_output_bytes`` of output per notebook."""
+
+    def __init__(self, nb: Any, max_output_bytes: int, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.max_output_bytes = max_output_bytes
+        self.output_bytes = 0
+        self.truncated_cells: set[int] = set()
+
+    def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
+        size = len(json.dumps(msg.get("content", {})))
+        self.output_bytes += size
+        if self.output_bytes > self.max_output_bytes:
+            if cell_index not in self.truncated_cells:
+                self.truncated_cells.add(cell_index)
+                outs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                   text="[output truncated: too much output]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _cell_error(cell: Any) -> tuple[str, str] | None:
+    for out in cell.get("outputs", ()):
+        if out.get("output_type") == "error":
+            return str(out.get("ename", ""))[:200], str(out.get("evalue", ""))[:500]
+    return None
+
+
+def _kernel_exit_code(client: CappedClient) -> int | None:
+    provisioner = getattr(client.km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    return process.poll() if process is not None else None
+
+
+def _run_hidden(client: CappedClient, source: str, timeout: int) -> Any:
+    """Run code that is not part of the notebook: no history entry, outputs discarded."""
+    cell = nbformat.v4.new_code_cell(source)
+    client.nb.cells.append(cell)
+    client.timeout = timeout
+    try:
+        client.execute_cell(cell, len(client.nb.cells) - 1, store_history=False)
+    finally:
+        client.nb.cells.pop()
+    return cell
+
+
+def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
+    folder = export_dir / "exports"
+    code = export_code(task["name"], task["exports"], str(folder / task["name"]),
+                       str(folder / f"{task['name']}.json"))
+    try:
+        cell = _run_hidden(client, code, EXPORT_TIMEOUT_S)
+    except CellTimeoutError:
+        return "timeout"
+    return "error" if _cell_error(cell) else "ok"
+
+
+def run(job: dict) -> dict:
+    nb = nbformat.read(job["notebook"], as_version=4)
+    export_dir = Path(job["export_dir"])
+    started = time.monotonic()
+    deadline = started + float(job["notebook_timeout_s"])
+    client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), kernel_name="python3",
+                          allow_errors=True, interrupt_on_timeout=False, startup_timeout=120,
+                          resources={"metadata": {"path": job["workdir"]}})
+    after_cell: dict[int, list[dict]] = {}
+    for task in job["tasks"]:
+        after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
+    cells: list[dict] = []
+    exports: dict[str, str] = {}
+    stopped: str | None = None
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if stopped:
+                if cell.cell_type == "code":
+                    cells.append({"index": index, "status": "not_run"})
+                continue
+            remaining = deadline - time.monotonic()
+            if cell.cell_type == "code" and cell.source.strip():
+                if remaining <= 1:
+                    stopped = "notebook_timeout"
+                    cells.append({"index": index, "status": "not_run"})
+                    continue
+                client.timeout = max(1, int(min(float(job["cell_timeout_s"]), remaining)))
+                record: dict[str, Any] = {"index": index, "status": "ok"}
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    limit = "cell" if job["cell_timeout_s"] <= remaining else "notebook"
+                    record["status"] = "timeout"
+                    record["limit"] = limit
+                    client.km.interrupt_kernel()
+                    if not _responsive(client):
+                        stopped = "stuck_after_timeout"
+                except DeadKernelError:
+                    record["status"] = "kernel_died"
+                    record["exit_code"] = _kernel_exit_code(client)
+                    stopped = "kernel_died"
+                else:
+                    err = _cell_error(cell)
+                    if err:
+                        record.update(status="error", ename=err[0], evalue=err[1])
+                cells.append(record)
+            if not stopped:
+                for task in after_cell.get(index, ()):
+                    exports[task["name"]] = _export(client, task, export_dir)
+        if not stopped:
+            for task in after_cell.get(-1, ()):
+                exports[task["name"]] = _export(client, task, export_dir)
+    status = {"cells": cells, "exports": exports, "stopped": stopped,
+              "seconds": round(time.monotonic() - started, 3),
+              "truncated_output_cells": sorted(client.truncated_cells)}
+    nbformat.write(nb, export_dir / "executed.ipynb")
+    return status
+
+
+def _responsive(client: CappedClient) -> bool:
+    try:
+        _run_hidden(client, "pass", PROBE_TIMEOUT_S)
+    except (CellTimeoutError, DeadKernelError):
+        return False
+    return True
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    status = run(job)
+    (Path(job["export_dir"]) / "status.json").write_text(json.dumps(status))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

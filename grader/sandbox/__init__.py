@@ -1,0 +1,1 @@
+"""Sandboxes that execute student notebooks, behind one small interface."""

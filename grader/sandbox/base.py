@@ -1,0 +1,52 @@
+"""The one small interface every sandbox implements."""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..spec import Limits
+
+# Where things are inside every sandbox.  Nothing here says "grading".
+INSIDE_HOME = "/home/student"
+INSIDE_WORKDIR = "/home/student/work"
+INSIDE_EXPORT = "/tmp/outputs"
+
+
+@dataclass(frozen=True)
+class SandboxRun:
+    """One notebook to execute: the folders on the host, the runner's job and the limits."""
+
+    workdir: Path
+    export_dir: Path
+    job: Mapping[str, Any]
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class SandboxOutcome:
+    """How the sandboxed process ended, as seen from outside."""
+
+    exit_code: int | None
+    timed_out: bool
+    seconds: float
+    log_tail: str
+
+
+class Sandbox(abc.ABC):
+    """Runs ``python -m grader.runner`` on a job, isolated from the host."""
+
+    name: str = "sandbox"
+
+    @abc.abstractmethod
+    def run(self, run: SandboxRun) -> SandboxOutcome:
+        """Execute the job; return when it ended or was killed at the wall-clock limit."""
+
+    def describe(self) -> str:
+        return self.name
+
+
+def hard_timeout(limits: Limits) -> float:
+    """The wall-clock limit of the whole sandboxed process: the notebook's, plus exports and start-up."""
+    return limits.notebook_timeout_s + 180.0

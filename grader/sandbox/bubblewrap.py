@@ -1,0 +1,122 @@
+"""The local sandbox: bubblewrap, with no network, limits, and a file system built from an allow-list.
+
+Inside, the student's process sees the system's programs and libraries, the
+Python environment (which holds the same ``grader`` helper students have), its
+work folder, and the public data sets at the place Keras looks for them.  The
+course's solutions, hidden checks and the grader's other folders are simply not
+there.  As root, the process also drops to an unprivileged user, so that a
+process limit applies and root-only files stay unreadable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Callable
+
+from ..errors import SandboxUnavailableError
+from .base import (INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
+                   hard_timeout)
+from .process import run_limited
+
+SANDBOX_UID_BASE = 200_000  # a uid of its own per grading process, so process limits do not add up
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt/conda")
+DATASETS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+
+
+def find_bwrap() -> str:
+    path = shutil.which("bwrap")
+    if not path:
+        raise SandboxUnavailableError("bubblewrap is not installed: apt-get install bubblewrap")
+    return path
+
+
+def python_roots() -> list[Path]:
+    """The folders the Python environment needs: the interpreter's prefix, the venv and the grader package."""
+    import grader
+
+    roots = {Path(sys.base_prefix), Path(sys.prefix), Path(grader.__file__).resolve().parent}
+    roots.add(Path(sysconfig.get_paths()["purelib"]).resolve())
+    return sorted(r for r in roots if not any(r != o and o in r.parents for o in roots))
+
+
+def _system_args() -> list[str]:
+    args: list[str] = []
+    for folder in SYSTEM_DIRS:
+        path = Path(folder)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), folder]
+        elif path.is_dir():
+            args += ["--ro-bind", folder, folder]
+    return args
+
+
+def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
+    limits = run.limits
+    size = str(limits.disk_mb * 2**20)
+    argv = [find_bwrap(), "--unshare-all", "--die-with-parent", "--new-session",
+            "--hostname", "localhost", *_system_args(),
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", size, "--tmpfs", "/tmp",
+            "--size", size, "--tmpfs", "/home"]
+    for root in python_roots():
+        if not str(root).startswith("/usr/"):
+            argv += ["--ro-bind", str(root), str(root)]
+    argv += ["--bind", str(run.workdir), INSIDE_WORKDIR,
+             "--bind", str(run.export_dir), INSIDE_EXPORT]
+    for name, folder in DATASETS.items():
+        if folder.is_dir():
+            argv += ["--ro-bind", str(folder), f"{INSIDE_HOME}/.keras/datasets/{name}"]
+    argv += ["--chdir", INSIDE_WORKDIR, "--clearenv",
+             "--setenv", "HOME", INSIDE_HOME, "--setenv", "USER", "student",
+             "--setenv", "LANG", "C.UTF-8",
+             "--setenv", "PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
+             "--setenv", "TF_CPP_MIN_LOG_LEVEL", "2",
+             python, "-m", "grader.runner"]
+    return argv
+
+
+def _limits_preexec(run: SandboxRun, drop_to: int | None) -> Callable[[], None]:
+    limits = run.limits
+    cpus = sorted(os.sched_getaffinity(0))[: max(1, limits.cpus)]
+
+    def apply() -> None:
+        memory = limits.memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.disk_mb * 2**20,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.sched_setaffinity(0, cpus)
+        if drop_to is not None:
+            os.setgroups([])
+            os.setgid(drop_to)
+            os.setuid(drop_to)
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+
+    return apply
+
+
+class BubblewrapSandbox(Sandbox):
+    """Each submission in a fresh bubblewrap sandbox with its own network, PID and IPC namespaces."""
+
+    name = "bubblewrap"
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+        find_bwrap()
+
+    def run(self, run: SandboxRun) -> SandboxOutcome:
+        drop_to = SANDBOX_UID_BASE + os.getpid() % 100_000 if os.geteuid() == 0 else None
+        if drop_to is not None:
+            for parent in {run.workdir.parent, run.export_dir.parent}:
+                parent.chmod(0o711)  # traversable by the sandbox's user, not listable
+            for folder in (run.workdir, run.export_dir):
+                os.chown(folder, drop_to, drop_to)
+                for path in folder.rglob("*"):
+                    os.chown(path, drop_to, drop_to, follow_symlinks=False)
+        job = dict(run.job)
+        return run_limited(bwrap_argv(run, self.python), json.dumps(job), hard_timeout(run.limits),
+                           preexec=_limits_preexec(run, drop_to))

@@ -1,0 +1,48 @@
+"""Scoring a task: run its checks on the evidence, in the grader's own process."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from .checks.base import Missing, Outcome, lookup
+from .results import CheckResult, TaskResult
+from .spec import CheckSpec, TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+def run_check(check: CheckSpec, value: Any) -> Outcome:
+    """One check on one piece of evidence; a crash on hostile data fails the check, never the grader."""
+    if isinstance(value, Missing):
+        return Outcome(False, value.reason)
+    _, function = lookup(check.kind)
+    try:
+        return function(value, check.params)
+    except Exception as exc:  # noqa: BLE001 - evidence is hostile: any failure is the submission's
+        log.info("check %s failed on evidence %s: %r", check.kind, check.evidence, exc)
+        return Outcome(False, f"{check.evidence} could not be checked ({type(exc).__name__}: {str(exc)[:200]})")
+
+
+def check_title(check: CheckSpec) -> str:
+    return check.title or f"{check.kind.replace('_', ' ')} of {check.evidence}"
+
+
+def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str | None = None,
+               notes: tuple[str, ...] = ()) -> TaskResult:
+    results = []
+    for check in task.checks:
+        outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")))
+        results.append(CheckResult(kind=check.kind, title=check_title(check),
+                                   points=check.points if outcome.passed else 0.0, max_points=check.points,
+                                   passed=outcome.passed, message=outcome.message, public=check.public))
+    points = sum(r.points for r in results)
+    lines = list(notes)
+    if ungraded_reason:
+        lines.append(f"Not graded in full: {ungraded_reason}.")
+    for result in results:
+        mark = "PASS" if result.passed else "FAIL"
+        first, *rest = result.message.splitlines() or [""]
+        lines.append(f"[{mark}] {result.title} ({result.points:g}/{result.max_points:g}): {first}")
+        lines.extend(f"       {line}" for line in rest)
+    return TaskResult(name=task.name, title=task.title, points=points, max_points=task.max_points,
+                      checks=tuple(results), ungraded_reason=ungraded_reason, feedback="\n".join(lines))

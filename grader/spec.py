@@ -1,0 +1,135 @@
+"""What an assignment expects: typed, frozen specs read from the solution notebook."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+from .errors import SpecError
+
+EVIDENCE_KINDS = ("keras_model", "array", "value")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for executing one submission."""
+
+    notebook_timeout_s: float = 1800.0
+    cell_timeout_s: float = 900.0
+    memory_mb: int = 6144
+    cpus: int = 2
+    max_processes: int = 512
+    max_output_bytes: int = 2_000_000
+    disk_mb: int = 1024
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "Limits":
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise SpecError(f"unknown limits: {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "Limits":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({k: v for k, v in changes.items() if v is not None})
+        return Limits(**values)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check of a task: a kind, what evidence it reads, its points and parameters."""
+
+    kind: str
+    evidence: str
+    points: float
+    public: bool = False
+    title: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "CheckSpec":
+        data = dict(data)
+        try:
+            kind = data.pop("kind")
+            evidence = data.pop("evidence")
+            points = float(data.pop("points"))
+        except KeyError as missing:
+            raise SpecError(f"a check needs {missing}: {data}") from None
+        public = bool(data.pop("public", False))
+        title = str(data.pop("title", ""))
+        return cls(kind=kind, evidence=evidence, points=points, public=public, title=title, params=data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "evidence": self.evidence, "points": self.points,
+                "public": self.public, "title": self.title, **dict(self.params)}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A gradable task: the variables it exports and the checks run on them."""
+
+    name: str
+    title: str
+    exports: Mapping[str, str]
+    checks: tuple[CheckSpec, ...]
+
+    @property
+    def max_points(self) -> float:
+        return sum(check.points for check in self.checks)
+
+    def public_view(self) -> "TaskSpec":
+        return TaskSpec(self.name, self.title, dict(self.exports),
+                        tuple(c for c in self.checks if c.public))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "exports": dict(self.exports),
+                "checks": [c.to_dict() for c in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TaskSpec":
+        exports = dict(data.get("exports") or {})
+        for variable, kind in exports.items():
+            if kind not in EVIDENCE_KINDS:
+                raise SpecError(f"task {data.get('name')}: {variable} has unknown kind {kind!r}")
+            if not str(variable).isidentifier():
+                raise SpecError(f"task {data.get('name')}: {variable!r} is not a variable name")
+        checks = tuple(CheckSpec.from_dict(c) for c in data.get("checks") or ())
+        for check in checks:
+            if check.evidence not in exports:
+                raise SpecError(f"task {data.get('name')}: check {check.kind} reads {check.evidence!r},"
+                                " which the task does not export")
+        return cls(name=str(data["name"]), title=str(data.get("title") or data["name"]),
+                   exports=exports, checks=checks)
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """An assignment: its tasks in order, and its limits."""
+
+    name: str
+    title: str
+    tasks: tuple[TaskSpec, ...]
+    limits: Limits = Limits()
+
+    @property
+    def max_points(self) -> float:
+        return sum(task.max_points for task in self.tasks)
+
+    def task(self, name: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise SpecError(f"assignment {self.name} has no task {name!r}")
+
+    def public_view(self) -> "AssignmentSpec":
+        return AssignmentSpec(self.name, self.title, tuple(t.public_view() for t in self.tasks), self.limits)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "tasks": [t.to_dict() for t in self.tasks]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], limits: Limits | None = None) -> "AssignmentSpec":
+        return cls(name=str(data["name"]), title=str(data.get("title") or data["name"]),
+                   tasks=tuple(TaskSpec.from_dict(t) for t in data.get("tasks") or ()),
+                   limits=limits or Limits())

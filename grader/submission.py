@@ -1,0 +1,94 @@
+"""Reading a submitted notebook and preparing the notebook that is executed.
+
+Students break notebooks: invalid JSON, deleted or copied cells, edited setup
+cells.  Anything that cannot be read becomes a ``SubmissionError`` with a reason
+a student understands; the setup cells are restored from the assignment.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .errors import SubmissionError
+from .spec import AssignmentSpec
+
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+@dataclass(frozen=True)
+class PreparedNotebook:
+    """The notebook to execute, which cell ends each task, and what was repaired."""
+
+    notebook: Any
+    last_cell_of_task: dict[str, int | None]
+    notes: tuple[str, ...]
+
+
+def read_submission(path: Path) -> Any:
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"the notebook file is {size / 2**20:.0f} MB, more than the"
+                              f" {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB allowed: clear its outputs and submit again")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionError("the file is not a text file, so not a Jupyter notebook") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"the file is not a valid notebook (invalid JSON at line {exc.lineno}:"
+                              f" {exc.msg}); download it again from Jupyter with File > Download") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise SubmissionError("the file is JSON but not a Jupyter notebook (it has no cells)")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on malformed input
+        raise SubmissionError(f"the notebook could not be read ({type(exc).__name__})") from None
+    for cell in nb.cells:
+        if not isinstance(cell.get("source"), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            raise SubmissionError("the notebook has a malformed cell")
+    return nb
+
+
+def _grader_meta(cell: Any) -> dict:
+    meta = cell.get("metadata", {}).get("grader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def prepare(nb: Any, template: Any, spec: AssignmentSpec) -> PreparedNotebook:
+    """Clear outputs, restore the setup cells, and find where each task ends."""
+    notes: list[str] = []
+    setup = {c.get("id"): c for c in template.cells if _grader_meta(c).get("role") == "setup"}
+    seen: set[str] = set()
+    cells = []
+    for cell in nb.cells:
+        meta = _grader_meta(cell)
+        cell_id = cell.get("id")
+        if meta.get("role") == "setup" and cell_id in setup:
+            if cell_id in seen:
+                continue
+            seen.add(cell_id)
+            cell = nbformat.from_dict(dict(setup[cell_id]))
+        elif cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cells.append(cell)
+    missing = [c for c in setup.values() if c.get("id") not in seen]
+    if missing:
+        notes.append("setup cells that were deleted were put back")
+        cells = [nbformat.from_dict(dict(c)) for c in missing] + cells
+    nb.cells = cells
+    last: dict[str, int | None] = {task.name: None for task in spec.tasks}
+    for index, cell in enumerate(nb.cells):
+        task = _grader_meta(cell).get("task")
+        if task in last and cell.cell_type == "code":
+            last[task] = index
+    for task in spec.tasks:
+        if last[task.name] is None:
+            notes.append(f"the cells of {task.title} were not found (deleted?); its variables are"
+                         " read at the end of the notebook")
+    return PreparedNotebook(notebook=nb, last_cell_of_task=last, notes=tuple(notes))

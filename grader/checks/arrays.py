@@ -38,8 +38,10 @@ def _min_max(value: np.ndarray) -> tuple[float, float]:
     low, high = np.inf, -np.inf
     for start in range(0, len(flat), CHUNK):
         part = flat[start:start + CHUNK]
-        low = min(low, float(part.min()))
-        high = max(high, float(part.max()))
+        part_low, part_high = float(part.min()), float(part.max())
+        if np.isnan(part_low) or np.isnan(part_high):
+            return float("nan"), float("nan")
+        low, high = min(low, part_low), max(high, part_high)
     return low, high
 
 

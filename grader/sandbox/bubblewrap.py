@@ -80,9 +80,17 @@ def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
     return argv
 
 
-def _limits_preexec(run: SandboxRun, drop_to: int | None) -> Callable[[], None]:
+def cpu_set(cpus: int, slot: int) -> list[int]:
+    """The CPUs of a slot: ``cpus`` of them, so that the thread count (and so the result) never varies."""
+    available = sorted(os.sched_getaffinity(0))
+    cpus = max(1, min(cpus, len(available)))
+    slots = max(1, len(available) // cpus)
+    start = (slot % slots) * cpus
+    return available[start:start + cpus]
+
+
+def _limits_preexec(run: SandboxRun, drop_to: int | None, cpus: list[int]) -> Callable[[], None]:
     limits = run.limits
-    cpus = sorted(os.sched_getaffinity(0))[: max(1, limits.cpus)]
 
     def apply() -> None:
         memory = limits.memory_mb * 2**20
@@ -104,8 +112,9 @@ class BubblewrapSandbox(Sandbox):
 
     name = "bubblewrap"
 
-    def __init__(self, python: str | None = None) -> None:
+    def __init__(self, python: str | None = None, cpu_slot: int = 0) -> None:
         self.python = python or sys.executable
+        self.cpu_slot = cpu_slot
         find_bwrap()
 
     def run(self, run: SandboxRun) -> SandboxOutcome:
@@ -119,4 +128,4 @@ class BubblewrapSandbox(Sandbox):
                     os.chown(path, drop_to, drop_to, follow_symlinks=False)
         job = dict(run.job)
         return run_limited(bwrap_argv(run, self.python), json.dumps(job), hard_timeout(run.limits),
-                           preexec=_limits_preexec(run, drop_to))
+                           preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)))

@@ -1,0 +1,132 @@
+"""The command line: a thin click layer over the library, one function per verb."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .assignment import load_assignment
+from .errors import GraderError
+
+ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
+def main(verbose: bool) -> None:
+    """Autograder for Keras notebook assignments."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _fail(exc: GraderError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.argument("assignment")
+def generate(assignment: str) -> None:
+    """Write the student notebook and public checks of ASSIGNMENT from its solution notebook."""
+    from .generate import generate as write_student_files
+
+    try:
+        course = load_assignment(assignment)
+        for path in write_student_files(course.solution_path, course.student_dir):
+            click.echo(f"wrote {path}")
+    except GraderError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("submission", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
+@click.option("--sandbox", default="auto", show_default=True, help="auto or bubblewrap")
+@click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), help="write the result as JSON")
+@click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
+              help="write Gradescope's results.json")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="keep the executed notebook here")
+@click.option("--cpu-slot", default=0, show_default=True, help="which CPUs to use, for parallel grading")
+@click.option("--quiet", is_flag=True, help="print nothing")
+def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None, gradescope: Path | None,
+          keep: Path | None, cpu_slot: int, quiet: bool) -> None:
+    """Grade one SUBMISSION notebook."""
+    from .grade import grade_submission
+    from .sandbox.select import choose_sandbox
+
+    try:
+        course = load_assignment(assignment)
+        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot), keep=keep)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.to_dict(), indent=1))
+    if gradescope:
+        gradescope.parent.mkdir(parents=True, exist_ok=True)
+        gradescope.write_text(json.dumps(result.to_gradescope_dict(), indent=1))
+    if not quiet:
+        click.echo(result.feedback_text())
+
+
+@main.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-output"),
+              show_default=True, help="folder for results, feedback and the gradebook")
+@click.option("--sandbox", default="auto", show_default=True)
+@click.option("--workers", type=int, help="submissions graded at once (default: one per core)")
+@click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
+def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, redo: bool) -> None:
+    """Grade every notebook in FOLDER into a gradebook."""
+    from tqdm import tqdm
+
+    from .batch import find_submissions, grade_folder
+    from .sandbox.select import choose_sandbox
+
+    try:
+        course = load_assignment(assignment)
+        used = choose_sandbox(sandbox)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    click.echo(f"grading {folder} with the {used.name} sandbox")
+    with tqdm(total=len(find_submissions(folder)), unit="notebook") as bar:
+        def progress(result) -> None:
+            bar.write(f"{result.submission}: {result.points:g}/{result.max_points:g}"
+                      + (f"  ({result.error})" if result.error else ""))
+            bar.update(1)
+
+        summary = grade_folder(folder, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
+                               progress=progress)
+        bar.update(summary.skipped)
+    click.echo(f"graded {summary.graded}, kept {summary.skipped} earlier results, {summary.failed} grader"
+               f" failures; gradebook: {summary.gradebook}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--files-only", is_flag=True, help="only check the student files (no execution)")
+@click.option("--sandbox", default="auto", show_default=True)
+def validate(assignment: str, files_only: bool, sandbox: str) -> None:
+    """Check ASSIGNMENT: in sync, no leaks, reference scores full marks, untouched notebook scores zero."""
+    from .sandbox.select import choose_sandbox
+    from .validate import validate as run_validation
+
+    try:
+        course = load_assignment(assignment)
+        report = run_validation(course, None if files_only else choose_sandbox(sandbox), execute=not files_only)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    if report.reference:
+        click.echo(f"reference solution: {report.reference.points:g}/{report.reference.max_points:g}")
+    if report.blank:
+        click.echo(f"untouched student notebook: {report.blank.points:g}/{report.blank.max_points:g}")
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    click.echo("valid" if report.ok else "NOT valid")
+    sys.exit(0 if report.ok else 1)

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the grader needs, once: Debian packages, a virtual environment, the data set where Keras looks.
+# Sourced by the other scripts; safe to run again (it only does what is missing).
+set -u
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+APT_PACKAGES="python3-venv bubblewrap dataset-fashion-mnist"
+problems=()
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+missing_packages() {
+  local missing=()
+  for p in $APT_PACKAGES $EXTRA_APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  echo "${missing[@]:-}"
+}
+
+install_debian_packages() {
+  local missing; missing="$(missing_packages)"
+  [ -z "$missing" ] && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      problems+=("could not install Debian packages ($missing): not root and no sudo; install them by hand")
+      return 0
+    fi
+  fi
+  say "installing Debian packages: $missing"
+  if ! ( $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing ) >/tmp/grader-apt.log 2>&1; then
+    problems+=("apt-get could not install: $missing (see /tmp/grader-apt.log)")
+  fi
+}
+
+create_venv() {
+  # The Debian interpreter lives under /usr, which the sandbox's unprivileged user can read
+  # (an interpreter under /root could not be used inside the sandbox).
+  local python=/usr/bin/python3
+  [ -x "$python" ] || python="$(command -v python3)"
+  local stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating the virtual environment in $VENV with $python"
+    "$python" -m venv "$VENV" || { problems+=("could not create $VENV (is python3-venv installed?)"); return 0; }
+  fi
+  say "installing Python packages (TensorFlow takes about a minute)"
+  if "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" >/tmp/grader-pip.log 2>&1; then
+    rm -f "$VENV"/.installed-*; touch "$stamp"
+  else
+    problems+=("pip could not install the Python packages (see /tmp/grader-pip.log)")
+  fi
+}
+
+link_datasets() {
+  # Keras's fashion_mnist.load_data() reads these files from ~/.keras/datasets and does not download them.
+  if [ -d /usr/share/datasets/fashion-mnist ] && [ ! -e "$HOME/.keras/datasets/fashion-mnist" ]; then
+    mkdir -p "$HOME/.keras/datasets" && ln -s /usr/share/datasets/fashion-mnist "$HOME/.keras/datasets/fashion-mnist"
+  fi
+  [ -d /usr/share/datasets/fashion-mnist ] || problems+=("Fashion-MNIST is missing: apt-get install dataset-fashion-mnist")
+}
+
+EXTRA_APT_PACKAGES="${EXTRA_APT_PACKAGES:-}"
+install_debian_packages
+create_venv
+link_datasets
+command -v bwrap >/dev/null || problems+=("bubblewrap (bwrap) is missing: student code cannot be sandboxed")
+if [ ${#problems[@]} -gt 0 ]; then
+  for p in "${problems[@]}"; do say "NOT DONE: $p"; done
+  SETUP_OK=0
+else
+  SETUP_OK=1
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs on first use, then runs pytest (arguments are passed on).
+set -u
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+[ "$SETUP_OK" = 1 ] || { echo "[test] set-up incomplete (see above); running the tests anyway" >&2; }
+cd "$ROOT"
+exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,105 @@
+"""Model checks on tiny Keras models: right and wrong architectures."""
+from __future__ import annotations
+
+import pytest
+
+from grader.checks.models import describe, model_compile, model_layers, model_shapes
+
+
+def cnn_params(assignment, kind):
+    return next(c.params for c in assignment.spec.task("cnn").checks if c.kind == kind)
+
+
+def test_describe_matches_the_course_summary(seed_cnn):
+    layers = describe(seed_cnn)
+    assert [l.output_shape for l in layers] == [(26, 26, 64), (13, 13, 64), (11, 11, 64), (5, 5, 64), (1600,),
+                                                (128,), (10,)]
+    assert [l.params for l in layers] == [640, 0, 36928, 0, 0, 204928, 1290]
+    assert seed_cnn.count_params() == 243786
+
+
+def test_the_seed_cnn_passes_every_structure_check(assignment, seed_cnn):
+    for kind, check in (("model_layers", model_layers), ("model_shapes", model_shapes),
+                        ("model_compile", model_compile)):
+        outcome = check(seed_cnn, cnn_params(assignment, kind))
+        assert outcome.passed, outcome.message
+
+
+def test_32_filters_instead_of_64_is_named_layer_by_layer(assignment, keras, make_model):
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    layers = model_layers(model, cnn_params(assignment, "model_layers"))
+    shapes = model_shapes(model, cnn_params(assignment, "model_shapes"))
+    assert not layers.passed and not shapes.passed
+    assert layers.message == "layer 3: expected Conv2D with 64 filters, found 32"
+    assert "layer 3 (Conv2D): its output is (11, 11, 32), expected (11, 11, 64)" in shapes.message
+    assert "it has 18,464 parameters, expected 36,928" in shapes.message  # 3*3*64*32 + 32
+    assert "122,922 parameters in total, expected 243,786" in shapes.message
+
+
+def test_a_missing_pooling_layer_is_reported_where_it_belongs(assignment, keras, make_model):
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    outcome = model_layers(model, cnn_params(assignment, "model_layers"))
+    assert not outcome.passed
+    assert outcome.message == "missing layer: expected MaxPooling2D after layer 3 (Conv2D) (layer 4 of 7)"
+    shapes = model_shapes(model, cnn_params(assignment, "model_shapes"))
+    assert "the model has 6 layers, expected 7" in shapes.message
+
+
+def test_an_extra_layer_and_a_wrong_activation(assignment, keras, make_model):
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (3, 3), activation="sigmoid"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(64, activation="relu"),
+                       L.Dense(10, activation="softmax"))
+    message = model_layers(model, cnn_params(assignment, "model_layers")).message
+    assert "layer 1: expected Conv2D with activation relu, found activation sigmoid" in message
+    assert "unexpected Dense layer" in message
+
+
+def test_a_dense_network_where_a_cnn_is_expected(assignment, keras, make_model):
+    L = keras.layers
+    model = make_model(L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    outcome = model_layers(model, cnn_params(assignment, "model_layers"))
+    assert not outcome.passed
+    assert "missing layer: expected Conv2D first" in outcome.message
+
+
+def test_kernel_and_pool_sizes_and_input_shape(assignment, keras, make_model):
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (5, 5), activation="relu"), L.MaxPooling2D(3, 3),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"), input_shape=(32, 32, 1))
+    message = model_layers(model, cnn_params(assignment, "model_layers")).message
+    assert "input shape is (32, 32, 1), expected (28, 28, 1)" in message
+    assert "layer 1: expected Conv2D with kernel 3x3, found kernel 5x5" in message
+    assert "layer 2: expected MaxPooling2D with pool size 2x2, found pool size 3x3" in message
+
+
+def test_compile_settings(keras, make_model):
+    L = keras.layers
+    model = make_model(L.Flatten(), L.Dense(10), compile_with=("sgd", "mse"))
+    outcome = model_compile(model, {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"})
+    assert not outcome.passed
+    assert "optimizer is sgd, expected adam" in outcome.message
+    assert "loss is mean_squared_error" in outcome.message or "loss is mse" in outcome.message
+    uncompiled = make_model(L.Flatten(), L.Dense(10), compile_with=None)
+    assert model_compile(uncompiled, {"optimizer": "adam"}).message == "the model was never compiled"
+
+
+def test_loss_given_as_an_object_is_recognised(keras, make_model):
+    L = keras.layers
+    model = make_model(L.Flatten(), L.Dense(10),
+                       compile_with=(keras.optimizers.Adam(), keras.losses.SparseCategoricalCrossentropy()))
+    assert model_compile(model, {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}).passed
+
+
+@pytest.mark.parametrize("value", [None, "model", 3, ...])
+def test_things_that_are_not_models(assignment, value):
+    outcome = model_layers(value, cnn_params(assignment, "model_layers"))
+    assert not outcome.passed and outcome.message.startswith("expected a Keras model, found")

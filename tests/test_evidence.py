@@ -1,0 +1,89 @@
+"""Evidence is read as data: links, pickles, malformed and oversized files are refused with a reason."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from grader.checks.base import Missing
+from grader.evidence import MAX_BYTES, load_task_evidence, task_folder
+
+
+def export(tmp_path, task="t"):
+    folder = task_folder(tmp_path, task)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_arrays_values_and_models_load(tmp_path, make_model, keras):
+    folder = export(tmp_path)
+    np.save(folder / "a.npy", np.arange(6).reshape(2, 3))
+    (folder / "v.json").write_text(json.dumps({"value": "b"}))
+    make_model(keras.layers.Flatten(), keras.layers.Dense(10)).save(folder / "m.keras")
+    found = load_task_evidence(tmp_path, "t", {"a": "array", "v": "value", "m": "keras_model"})
+    assert found["a"].shape == (2, 3) and found["v"] == "b"
+    assert isinstance(found["m"], keras.Model) and found["m"].count_params() == 7850
+
+
+def test_a_pickled_array_is_refused(tmp_path):
+    folder = export(tmp_path)
+    np.save(folder / "a.npy", np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    found = load_task_evidence(tmp_path, "t", {"a": "array"})
+    assert isinstance(found["a"], Missing) and "not a plain array" in found["a"].reason
+
+
+def test_a_pickle_where_a_model_is_expected_is_refused(tmp_path):
+    folder = export(tmp_path)
+    (folder / "m.keras").write_bytes(pickle.dumps({"x": 1}))
+    found = load_task_evidence(tmp_path, "t", {"m": "keras_model"})
+    assert found["m"].reason == "the exported m is not a valid .keras file"
+
+
+def test_a_model_with_code_in_a_lambda_is_refused(tmp_path, keras):
+    folder = export(tmp_path)
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Lambda(lambda x: x * 2)])
+    model.save(folder / "m.keras")
+    found = load_task_evidence(tmp_path, "t", {"m": "keras_model"})
+    assert isinstance(found["m"], Missing) and "could not be loaded as a Keras model" in found["m"].reason
+
+
+def test_links_are_not_followed(tmp_path):
+    folder = export(tmp_path)
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"value": "stolen"}))
+    os.symlink(secret, folder / "v.json")
+    found = load_task_evidence(tmp_path, "t", {"v": "value"})
+    assert found["v"].reason == "the exported v is a symbolic link, not data"
+
+
+def test_a_linked_task_folder_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "v.json").write_text(json.dumps({"value": "b"}))
+    (tmp_path / "exports").mkdir()
+    os.symlink(elsewhere, tmp_path / "exports" / "t")
+    assert isinstance(load_task_evidence(tmp_path, "t", {"v": "value"})["v"], Missing)
+
+
+def test_oversized_and_malformed_values(tmp_path):
+    folder = export(tmp_path)
+    (folder / "big.json").write_text(" " * (MAX_BYTES["value"] + 1))
+    (folder / "bad.json").write_text("{not json")
+    (folder / "shape.json").write_text("[1, 2]")
+    found = load_task_evidence(tmp_path, "t", {"big": "value", "bad": "value", "shape": "value"})
+    assert "more than the 1 MB allowed" in found["big"].reason
+    assert "not valid JSON" in found["bad"].reason
+    assert "not an exported value" in found["shape"].reason
+
+
+def test_missing_variables_are_explained_from_the_export_report(tmp_path):
+    folder = export(tmp_path)
+    (folder.parent / "t.json").write_text(json.dumps({
+        "a": {"status": "undefined"}, "m": {"status": "error", "detail": "TypeError: it is a str"}}))
+    found = load_task_evidence(tmp_path, "t", {"a": "array", "m": "keras_model", "q": "value"})
+    assert found["a"].reason == "the variable a is not defined in your notebook"
+    assert found["m"].reason == "m could not be saved as a Keras model: TypeError: it is a str"
+    assert "was not exported" in found["q"].reason

@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python benchmarks/threshold_margins.py [--seeds 20,1,2,3,4]
 
-Each seed grades the reference solution in full (real training in the sandbox) with
-the seed of its setup cell replaced; prints each model's measured accuracy, the
+Each seed grades the reference solution in full (real training in the sandbox),
+re-seeded right after its setup cell; prints each model's measured accuracy, the
 minimum over seeds and its margin over the threshold.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from grader.sandbox.bubblewrap import BubblewrapSandbox
 
 @click.command()
 @click.option("--assignment", default="fashion_cnn")
-@click.option("--seeds", default="20,1,2,3,4")
+@click.option("--seeds", default="1,2,3,4,5")
 def main(assignment: str, seeds: str) -> None:
     course = load_assignment(assignment)
     found: dict[str, list[float]] = {}
@@ -31,8 +31,11 @@ def main(assignment: str, seeds: str) -> None:
                   if c.kind == "model_accuracy"}
     for seed in [int(s) for s in seeds.split(",")]:
         nb = course.reference_submission()
-        for cell in nb.cells:
-            cell.source = re.sub(r"set_random_seed\(\d+\)", f"set_random_seed({seed})", cell.source)
+        # The grader restores the setup cell (and its seed) from the assignment, so re-seed in a cell of our own.
+        setup = max(i for i, c in enumerate(nb.cells) if c.metadata["grader"]["role"] == "setup")
+        reseed = nbformat.v4.new_code_cell(f"tf.keras.utils.set_random_seed({seed})")
+        reseed.metadata["grader"] = {"task": None, "role": "scaffold"}
+        nb.cells.insert(setup + 1, reseed)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "reference.ipynb"
             nbformat.write(nb, path)

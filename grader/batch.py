@@ -22,6 +22,7 @@ from typing import Callable
 from .assignment import Assignment
 from .results import SubmissionResult
 from .scoring import score_task
+from .spec import Limits
 
 log = logging.getLogger(__name__)
 RESULTS = "results"
@@ -51,11 +52,11 @@ def _grader_failure(path: Path, assignment: Assignment, sandbox: str, why: str) 
 
 
 def grade_in_subprocess(path: Path, assignment: Assignment, out_dir: Path, sandbox: str, cpu_slot: int,
-                        timeout_s: float) -> SubmissionResult:
+                        timeout_s: float, extra_args: tuple[str, ...] = ()) -> SubmissionResult:
     result_path = out_dir / RESULTS / f"{path.stem}.json"
     command = [sys.executable, "-m", "grader", "grade", str(path), "--assignment",
                str(assignment.solution_path), "--sandbox", sandbox, "--cpu-slot", str(cpu_slot),
-               "--json-out", str(result_path), "--keep", str(out_dir / "executed" / path.stem), "--quiet"]
+               "--json-out", str(result_path), "--keep", str(out_dir / "executed" / path.stem), "--quiet", *extra_args]
     result_path.parent.mkdir(parents=True, exist_ok=True)
     result_path.unlink(missing_ok=True)
     try:
@@ -107,7 +108,8 @@ def write_gradebook(results: list[SubmissionResult], assignment: Assignment, pat
 
 def grade_folder(folder: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
-                 progress: Callable[[SubmissionResult], None] | None = None) -> BatchSummary:
+                 progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
+                 extra_args: list[str] | None = None) -> BatchSummary:
     """Grade every notebook in ``folder`` into ``out_dir``, ``workers`` at a time."""
     out_dir.mkdir(parents=True, exist_ok=True)
     submissions = find_submissions(folder)
@@ -116,14 +118,14 @@ def grade_folder(folder: Path, assignment: Assignment, out_dir: Path, sandbox: s
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(workers):
         slots.put(slot)
-    timeout = assignment.spec.limits.notebook_timeout_s + 600
+    timeout = (limits or assignment.spec.limits).notebook_timeout_s + 600
     gradebook = out_dir / GRADEBOOK
     failed = 0
 
     def one(path: Path) -> SubmissionResult:
         slot = slots.get()
         try:
-            return grade_in_subprocess(path, assignment, out_dir, sandbox, slot, timeout)
+            return grade_in_subprocess(path, assignment, out_dir, sandbox, slot, timeout, tuple(extra_args or ()))
         finally:
             slots.put(slot)
 

@@ -14,6 +14,29 @@ from .errors import GraderError
 ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
 
 
+def limit_options(command):
+    """Options that override the assignment's limits."""
+    for name, kind, text in (("--cell-timeout", float, "seconds a cell may run"),
+                             ("--notebook-timeout", float, "seconds the whole notebook may run"),
+                             ("--memory-mb", int, "memory (address space) of the student's processes")):
+        command = click.option(name, type=kind, help=f"{text} (default: the assignment's)")(command)
+    return command
+
+
+def limits_of(course, cell_timeout, notebook_timeout, memory_mb):
+    return course.spec.limits.replace(cell_timeout_s=cell_timeout, notebook_timeout_s=notebook_timeout,
+                                      memory_mb=memory_mb)
+
+
+def limit_args(cell_timeout, notebook_timeout, memory_mb) -> list[str]:
+    args = []
+    for flag, value in (("--cell-timeout", cell_timeout), ("--notebook-timeout", notebook_timeout),
+                        ("--memory-mb", memory_mb)):
+        if value is not None:
+            args += [flag, str(value)]
+    return args
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
 def main(verbose: bool) -> None:
@@ -50,15 +73,17 @@ def generate(assignment: str) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="keep the executed notebook here")
 @click.option("--cpu-slot", default=0, show_default=True, help="which CPUs to use, for parallel grading")
 @click.option("--quiet", is_flag=True, help="print nothing")
+@limit_options
 def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None, gradescope: Path | None,
-          keep: Path | None, cpu_slot: int, quiet: bool) -> None:
+          keep: Path | None, cpu_slot: int, quiet: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade one SUBMISSION notebook."""
     from .grade import grade_submission
     from .sandbox.select import choose_sandbox
 
     try:
         course = load_assignment(assignment)
-        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot), keep=keep)
+        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot),
+                                  limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb), keep=keep)
     except GraderError as exc:
         _fail(exc)
         return
@@ -80,7 +105,9 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
 @click.option("--sandbox", default="auto", show_default=True)
 @click.option("--workers", type=int, help="submissions graded at once (default: one per core)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
-def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, redo: bool) -> None:
+@limit_options
+def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, redo: bool,
+          cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade every notebook in FOLDER into a gradebook."""
     from tqdm import tqdm
 
@@ -101,7 +128,8 @@ def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
             bar.update(1)
 
         summary = grade_folder(folder, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
-                               progress=progress)
+                               progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
+                               extra_args=limit_args(cell_timeout, notebook_timeout, memory_mb))
         bar.update(summary.skipped)
     click.echo(f"graded {summary.graded}, kept {summary.skipped} earlier results, {summary.failed} grader"
                f" failures; gradebook: {summary.gradebook}")

@@ -70,10 +70,12 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
 
 
 def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
-    task_of = {}
+    task_of, first_line = {}, {}
     for index, cell in enumerate(prepared.notebook.cells):
         meta = cell.get("metadata", {}).get("grader")
         task_of[index] = meta.get("task") if isinstance(meta, dict) else None
+        lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+        first_line[index] = lines[0][:60] if lines else ""
     reports = []
     for item in status.get("cells", [])[:10_000]:
         if not isinstance(item, dict) or not isinstance(item.get("index"), int):
@@ -82,7 +84,7 @@ def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport,
                                   task=task_of.get(item["index"]), ename=str(item.get("ename", ""))[:200],
                                   evalue=str(item.get("evalue", ""))[:500],
                                   exit_code=item.get("exit_code") if isinstance(item.get("exit_code"), int)
-                                  else None))
+                                  else None, first_line=first_line.get(item["index"], "")))
     return tuple(reports)
 
 
@@ -110,7 +112,7 @@ def summarize(name: str, outcome, export_dir: Path, prepared: PreparedNotebook, 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:
     """What went wrong in one cell, in a student's words."""
-    where = f"cell {cell.index + 1}"
+    where = f"cell {cell.index + 1}" + (f" ({cell.first_line})" if cell.first_line else "")
     if cell.status == "timeout":
         return f"{where} ran longer than the {limits.cell_timeout_s:g} s a cell may take, and was interrupted"
     if cell.status == "kernel_died":

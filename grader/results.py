@@ -62,6 +62,7 @@ class CellReport:
     ename: str = ""
     evalue: str = ""
     exit_code: int | None = None
+    first_line: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -115,7 +116,7 @@ def run(job: dict) -> dict:
                     limit = "cell" if job["cell_timeout_s"] <= remaining else "notebook"
                     record["status"] = "timeout"
                     record["limit"] = limit
-                    client.km.interrupt_kernel()
+                    _interrupt(client)
                     if not _responsive(client):
                         stopped = "stuck_after_timeout"
                 except DeadKernelError:
@@ -138,6 +139,14 @@ def run(job: dict) -> dict:
               "truncated_output_cells": sorted(client.truncated_cells)}
     nbformat.write(nb, export_dir / "executed.ipynb")
     return status
+
+
+def _interrupt(client: CappedClient) -> None:
+    """Send the kernel an interrupt (the kernel manager is asynchronous: it must be awaited)."""
+    async def interrupt() -> None:
+        await ensure_async(client.km.interrupt_kernel())
+
+    run_sync(interrupt)()
 
 
 def _responsive(client: CappedClient) -> bool:

@@ -1,0 +1,142 @@
+"""Bad submissions each get a clear reason, keep the credit they earned, and the batch goes on."""
+from __future__ import annotations
+
+import socket
+import threading
+
+import nbformat
+import pytest
+
+from . import notebooks as nbs
+from .conftest import points_by_task, read_gradebook, read_results, run_cli, task
+
+pytestmark = pytest.mark.slow
+BASELINE = {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}  # the quick reference: accuracy misses for lack of training
+CELL_TIMEOUT = 40
+
+
+class Listener:
+    """A TCP server on the host's loopback that records any connection."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.server.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+def hostile(assignment, port: int) -> dict:
+    q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
+    return {
+        "baseline": q(),
+        "infinite_loop": nbs.insert_cell(q(), "cnn", "while True:\n    pass"),
+        "sys_exit": nbs.insert_cell(q(), "dense", "import sys\nsys.exit()"),
+        "os_exit": nbs.insert_cell(q(), "cnn", "import os\nos._exit(1)", where="start"),
+        "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
+        "network": nbs.insert_cell(q(), "quiz", (
+            "import socket\n"
+            "for attempt in (lambda: socket.create_connection(('127.0.0.1', %d), timeout=3),\n"
+            "                lambda: socket.getaddrinfo('pypi.org', 443)):\n"
+            "    try:\n        attempt()\n        print('CONNECTED')\n"
+            "    except OSError as exc:\n        print('blocked:', exc)\n") % port),
+        "deleted_task_cell": _without_answer_cell(q(), "dense"),
+    }
+
+
+def _without_answer_cell(nb, name):
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and c.metadata["grader"]["task"] == name
+                                            and c.metadata["grader"]["role"] == "answer")]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(assignment, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    listener = Listener()
+    try:
+        for name, nb in hostile(assignment, listener.port).items():
+            nbs.write(nb, folder / "in", name)
+        (folder / "in" / "invalid_json.ipynb").write_text('{"cells": [ this is not json')
+        done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"),
+                       "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "600", "--memory-mb", "6144")
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    return read_results(folder / "out"), folder / "out", listener
+
+
+def test_every_submission_has_a_result(graded):
+    results, out, _ = graded
+    assert sorted(results) == sorted(["baseline", "infinite_loop", "sys_exit", "os_exit", "memory_bomb", "network",
+                                      "deleted_task_cell", "invalid_json"])
+    assert len(read_gradebook(out)) == 8
+    assert points_by_task(results["baseline"]) == BASELINE
+
+
+def test_an_infinite_loop_is_interrupted_and_costs_nothing_else(graded):
+    result = graded[0]["infinite_loop"]
+    assert points_by_task(result) == BASELINE
+    assert f"ran longer than the {CELL_TIMEOUT} s a cell may take, and was interrupted" in task(result, "cnn").feedback
+
+
+def test_sys_exit_is_reported(graded):
+    result = graded[0]["sys_exit"]
+    assert points_by_task(result) == BASELINE
+    assert "called sys.exit()" in task(result, "dense").feedback
+
+
+def test_os_exit_keeps_the_earlier_tasks(graded):
+    result = graded[0]["os_exit"]
+    assert points_by_task(result) == {"data": 6, "dense": 4, "cnn": 0, "quiz": 0}
+    for name in ("cnn", "quiz"):
+        assert "the kernel stopped in cell" in task(result, name).ungraded_reason
+        assert "(exit code 1): does the code call exit(), os._exit()" in task(result, name).ungraded_reason
+
+
+def test_a_memory_bomb_is_stopped_with_a_reason(graded):
+    result = graded[0]["memory_bomb"]
+    feedback = task(result, "quiz").feedback
+    assert "ran out of memory (the limit is 6,144 MB)" in feedback or "more memory than the 6,144 MB" in feedback
+    assert points_by_task(result)["data"] == 6
+
+
+def test_no_network_inside_the_sandbox(graded):
+    results, out, listener = graded
+    assert listener.connections == 0
+    assert points_by_task(results["network"]) == BASELINE
+    executed = nbformat.read(out / "executed" / "network" / "executed.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "CONNECTED" not in printed
+    assert printed.count("blocked:") == 2
+
+
+def test_invalid_json_gets_a_reason(graded):
+    result = graded[0]["invalid_json"]
+    assert result.points == 0
+    assert "not a valid notebook (invalid JSON" in result.error
+    assert "Download" in result.feedback_text()
+
+
+def test_a_deleted_task_cell(graded):
+    result = graded[0]["deleted_task_cell"]
+    assert points_by_task(result) == {"data": 6, "dense": 0, "cnn": 6, "quiz": 3}
+    assert "the variable dense_model is not defined in your notebook" in task(result, "dense").feedback

@@ -1,0 +1,104 @@
+"""Typical mistakes get the intended partial score and the right message, graded as a batch by the CLI."""
+from __future__ import annotations
+
+import pytest
+
+from . import notebooks as nbs
+from .conftest import check_result, points_by_task, read_gradebook, read_results, run_cli, task
+
+pytestmark = pytest.mark.slow
+
+CNN_SECOND_CONV = 'tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),\n    tf.keras.layers.MaxPooling2D(2, 2),\n    tf.keras.layers.Flatten(),'
+
+
+def mistakes(assignment):
+    q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
+    return {
+        "correct_quick": q(),
+        "filters_32": nbs.replace(q(), CNN_SECOND_CONV, CNN_SECOND_CONV.replace("Conv2D(64", "Conv2D(32")),
+        "no_reshape": nbs.replace(nbs.replace(q(), "training_images = training_images.reshape(60000, 28, 28, 1)\n", ""),
+                                  "test_images = test_images.reshape(10000, 28, 28, 1)\n", ""),
+        "no_normalisation": nbs.replace(nbs.replace(q(), "training_images = training_images / 255.0\n", ""),
+                                        "test_images = test_images / 255.0\n", ""),
+        "wrong_activation": nbs.replace(q(), 'Conv2D(64, (3, 3), activation="relu")',
+                                        'Conv2D(64, (3, 3), activation="sigmoid")'),
+        "missing_pooling": nbs.replace(q(), CNN_SECOND_CONV, CNN_SECOND_CONV.replace(
+            "\n    tf.keras.layers.MaxPooling2D(2, 2),", "")),
+        "never_trained": nbs.replace(q(), "cnn_model.fit(training_images[:3000], training_labels[:3000], epochs=1)",
+                                     "pass  # no time to train"),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(assignment, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mistakes")
+    for name, nb in mistakes(assignment).items():
+        nbs.write(nb, folder / "in", name)
+    done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--workers", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return read_results(folder / "out"), folder / "out", done
+
+
+def test_quick_training_misses_only_the_accuracy(graded):
+    result = graded[0]["correct_quick"]
+    assert points_by_task(result) == {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}
+    assert "needed at least 0.89" in check_result(result, "cnn", "model_accuracy").message
+
+
+def test_32_filters_instead_of_64(graded):
+    result = graded[0]["filters_32"]
+    assert points_by_task(result) == {"data": 6, "dense": 4, "cnn": 1, "quiz": 3}
+    assert check_result(result, "cnn", "model_layers").message == "layer 3: expected Conv2D with 64 filters, found 32"
+    assert "layer 3 (Conv2D): its output is (11, 11, 32), expected (11, 11, 64)" in \
+        check_result(result, "cnn", "model_shapes").message
+
+
+def test_a_missing_reshape(graded):
+    result = graded[0]["no_reshape"]
+    data = task(result, "data")
+    assert data.points == 4
+    assert "shape is (60000, 28, 28), expected (60000, 28, 28, 1) (the same number of values: reshape it)" in \
+        data.feedback
+    assert result.points < 19
+
+
+def test_no_normalisation(graded):
+    result = graded[0]["no_normalisation"]
+    assert task(result, "data").points == 2
+    assert "values are uint8, expected floating point numbers" in \
+        check_result(result, "data", "array_range", "training").message
+    assert "these are the raw pixel values, divide them by 255" in \
+        check_result(result, "data", "array_matches_dataset", "training").message
+
+
+def test_a_wrong_activation(graded):
+    result = graded[0]["wrong_activation"]
+    assert points_by_task(result)["cnn"] == 3
+    assert check_result(result, "cnn", "model_layers").message == \
+        "layer 1: expected Conv2D with activation relu, found activation sigmoid"
+
+
+def test_a_missing_pooling_layer(graded):
+    result = graded[0]["missing_pooling"]
+    assert points_by_task(result)["cnn"] == 1
+    assert check_result(result, "cnn", "model_layers").message == \
+        "missing layer: expected MaxPooling2D after layer 3 (Conv2D) (layer 4 of 7)"
+    assert "the model has 6 layers, expected 7" in check_result(result, "cnn", "model_shapes").message
+
+
+def test_a_model_that_never_trained(graded):
+    result = graded[0]["never_trained"]
+    assert points_by_task(result)["cnn"] == 6
+    message = check_result(result, "cnn", "model_accuracy").message
+    assert "The model was never trained" in message
+
+
+def test_the_batch_wrote_a_gradebook_and_feedback(graded):
+    results, out, done = graded
+    rows = read_gradebook(out)
+    assert [r["submission"] for r in rows] == sorted(f"{n}.ipynb" for n in results)
+    assert {r["sandbox"] for r in rows} == {"bubblewrap"}
+    assert (out / "feedback" / "filters_32.txt").read_text().startswith("fashion_cnn: 14 / 24 points")
+    assert "graded 7" in done.stdout
+    again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out))
+    assert "graded 0, kept 7 earlier results" in again.stdout

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import nbformat
 
 from .evidence import EvidenceError, read_json
 from .results import CellReport
-from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxRun
+from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun
 from .spec import AssignmentSpec, Limits
 from .submission import PreparedNotebook
 
@@ -49,6 +50,7 @@ def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits)
         "cell_timeout_s": limits.cell_timeout_s,
         "notebook_timeout_s": limits.notebook_timeout_s,
         "max_output_bytes": limits.max_output_bytes,
+        "token": secrets.token_hex(16),
         "tasks": [{"name": t.name, "exports": dict(t.exports),
                    "after_cell": prepared.last_cell_of_task[t.name]} for t in spec.tasks],
     }
@@ -66,7 +68,7 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
         (workdir / name).write_text(text)
     job = runner_job(prepared, spec, limits)
     outcome = sandbox.run(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits))
-    return summarize(sandbox.name, outcome, export_dir, prepared, limits), export_dir
+    return summarize(sandbox.name, outcome, export_dir, prepared, limits, job["token"]), export_dir
 
 
 def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
@@ -88,26 +90,36 @@ def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport,
     return tuple(reports)
 
 
-def summarize(name: str, outcome, export_dir: Path, prepared: PreparedNotebook, limits: Limits) -> ExecutionSummary:
+def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: PreparedNotebook,
+              limits: Limits, token: str) -> ExecutionSummary:
+    """How the run went: the runner's status if it is genuine (it carries the job's token), else what we saw."""
+    status = _runner_status(export_dir, token) if outcome.stopped_for is None else None
     problem = None
-    try:
-        status = read_json(export_dir / "status.json", max_bytes=20 * 2**20)
-        if not isinstance(status, dict):
-            raise EvidenceError("not an object")
-    except EvidenceError:
-        status = {}
-        if outcome.timed_out:
-            problem = (f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and"
-                       " was stopped")
-        else:
-            problem = ("the notebook could not be run to the end (the process running it stopped"
-                       f" with exit code {outcome.exit_code})")
-            log.warning("runner failed for a submission: %s", outcome.log_tail[-2000:])
+    if outcome.stopped_for == "disk":
+        problem = f"the notebook wrote more than the {limits.disk_mb:,} MB of files it may write, and was stopped"
+    elif outcome.stopped_for == "time":
+        problem = f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and was stopped"
+    elif status is None:
+        problem = ("the notebook could not be run to the end (the process running it stopped"
+                   f" with exit code {outcome.exit_code})")
+        log.warning("runner failed for a submission: %s", outcome.log_tail[-2000:])
+    status = status or {}
     return ExecutionSummary(sandbox=name, seconds=outcome.seconds, timed_out=outcome.timed_out,
                             exit_code=outcome.exit_code, cells=_cell_reports(status, prepared),
                             stopped=status.get("stopped") if isinstance(status.get("stopped"), str) else None,
                             problem=problem, log_tail=outcome.log_tail[-2000:],
                             truncated_output=bool(status.get("truncated_output_cells")))
+
+
+def _runner_status(export_dir: Path, token: str) -> dict | None:
+    try:
+        status = read_json(export_dir / "status.json", max_bytes=20 * 2**20)
+    except EvidenceError:
+        return None
+    if not isinstance(status, dict) or status.get("token") != token:
+        log.warning("ignoring a status file without the job's token")
+        return None
+    return status
 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:
@@ -136,6 +148,8 @@ def stop_problem(summary: ExecutionSummary, limits: Limits) -> str | None:
         return summary.problem
     if summary.stopped == "notebook_timeout":
         return f"the notebook reached its time limit ({limits.notebook_timeout_s:g} s); later cells did not run"
+    if summary.stopped == "runner_failed":
+        return "the notebook could not be run to the end (the grader's runner failed; an instructor will look at it)"
     if summary.stopped == "stuck_after_timeout":
         return "after a cell timed out the kernel did not respond to an interrupt; later cells did not run"
     if summary.stopped == "kernel_died":

@@ -159,9 +159,21 @@ def _responsive(client: CappedClient) -> bool:
 
 def main() -> int:
     job = json.loads(sys.stdin.read())
-    status = run(job)
-    (Path(job["export_dir"]) / "status.json").write_text(json.dumps(status))
+    try:
+        status = run(job)
+    except Exception as exc:  # noqa: BLE001 - report any failure of the run itself, then fail
+        status = {"cells": [], "stopped": "runner_failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
+        _write_status(job, status)
+        raise
+    _write_status(job, status)
     return 0
+
+
+def _write_status(job: dict, status: dict) -> None:
+    status["token"] = job["token"]
+    path = Path(job["export_dir"]) / "status.json"
+    path.unlink(missing_ok=True)  # never write through a link planted by the notebook
+    path.write_text(json.dumps(status))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ class SandboxOutcome:
     timed_out: bool
     seconds: float
     log_tail: str
+    stopped_for: str | None = None  # "time" or "disk" when the sandbox was killed at a limit
 
 
 class Sandbox(abc.ABC):

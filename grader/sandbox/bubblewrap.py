@@ -128,4 +128,5 @@ class BubblewrapSandbox(Sandbox):
                     os.chown(path, drop_to, drop_to, follow_symlinks=False)
         job = dict(run.job)
         return run_limited(bwrap_argv(run, self.python), json.dumps(job), hard_timeout(run.limits),
-                           preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)))
+                           preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)),
+                           watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)

@@ -1,0 +1,65 @@
+"""The host's reading of a run: limits it enforces itself, and a status file it does not take on trust."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from grader.execution import summarize
+from grader.sandbox.base import SandboxOutcome
+from grader.sandbox.process import folder_bytes, run_limited
+from grader.spec import Limits
+from grader.submission import PreparedNotebook
+
+
+def test_a_run_that_writes_too_much_is_stopped(tmp_path):
+    script = "import os\nwhile True:\n    open(os.urandom(8).hex(), 'wb').write(b'x' * 2**20)\n"
+    outcome = run_limited([sys.executable, "-c", script], "", timeout_s=60, watched=(tmp_path,),
+                          disk_bytes=5 * 2**20, preexec=lambda: __import__("os").chdir(tmp_path))
+    assert outcome.stopped_for == "disk"
+    assert outcome.seconds < 30
+
+
+def test_a_run_past_its_time_is_killed_with_its_children(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = (f"import subprocess, time\nchild = subprocess.Popen(['sleep', '60'])\n"
+              f"open({str(pid_file)!r}, 'w').write(str(child.pid))\ntime.sleep(60)\n")
+    outcome = run_limited([sys.executable, "-c", script], "", timeout_s=3)
+    assert outcome.stopped_for == "time" and outcome.timed_out and outcome.exit_code is None
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    state = Path(f"/proc/{child}/stat")
+    assert not state.exists() or state.read_text().split()[2] == "Z"  # gone, or a zombie awaiting its reaper
+
+
+def test_folder_bytes_does_not_follow_links(tmp_path):
+    (tmp_path / "a").write_bytes(b"x" * 10000)
+    (tmp_path / "link").symlink_to("/usr")
+    assert 10000 <= folder_bytes([tmp_path]) < 100000
+
+
+def _prepared():
+    return PreparedNotebook(notebook=type("NB", (), {"cells": []})(), last_cell_of_task={}, notes=())
+
+
+def test_a_forged_status_file_is_ignored(tmp_path):
+    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None, "token": "guessed"}))
+    outcome = SandboxOutcome(exit_code=-9, timed_out=False, seconds=1.0, log_tail="")
+    summary = summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="the-real-one")
+    assert summary.problem.startswith("the notebook could not be run to the end")
+
+
+def test_a_genuine_status_file_is_read(tmp_path):
+    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": "kernel_died", "token": "t"}))
+    outcome = SandboxOutcome(exit_code=0, timed_out=False, seconds=1.0, log_tail="")
+    summary = summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="t")
+    assert summary.problem is None and summary.stopped == "kernel_died"
+
+
+def test_disk_and_time_limits_win_over_any_status(tmp_path):
+    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None, "token": "t"}))
+    for reason, words in (("disk", "wrote more than the 1,024 MB"), ("time", "ran longer than its time limit")):
+        outcome = SandboxOutcome(exit_code=None, timed_out=reason == "time", seconds=1.0, log_tail="",
+                                 stopped_for=reason)
+        assert words in summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="t").problem

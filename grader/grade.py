@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .assignment import Assignment
 from .checks.base import Missing
-from .errors import SubmissionError
-from .evidence import load_task_evidence
+from .errors import EvidenceError, SubmissionError
+from .evidence import load_task_evidence, regular_file
 from .execution import ExecutionSummary, cell_problem, execute, stop_problem
 from .results import SubmissionResult, TaskResult
 from .sandbox.base import Sandbox
@@ -22,6 +22,7 @@ from .spec import Limits, TaskSpec
 from .submission import PreparedNotebook, prepare, read_submission
 
 log = logging.getLogger(__name__)
+MAX_KEPT_NOTEBOOK_BYTES = 50 * 2**20
 
 
 def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
@@ -76,7 +77,11 @@ def _unreadable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: st
 
 
 def _keep(export_dir: Path, keep: Path) -> None:
+    """Keep the executed notebook, if it is a regular file of a sensible size (it was written in the sandbox)."""
     keep.mkdir(parents=True, exist_ok=True)
-    executed = export_dir / "executed.ipynb"
-    if executed.is_file() and not executed.is_symlink():
-        shutil.copyfile(executed, keep / "executed.ipynb")
+    try:
+        executed = regular_file(export_dir, Path("executed.ipynb"), MAX_KEPT_NOTEBOOK_BYTES)
+    except EvidenceError as exc:
+        log.info("executed notebook not kept: %s", exc)
+        return
+    shutil.copyfile(executed, keep / "executed.ipynb")

@@ -127,6 +127,9 @@ def cell_problem(cell: CellReport, limits: Limits) -> str | None:
     where = f"cell {cell.index + 1}" + (f" ({cell.first_line})" if cell.first_line else "")
     if cell.status == "timeout":
         return f"{where} ran longer than the {limits.cell_timeout_s:g} s a cell may take, and was interrupted"
+    if cell.status == "notebook_timeout":
+        return (f"{where} was still running when the notebook reached its time limit"
+                f" ({limits.notebook_timeout_s:g} s), and was interrupted")
     if cell.status == "kernel_died":
         if cell.exit_code in KILLED_CODES or cell.exit_code is None:
             return (f"the kernel died in {where}, most likely because it used more memory than the"

@@ -59,7 +59,7 @@ def _grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, pre
 
 def _task_problem(task: TaskSpec, summary: ExecutionSummary, prepared: PreparedNotebook,
                   limits: Limits) -> str | None:
-    own = [c for c in summary.cells if c.task == task.name and c.status in ("timeout", "kernel_died")]
+    own = [c for c in summary.cells if c.task == task.name and c.status in ("timeout", "notebook_timeout", "kernel_died")]
     if own:
         return cell_problem(own[0], limits)
     last = prepared.last_cell_of_task.get(task.name)

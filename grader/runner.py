@@ -79,6 +79,8 @@ def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
         cell = _run_hidden(client, code, EXPORT_TIMEOUT_S)
     except CellTimeoutError:
         return "timeout"
+    except DeadKernelError:
+        return "kernel_died"
     return "error" if _cell_error(cell) else "ok"
 
 
@@ -113,9 +115,7 @@ def run(job: dict) -> dict:
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
-                    limit = "cell" if job["cell_timeout_s"] <= remaining else "notebook"
-                    record["status"] = "timeout"
-                    record["limit"] = limit
+                    record["status"] = "timeout" if job["cell_timeout_s"] <= remaining else "notebook_timeout"
                     _interrupt(client)
                     if not _responsive(client):
                         stopped = "stuck_after_timeout"
@@ -128,12 +128,11 @@ def run(job: dict) -> dict:
                     if err:
                         record.update(status="error", ename=err[0], evalue=err[1])
                 cells.append(record)
-            if not stopped:
-                for task in after_cell.get(index, ()):
-                    exports[task["name"]] = _export(client, task, export_dir)
-        if not stopped:
-            for task in after_cell.get(-1, ()):
+            for task in after_cell.get(index, ()) if not stopped else ():
                 exports[task["name"]] = _export(client, task, export_dir)
+                stopped = "kernel_died" if exports[task["name"]] == "kernel_died" else stopped
+        for task in after_cell.get(-1, ()) if not stopped else ():
+            exports[task["name"]] = _export(client, task, export_dir)
     status = {"cells": cells, "exports": exports, "stopped": stopped,
               "seconds": round(time.monotonic() - started, 3),
               "truncated_output_cells": sorted(client.truncated_cells)}

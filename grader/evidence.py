@@ -107,6 +107,8 @@ def _missing_reason(variable: str, kind: str, said: Any) -> str:
     detail = str(said.get("detail", ""))[:300]
     if status == "undefined":
         return f"the variable {variable} is not defined in your notebook"
+    if status == "placeholder":
+        return f"{variable} is still the placeholder ...: replace it with your answer"
     if status == "error":
         wanted = {"keras_model": "a Keras model", "array": "a NumPy array", "value": "a plain value"}[kind]
         return f"{variable} could not be saved as {wanted}: {detail}"

@@ -20,6 +20,9 @@ for _name, _kind in _spec["exports"].items():
         _report[_name] = {"status": "undefined"}
         continue
     _value = user_ns[_name]
+    if _value is Ellipsis:
+        _report[_name] = {"status": "placeholder"}
+        continue
     try:
         if _kind == "keras_model":
             import keras as _keras

@@ -82,8 +82,10 @@ def test_oversized_and_malformed_values(tmp_path):
 def test_missing_variables_are_explained_from_the_export_report(tmp_path):
     folder = export(tmp_path)
     (folder.parent / "t.json").write_text(json.dumps({
-        "a": {"status": "undefined"}, "m": {"status": "error", "detail": "TypeError: it is a str"}}))
-    found = load_task_evidence(tmp_path, "t", {"a": "array", "m": "keras_model", "q": "value"})
+        "a": {"status": "undefined"}, "m": {"status": "error", "detail": "TypeError: it is a str"},
+        "p": {"status": "placeholder"}}))
+    found = load_task_evidence(tmp_path, "t", {"a": "array", "m": "keras_model", "q": "value", "p": "value"})
+    assert found["p"].reason == "p is still the placeholder ...: replace it with your answer"
     assert found["a"].reason == "the variable a is not defined in your notebook"
     assert found["m"].reason == "m could not be saved as a Keras model: TypeError: it is a str"
     assert "was not exported" in found["q"].reason

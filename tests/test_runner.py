@@ -61,14 +61,15 @@ def test_output_is_capped(tmp_path):
     ("m = 'not a model'", "it is a str, not a Keras model"),
 ])
 def test_exports_that_are_not_what_the_task_declares(tmp_path, source, detail):
-    tasks = [{"name": "t", "exports": {"m": "keras_model", "arr": "array", "v": "value", "gone": "value"},
-              "after_cell": 0}]
-    status, out = run_cells(tmp_path, source + "\narr = [object()]\nv = {1, 2}", tasks=tasks)
+    tasks = [{"name": "t", "exports": {"m": "keras_model", "arr": "array", "v": "value", "gone": "value",
+                                       "todo": "value"}, "after_cell": 0}]
+    status, out = run_cells(tmp_path, source + "\narr = [object()]\nv = {1, 2}\ntodo = ...", tasks=tasks)
     report = json.loads((out / "exports" / "t.json").read_text())
     assert report["m"] == {"status": "error", "detail": f"TypeError: {detail}"}
     assert report["arr"]["status"] == "error" and "not an array of numbers" in report["arr"]["detail"]
     assert report["v"]["status"] == "error" and "not JSON serializable" in report["v"]["detail"]
     assert report["gone"] == {"status": "undefined"}
+    assert report["todo"] == {"status": "placeholder"}
 
 
 def test_the_export_leaves_no_trace_in_the_namespace(tmp_path):

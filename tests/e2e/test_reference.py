@@ -37,7 +37,7 @@ def test_the_untouched_notebook_gets_zero_with_reasons(validation):
     feedback = blank.feedback_text()
     assert "shape is (60000, 28, 28), expected (60000, 28, 28, 1)" in feedback
     assert "the variable dense_model is not defined in your notebook" in feedback
-    assert "no answer given" in feedback
+    assert "q1_convolution is still the placeholder ...: replace it with your answer" in feedback
 
 
 def comparable(result: SubmissionResult) -> dict:

@@ -6,12 +6,13 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import datasets
-from .base import Outcome, check, fmt_shape
+from .base import Outcome, check, fmt_shape, guard
 
 CHUNK = 4096
 
 
-def _not_array(value: Any) -> Outcome | None:
+@guard("array")
+def is_array(value: Any) -> Outcome | None:
     if not isinstance(value, np.ndarray):
         return Outcome(False, f"expected a NumPy array, found {type(value).__name__}")
     if value.dtype.kind not in "biuf":
@@ -21,9 +22,6 @@ def _not_array(value: Any) -> Outcome | None:
 
 @check("array_shape", "array")
 def array_shape(value: Any, params: Mapping[str, Any]) -> Outcome:
-    problem = _not_array(value)
-    if problem:
-        return problem
     expected = tuple(params["shape"])
     if value.shape == expected:
         return Outcome(True, f"shape is {fmt_shape(expected)}")
@@ -47,9 +45,6 @@ def _min_max(value: np.ndarray) -> tuple[float, float]:
 
 @check("array_range", "array")
 def array_range(value: Any, params: Mapping[str, Any]) -> Outcome:
-    problem = _not_array(value)
-    if problem:
-        return problem
     if params.get("dtype") == "float" and value.dtype.kind != "f":
         return Outcome(False, f"values are {value.dtype}, expected floating point numbers"
                               " (dividing by 255.0 gives floats)")
@@ -68,9 +63,6 @@ def array_range(value: Any, params: Mapping[str, Any]) -> Outcome:
 @check("array_matches_dataset", "array")
 def array_matches_dataset(value: Any, params: Mapping[str, Any]) -> Outcome:
     """The array holds the data set's images, in order, divided by ``scale``."""
-    problem = _not_array(value)
-    if problem:
-        return problem
     images, _ = datasets.load(params["dataset"], params["split"])
     scale = float(params.get("scale", 1.0))
     if value.size != images.size:

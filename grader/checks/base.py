@@ -1,6 +1,7 @@
 """What every check shares: its outcome, the problem evidence can have, and the registry."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -23,15 +24,32 @@ class Missing:
 
 
 CheckFunction = Callable[[Any, Mapping[str, Any]], Outcome]
+Guard = Callable[[Any], "Outcome | None"]
 REGISTRY: dict[str, tuple[str, CheckFunction]] = {}
+GUARDS: dict[str, Guard] = {}
+
+
+def guard(evidence_kind: str) -> Callable[[Guard], Guard]:
+    """Register the test every piece of evidence of a kind passes before its checks see it."""
+
+    def register(function: Guard) -> Guard:
+        GUARDS[evidence_kind] = function
+        return function
+
+    return register
 
 
 def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check function under ``kind`` for evidence of ``evidence_kind``."""
+    """Register a check under ``kind``; it runs only on evidence that passes the kind's guard."""
 
     def register(function: CheckFunction) -> CheckFunction:
-        REGISTRY[kind] = (evidence_kind, function)
-        return function
+        @functools.wraps(function)
+        def guarded(value: Any, params: Mapping[str, Any]) -> Outcome:
+            problem = GUARDS[evidence_kind](value) if evidence_kind in GUARDS else None
+            return problem or function(value, params)
+
+        REGISTRY[kind] = (evidence_kind, guarded)
+        return guarded
 
     return register
 

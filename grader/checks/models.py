@@ -9,7 +9,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from .base import Outcome, check, fmt_shape
+from .base import Outcome, check, fmt_shape, guard
 
 SETTINGS = ("filters", "kernel_size", "pool_size", "strides", "units", "activation", "padding")
 SETTING_WORDS = {"filters": "filters", "units": "units", "kernel_size": "kernel", "pool_size": "pool size",
@@ -48,7 +48,8 @@ def describe(model: Any) -> list[LayerReport]:
     return reports
 
 
-def _is_model(value: Any) -> Outcome | None:
+@guard("keras_model")
+def is_model(value: Any) -> Outcome | None:
     import keras
 
     if not isinstance(value, keras.Model):
@@ -97,7 +98,7 @@ def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[s
             continue
         want = expected[j]
         if i is None:
-            where = f"after layer {_previous_found(found, expected, j)}" if j else "first"
+            where = f"after layer {j} ({_layer_name(expected[j - 1])})" if j else "first"
             lines.append(f"missing layer: expected {_layer_name(want)} {where} (layer {j + 1} of {len(expected)})")
             continue
         got = found[i]
@@ -115,15 +116,8 @@ def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[s
     return lines
 
 
-def _previous_found(found, expected, j) -> str:
-    return f"{j} ({_layer_name(expected[j - 1])})"
-
-
 @check("model_layers", "keras_model")
 def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
-    problem = _is_model(model)
-    if problem:
-        return problem
     found = describe(model)
     lines = []
     if "input_shape" in params:
@@ -139,9 +133,6 @@ def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
 
 @check("model_shapes", "keras_model")
 def model_shapes(model: Any, params: Mapping[str, Any]) -> Outcome:
-    problem = _is_model(model)
-    if problem:
-        return problem
     found = describe(model)
     shapes = [tuple(s) for s in params.get("output_shapes", ())]
     counts = list(params.get("params", ()))
@@ -182,9 +173,6 @@ def _loss_name(loss: Any) -> str | None:
 
 @check("model_compile", "keras_model")
 def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
-    problem = _is_model(model)
-    if problem:
-        return problem
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return Outcome(False, "the model was never compiled")

@@ -10,6 +10,7 @@ import click
 
 from .assignment import load_assignment
 from .errors import GraderError
+from .sandbox.select import CHOICES as SANDBOXES
 
 ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
 
@@ -66,7 +67,8 @@ def generate(assignment: str) -> None:
 @main.command()
 @click.argument("submission", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
-@click.option("--sandbox", default="auto", show_default=True, help="auto or bubblewrap")
+@click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True,
+              help="auto: the container when its image is built, else bubblewrap")
 @click.option("--json-out", type=click.Path(dir_okay=False, path_type=Path), help="write the result as JSON")
 @click.option("--gradescope", type=click.Path(dir_okay=False, path_type=Path),
               help="write Gradescope's results.json")
@@ -102,7 +104,7 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
 @click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-output"),
               show_default=True, help="folder for results, feedback and the gradebook")
-@click.option("--sandbox", default="auto", show_default=True)
+@click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
 @click.option("--workers", type=int, help="submissions graded at once (default: one per core)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
 @limit_options
@@ -138,7 +140,7 @@ def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
 @main.command()
 @click.argument("assignment")
 @click.option("--files-only", is_flag=True, help="only check the student files (no execution)")
-@click.option("--sandbox", default="auto", show_default=True)
+@click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
 def validate(assignment: str, files_only: bool, sandbox: str) -> None:
     """Check ASSIGNMENT: in sync, no leaks, reference scores full marks, untouched notebook scores zero."""
     from .sandbox.select import choose_sandbox
@@ -158,3 +160,23 @@ def validate(assignment: str, files_only: bool, sandbox: str) -> None:
         click.echo(f"problem: {problem}", err=True)
     click.echo("valid" if report.ok else "NOT valid")
     sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="folder to write autograder.zip into")
+@click.option("--no-datasets", is_flag=True, help="leave the data set out of the bundle (setup.sh installs it)")
+@limit_options
+def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
+    """Write Gradescope's autograder bundle for ASSIGNMENT (setup.sh, run_autograder, grader, solution)."""
+    from .gradescope import write_bundle
+
+    try:
+        course = load_assignment(assignment)
+        path = write_bundle(course, out_dir, limit_args(cell_timeout, notebook_timeout, memory_mb),
+                            with_datasets=not no_datasets)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the assignment's autograder")

@@ -99,6 +99,9 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
         problem = f"the notebook wrote more than the {limits.disk_mb:,} MB of files it may write, and was stopped"
     elif outcome.stopped_for == "time":
         problem = f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and was stopped"
+    elif status is None and outcome.exit_code in KILLED_CODES:
+        problem = ("the notebook was stopped, most likely because it used more memory than the"
+                   f" {limits.memory_mb:,} MB allowed (the process running it was killed)")
     elif status is None:
         problem = ("the notebook could not be run to the end (the process running it stopped"
                    f" with exit code {outcome.exit_code})")

@@ -4,4 +4,6 @@ set -u
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 [ "$SETUP_OK" = 1 ] || { echo "[grade-examples] set-up incomplete (see above)" >&2; exit 1; }
 cd "$ROOT"
-exec "$VENV/bin/grader" batch examples/fashion_cnn --assignment fashion_cnn --out grading-output/examples "$@"
+# The local sandbox (bubblewrap) by default; pass --sandbox container (or auto) to grade in containers.
+exec "$VENV/bin/grader" batch examples/fashion_cnn --assignment fashion_cnn --out grading-output/examples \
+  --sandbox bubblewrap "$@"

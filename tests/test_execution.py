@@ -45,9 +45,12 @@ def _prepared():
 
 def test_a_forged_status_file_is_ignored(tmp_path):
     (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None, "token": "guessed"}))
-    outcome = SandboxOutcome(exit_code=-9, timed_out=False, seconds=1.0, log_tail="")
+    outcome = SandboxOutcome(exit_code=1, timed_out=False, seconds=1.0, log_tail="")
     summary = summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="the-real-one")
     assert summary.problem.startswith("the notebook could not be run to the end")
+    killed = SandboxOutcome(exit_code=137, timed_out=False, seconds=1.0, log_tail="")
+    summary = summarize("container", killed, tmp_path, _prepared(), Limits(), token="the-real-one")
+    assert "most likely because it used more memory than the 6,144 MB allowed" in summary.problem
 
 
 def test_a_genuine_status_file_is_read(tmp_path):

@@ -1,19 +1,52 @@
-"""Choosing the sandbox: never a silent fallback to running student code without isolation."""
+"""Choosing the sandbox: never a silent fallback to running student code without isolation.
+
+``auto`` takes the container sandbox when a container engine and an up-to-date grading image
+are there, else bubblewrap; a named sandbox is that one or an error that says why.
+``gradescope-container`` (isolation by Gradescope's own container, plus an unprivileged user
+and rlimits) is never chosen by ``auto``: only run_autograder names it.
+"""
 from __future__ import annotations
+
+import logging
 
 from ..errors import SandboxUnavailableError
 from .base import Sandbox
 
-CHOICES = ("auto", "bubblewrap")
+log = logging.getLogger(__name__)
+
+CHOICES = ("auto", "container", "bubblewrap", "gradescope-container")
 
 
 def choose_sandbox(name: str = "auto", cpu_slot: int = 0) -> Sandbox:
     """The sandbox called ``name``; ``auto`` takes the best one this machine has."""
-    from .bubblewrap import BubblewrapSandbox
-
     if name not in CHOICES:
         raise SandboxUnavailableError(f"unknown sandbox {name!r}; choose one of {', '.join(CHOICES)}")
+    if name == "container":
+        return _container(cpu_slot)
+    if name == "bubblewrap":
+        return _bubblewrap(cpu_slot)
+    if name == "gradescope-container":
+        from ..gradescope import GradescopeSandbox
+
+        return GradescopeSandbox(cpu_slot=cpu_slot)
     try:
-        return BubblewrapSandbox(cpu_slot=cpu_slot)
-    except SandboxUnavailableError as exc:
-        raise SandboxUnavailableError(f"no sandbox can run student code on this machine: {exc}") from None
+        return _container(cpu_slot)
+    except SandboxUnavailableError as container_problem:
+        log.info("not using the container sandbox: %s", container_problem)
+        try:
+            return _bubblewrap(cpu_slot)
+        except SandboxUnavailableError as bubblewrap_problem:
+            raise SandboxUnavailableError(f"no sandbox can run student code on this machine: {container_problem};"
+                                          f" {bubblewrap_problem}") from None
+
+
+def _container(cpu_slot: int) -> Sandbox:
+    from .container import ContainerSandbox
+
+    return ContainerSandbox(cpu_slot=cpu_slot)
+
+
+def _bubblewrap(cpu_slot: int) -> Sandbox:
+    from .bubblewrap import BubblewrapSandbox
+
+    return BubblewrapSandbox(cpu_slot=cpu_slot)

@@ -45,4 +45,4 @@ def points_by_task(result: SubmissionResult) -> dict[str, float]:
 def sandbox():
     from grader.sandbox.select import choose_sandbox
 
-    return choose_sandbox("auto")
+    return choose_sandbox("bubblewrap")  # tests/e2e/test_container.py covers the container sandbox

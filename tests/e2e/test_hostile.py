@@ -76,7 +76,7 @@ def graded(assignment, tmp_path_factory):
         for name, nb in hostile(assignment, listener.port).items():
             nbs.write(nb, folder / "in", name)
         (folder / "in" / "invalid_json.ipynb").write_text('{"cells": [ this is not json')
-        done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"),
+        done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--sandbox", "bubblewrap",
                        "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "600", "--memory-mb", "6144")
     finally:
         listener.close()

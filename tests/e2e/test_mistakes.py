@@ -34,7 +34,7 @@ def graded(assignment, tmp_path_factory):
     folder = tmp_path_factory.mktemp("mistakes")
     for name, nb in mistakes(assignment).items():
         nbs.write(nb, folder / "in", name)
-    done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--workers", "2")
+    done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--sandbox", "bubblewrap", "--workers", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     return read_results(folder / "out"), folder / "out", done
 
@@ -100,5 +100,5 @@ def test_the_batch_wrote_a_gradebook_and_feedback(graded):
     assert {r["sandbox"] for r in rows} == {"bubblewrap"}
     assert (out / "feedback" / "filters_32.txt").read_text().startswith("fashion_cnn: 14 / 24 points")
     assert "graded 7" in done.stdout
-    again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out))
+    again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out), "--sandbox", "bubblewrap")
     assert "graded 0, kept 7 earlier results" in again.stdout

@@ -6,7 +6,9 @@ import json
 import nbformat
 import pytest
 
+from grader.grade import grade_submission
 from grader.results import SubmissionResult
+from grader.sandbox.select import choose_sandbox
 from grader.validate import validate
 
 from .conftest import run_cli
@@ -52,7 +54,8 @@ def test_grading_the_reference_again_gives_identical_results(validation, assignm
     nbformat.write(assignment.reference_submission(), path)
     out = tmp_path / "result.json"
     gradescope = tmp_path / "results.json"
-    done = run_cli("grade", str(path), "-a", "fashion_cnn", "--json-out", str(out), "--gradescope", str(gradescope))
+    done = run_cli("grade", str(path), "-a", "fashion_cnn", "--json-out", str(out), "--gradescope", str(gradescope),
+                   "--sandbox", "bubblewrap")
     assert done.returncode == 0, done.stderr[-3000:]
     again = SubmissionResult.from_dict(json.loads(out.read_text()))
     assert comparable(again) == comparable(validation.reference)
@@ -60,3 +63,14 @@ def test_grading_the_reference_again_gives_identical_results(validation, assignm
     scored = json.loads(gradescope.read_text())
     assert scored["score"] == 24
     assert [t["max_score"] for t in scored["tests"]] == [6, 6, 9, 3]
+
+
+@pytest.mark.container
+def test_the_reference_solution_gets_full_marks_in_a_container(validation, assignment, tmp_path):
+    path = tmp_path / "reference.ipynb"
+    nbformat.write(assignment.reference_submission(), path)
+    result = grade_submission(path, assignment, choose_sandbox("container"))
+    assert result.sandbox == "container"
+    assert result.points == result.max_points == 24, result.feedback_text()
+    in_bubblewrap = {c.title: c.passed for t in validation.reference.tasks for c in t.checks}
+    assert {c.title: c.passed for t in result.tasks for c in t.checks} == in_bubblewrap

@@ -1,0 +1,362 @@
+"""The container sandbox: one throw-away container per submission, through the docker CLI (podman as a drop-in).
+
+The container has no network, a cgroup memory limit, a process limit, a CPU share and a
+read-only image.  The student's home and ``/tmp`` are size-limited tmpfs; the notebook is
+copied into ``~/work`` from a read-only mount, so nothing the student writes there reaches
+the host.  The only host folder it can write is the export folder, and as root even that is a
+size-limited tmpfs, copied out once the container is gone.  The image holds Python, the
+notebook runtime and the data sets; no solutions, checks or tests (see the Dockerfile).
+
+Inside, the runner is PID 1: a signal from the student's kernel cannot kill it.  The
+environment holds what a desktop's would (HOME, USER, LANG, PATH), nothing that says "grading".
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Mapping, Sequence
+
+from ..errors import SandboxUnavailableError
+from .base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
+from .bubblewrap import DATASETS, cpu_set
+from .process import POLL_S, folder_bytes
+
+log = logging.getLogger(__name__)
+
+IMAGE = "localhost/notebook-grader:latest"
+RUNNER_LABEL = "notebook-grader.runner-hash"
+# What the container runs, and what decides the format of what it writes (scripts/build-image.sh has the same list).
+RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/runner.py",
+                "grader/exporter.py")
+RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
+NAME_PREFIX = "nb-"
+CONTAINER_USER = (1000, 1000)  # the image's ``student``
+INSIDE_INPUT = "/mnt/notebook"  # the host's work folder, read-only; copied into the tmpfs home
+VENV_BIN = "/opt/venv/bin"
+LOG_TAIL_BYTES = 8000
+MAX_COPIED_ENTRIES = 10_000
+ENGINE_ERRORS = {125, 126, 127}  # the engine could not create or start the container
+# This machine's kernel refuses some rlimits and mixes cgroup versions: podman needs this (and runc).
+PODMAN_CONF = '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n'
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """A container engine's command line: ``docker``, or ``podman`` with its options and configuration."""
+
+    name: str
+    command: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def argv(self, *args: str) -> list[str]:
+        return [*self.command, *args]
+
+    def environ(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    def call(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args), env=self.environ(), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def remove_argv(self, name: str) -> list[str]:
+        """Kill and remove a container now (podman would first wait 10 s for it to stop)."""
+        return self.argv("rm", "-f", *(["--time", "0"] if self.name == "podman" else []), name)
+
+
+def podman_conf_path() -> Path:
+    """The containers.conf podman uses here (scripts/build-image.sh writes the same file)."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = base / "notebook-grader" / "containers.conf"
+    if not path.is_file() or path.read_text() != PODMAN_CONF:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PODMAN_CONF)
+    return path
+
+
+def podman_engine() -> Engine:
+    command = ("podman", "--runtime", "runc") if shutil.which("runc") else ("podman",)
+    conf = os.environ.get("CONTAINERS_CONF") or str(podman_conf_path())
+    return Engine("podman", command, {"CONTAINERS_CONF": conf})
+
+
+def _docker_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@lru_cache(maxsize=None)
+def find_engine(wanted: str | None = None) -> Engine:
+    """docker when its daemon answers, else podman; ``wanted`` (or $GRADER_ENGINE) insists on one."""
+    wanted = wanted or os.environ.get("GRADER_ENGINE") or None
+    if wanted not in (None, "docker", "podman"):
+        raise SandboxUnavailableError(f"unknown container engine {wanted!r}: docker or podman")
+    if wanted != "podman" and shutil.which("docker") and _docker_answers():
+        return Engine("docker", ("docker",))
+    if wanted == "docker":
+        raise SandboxUnavailableError("docker does not answer ('docker info' fails): is its daemon running?")
+    if shutil.which("podman"):
+        return podman_engine()
+    raise SandboxUnavailableError("no container engine: install podman (apt-get install podman runc) or docker")
+
+
+def source_hash(root: Path = REPO_ROOT, names: Sequence[str] | None = None) -> str | None:
+    """The hash scripts/build-image.sh labels the image with (of ``names``, by default all its inputs);
+    None outside a checkout (no Dockerfile)."""
+    if not (root / "Dockerfile").is_file():
+        return None
+    if names is None:
+        names = ["Dockerfile", ".dockerignore", "pyproject.toml"]
+        names += sorted(str(p.relative_to(root)) for p in (root / "grader").rglob("*.py") if p.is_file())
+    listing = "".join(f"{hashlib.sha256((root / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def check_image(engine: Engine, image: str) -> None:
+    """Fail unless ``image`` is there and runs this checkout's runner (what it runs and the format it writes)."""
+    try:
+        done = engine.call("image", "inspect", "--format", f'{{{{ index .Config.Labels "{RUNNER_LABEL}" }}}}', image)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SandboxUnavailableError(f"{engine.name} does not work: {exc}") from None
+    if done.returncode != 0:
+        raise SandboxUnavailableError(f"the image {image} is not built ({engine.name}): run scripts/build-image.sh")
+    expected = source_hash(names=RUNNER_FILES)
+    if expected is not None and done.stdout.strip() != expected:
+        raise SandboxUnavailableError(f"the image {image} is out of date with the grader's runner:"
+                                      " run scripts/build-image.sh")
+
+
+def container_user(engine: Engine) -> tuple[tuple[int, int], list[str]]:
+    """Who runs inside, and the engine options for it: the image's student, or the caller when not root."""
+    if os.geteuid() == 0:
+        return CONTAINER_USER, []
+    me = (os.getuid(), os.getgid())
+    return me, (["--userns", "keep-id"] if engine.name == "podman" else [])
+
+
+def inside_command() -> list[str]:
+    """What runs in the container: fill the fresh home, then become the runner (PID 1) in a clean environment."""
+    links = " && ".join(f"ln -sfn {shlex.quote(str(src))} {INSIDE_HOME}/.keras/datasets/{shlex.quote(name)}"
+                        for name, src in DATASETS.items())
+    env = {"HOME": INSIDE_HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+           "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    script = (f"set -e; umask 022; ulimit -c 0; mkdir -p {INSIDE_WORKDIR} {INSIDE_HOME}/.keras/datasets && {links}; "
+              f"cp -R {INSIDE_INPUT}/. {INSIDE_WORKDIR}/; cd {INSIDE_WORKDIR}; "
+              f"exec env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} python -m grader.runner")
+    return ["sh", "-c", script]
+
+
+def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, export_source: Path,
+                   cpus: Sequence[int]) -> list[str]:
+    """The engine's command line for one submission (one place for all the container's options)."""
+    limits = run.limits
+    (uid, gid), user_options = container_user(engine)
+    # podman refuses uid= but chowns with U, and would copy the image's folder into a tmpfs; docker does neither.
+    owner = "U,notmpcopyup" if engine.name == "podman" else f"uid={uid},gid={gid}"
+    fresh = ",notmpcopyup" if engine.name == "podman" else ""
+    return engine.argv(
+        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1",
+        "--network", "none", "--hostname", "localhost",
+        "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
+        "--cpus", str(len(cpus)), "--cpuset-cpus", ",".join(str(c) for c in cpus),
+        "--pids-limit", str(limits.max_processes),
+        "--read-only",
+        "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.disk_mb}m,mode=1777{fresh}",
+        "--tmpfs", f"{INSIDE_HOME}:rw,nosuid,nodev,size={limits.disk_mb}m,mode=0700,{owner}",
+        "--user", f"{uid}:{gid}", *user_options,
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--log-driver", "none",
+        "-v", f"{run.workdir}:{INSIDE_INPUT}:ro",
+        "-v", f"{export_source}:{INSIDE_EXPORT}:rw",
+        "--workdir", "/",
+        image, *inside_command())
+
+
+class _Tail:
+    """Reads a stream to its end in a thread, keeping only its last bytes (output may be huge)."""
+
+    def __init__(self, stream: IO[bytes], keep: int = LOG_TAIL_BYTES) -> None:
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+        self.keep = keep
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+            while self.size - len(self.chunks[0]) >= self.keep:
+                self.size -= len(self.chunks.popleft())
+
+    def text(self, timeout: float = 5) -> str:
+        self.thread.join(timeout)
+        return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
+
+
+def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: str, timeout_s: float,
+                  watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
+    """Run ``argv`` (an engine's ``run``) until it ends, ``timeout_s`` passes or the ``watched`` host folders pass
+    ``disk_bytes``; whatever happens, the container is removed before this returns."""
+    started = time.monotonic()
+    stopped_for = None
+    process = None
+    try:
+        with tempfile.TemporaryFile() as stdin:
+            stdin.write(stdin_text.encode())
+            stdin.seek(0)
+            process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       env=engine.environ())
+        assert process.stdout is not None
+        tail = _Tail(process.stdout)
+        while process.poll() is None:
+            if time.monotonic() - started > timeout_s:
+                stopped_for = "time"
+                break
+            if disk_bytes is not None and watched and folder_bytes(watched) > disk_bytes:
+                stopped_for = "disk"
+                break
+            try:
+                process.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        remove_container(engine, name)
+        if process is not None and process.poll() is None:
+            process.kill()
+        if process is not None:
+            process.wait()
+    text = tail.text()
+    if not tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
+        process.stdout.close()
+    return SandboxOutcome(exit_code=None if stopped_for else process.returncode, timed_out=stopped_for == "time",
+                          seconds=time.monotonic() - started, log_tail=text, stopped_for=stopped_for)
+
+
+def remove_container(engine: Engine, name: str) -> None:
+    """Kill and remove the container if it is still there; it is gone when this returns (or it says so)."""
+    try:
+        done = subprocess.run(engine.remove_argv(name), env=engine.environ(), capture_output=True, text=True,
+                              timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.error("could not remove the container %s: %s", name, exc)
+        return
+    if done.returncode != 0 and "no such container" not in done.stderr.lower() \
+            and "no container with" not in done.stderr.lower():
+        log.error("could not remove the container %s: %s", name, done.stderr.strip()[-500:])
+
+
+class ExportStaging:
+    """The host folder mounted as the export folder: as root a tmpfs of ``size_mb``, so that a submission
+    cannot fill the host's disk; its regular files are copied into ``target`` once the container is gone."""
+
+    def __init__(self, target: Path, size_mb: int) -> None:
+        self.target = target
+        self.size_mb = size_mb
+        self.source = target
+        self.mounted = False
+
+    def __enter__(self) -> "ExportStaging":
+        if os.geteuid() != 0:
+            return self
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=self.target.parent))
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700", "tmpfs", str(folder)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            log.warning("the export folder is not size-limited (mounting a tmpfs failed: %s)", done.stderr.strip())
+            folder.rmdir()
+            return self
+        self.source, self.mounted = folder, True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.mounted:
+            return
+        try:
+            copy_regular_files(self.source, self.target)
+        finally:
+            if subprocess.run(["umount", str(self.source)], capture_output=True, check=False).returncode != 0:
+                subprocess.run(["umount", "-l", str(self.source)], capture_output=True, check=False)
+            try:
+                self.source.rmdir()
+            except OSError as exc:
+                log.warning("could not remove the staging folder %s: %s", self.source, exc)
+
+
+def copy_regular_files(source: Path, target: Path, max_entries: int = MAX_COPIED_ENTRIES) -> None:
+    """Copy folders and regular files only (no links, devices or pipes), at most ``max_entries`` of them:
+    what a submission left is untrusted, and the grader reads only the few files it expects."""
+    entries = 0
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(folder).relative_to(source)
+        (target / relative).mkdir(exist_ok=True)
+        for name in files:
+            entries += 1
+            if entries > max_entries:
+                log.warning("copied back only the first %d files of %s", max_entries, source)
+                return
+            path = Path(folder) / name
+            if not stat.S_ISREG(path.lstat().st_mode):
+                continue
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as src, open(target / relative / name, "xb") as dst:
+                shutil.copyfileobj(src, dst, 2**20)
+        dirs[:] = [d for d in dirs if stat.S_ISDIR((Path(folder) / d).lstat().st_mode)]
+
+
+def _give_to(folder: Path, uid: int, gid: int) -> None:
+    os.chown(folder, uid, gid)
+    for path in folder.rglob("*"):
+        os.chown(path, uid, gid, follow_symlinks=False)
+
+
+class ContainerSandbox(Sandbox):
+    """Each submission in a fresh container of the grading image, removed afterwards whatever happened."""
+
+    name = "container"
+
+    def __init__(self, cpu_slot: int = 0, engine: Engine | None = None, image: str | None = None,
+                 check: bool = True) -> None:
+        self.engine = engine or find_engine()
+        self.image = image or os.environ.get("GRADER_IMAGE") or IMAGE
+        self.cpu_slot = cpu_slot
+        if check:
+            check_image(self.engine, self.image)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.engine.name}, {self.image})"
+
+    def run(self, run: SandboxRun) -> SandboxOutcome:
+        name = f"{NAME_PREFIX}{uuid.uuid4().hex[:16]}"
+        (uid, gid), _ = container_user(self.engine)
+        with ExportStaging(run.export_dir, run.limits.disk_mb) as staging:
+            if os.geteuid() == 0:
+                _give_to(run.workdir, uid, gid)
+                _give_to(staging.source, uid, gid)
+            argv = container_argv(self.engine, self.image, name, run, staging.source,
+                                  cpu_set(run.limits.cpus, self.cpu_slot))
+            log.info("running %s", shlex.join(argv))
+            # A tmpfs bounds the export folder; without one (not root), a watchdog does.
+            watched = () if staging.mounted else (staging.source,)
+            outcome = run_container(self.engine, argv, name, json.dumps(dict(run.job)), hard_timeout(run.limits),
+                                    watched=watched, disk_bytes=run.limits.disk_mb * 2**20)
+        if outcome.exit_code in ENGINE_ERRORS and "Traceback" not in outcome.log_tail:
+            raise SandboxUnavailableError(f"{self.engine.name} could not run the container (exit code"
+                                          f" {outcome.exit_code}): {outcome.log_tail.strip()[-800:]}")
+        return outcome

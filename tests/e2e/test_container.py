@@ -1,0 +1,354 @@
+"""The container sandbox end to end: the quick reference scores as in bubblewrap, hostile submissions get a clear
+reason and no more than they earned, the batch goes on, no container is left, no host file changes.
+
+Also Gradescope's bundle, run inside the grading image laid out as Gradescope lays out its container.
+Skipped without a container engine and image, except on CI (CI set): there they must run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import uuid
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.errors import SandboxUnavailableError
+
+from . import notebooks as nbs
+from .conftest import REPO, points_by_task, read_gradebook, read_results, run_cli, task
+
+pytestmark = [pytest.mark.container, pytest.mark.slow]
+BASELINE = {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}  # the quick reference, as bubblewrap grades it
+CELL_TIMEOUT = 40
+MEMORY_MB = 3072
+RUN_LABEL = "notebook-grader.run=1"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from grader.sandbox.container import ContainerSandbox
+
+    try:
+        return ContainerSandbox()
+    except SandboxUnavailableError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the container tests, but: {exc}")
+        pytest.skip(f"no container sandbox here: {exc}")
+
+
+def our_containers(sandbox) -> list[str]:
+    done = sandbox.engine.call("ps", "-a", "-q", "--filter", f"label={RUN_LABEL}")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def fingerprint(*folders: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def export_mounts() -> list[str]:
+    with open("/proc/self/mounts") as mounts:
+        return [line for line in mounts if "/export-" in line]
+
+
+class Listener:
+    """A TCP server on the host's loopback that counts connections."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                self.server.accept()[0].close()
+                self.connections += 1
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+SNOOP = """import os
+found = []
+for folder, dirs, files in os.walk('/'):
+    if folder in ('/proc', '/sys', '/dev'):
+        dirs[:] = []
+        continue
+    found += [os.path.join(folder, n) for n in files if n.endswith('.ipynb')]
+print('NOTEBOOKS', sorted(found))
+for path in (%r, %r, %r, '/src', '/work'):
+    print('EXISTS' if os.path.exists(path) else 'ABSENT', path)
+"""
+FORGE = """import json, os
+os.makedirs('/tmp/outputs/exports', exist_ok=True)
+json.dump({'cells': [], 'exports': {}, 'stopped': None}, open('/tmp/outputs/status.json', 'w'))
+for name in ('results.json', 'result.json', 'gradebook.csv'):
+    open('/tmp/outputs/' + name, 'w').write('{"points": 24, "score": 24, "max_points": 24}')
+"""
+FORK_STORM = """import subprocess
+children, error = [], None
+for _ in range(600):
+    try:
+        children.append(subprocess.Popen(['sleep', '120']))
+    except OSError as exc:
+        error = exc
+        break
+print('STARTED', len(children), type(error).__name__)
+for child in children:
+    child.kill()
+    child.wait()
+"""
+FLOOD = """chunk = 'x' * 1_000_000
+for _ in range(300):
+    print(chunk)
+try:
+    with open('/proc/1/fd/1', 'w') as runner_output:
+        for _ in range(200):
+            runner_output.write(chunk)
+    print('WROTE TO THE RUNNER')
+except OSError as exc:
+    print('runner output blocked:', exc)
+"""
+NETWORK = """import socket
+for attempt in (lambda: socket.create_connection(('127.0.0.1', %d), timeout=3),
+                lambda: socket.getaddrinfo('pypi.org', 443)):
+    try:
+        attempt()
+        print('CONNECTED')
+    except OSError as exc:
+        print('blocked:', exc)
+"""
+
+
+def hostile(assignment, port: int) -> dict:
+    q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
+    solution = str(assignment.solution_path)
+    return {
+        "baseline": q(),
+        "infinite_loop": nbs.insert_cell(q(), "cnn", "while True:\n    pass"),
+        "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
+        "fork_storm": nbs.insert_cell(q(), "quiz", FORK_STORM),
+        "network": nbs.insert_cell(q(), "quiz", NETWORK % port),
+        "snoop": nbs.insert_cell(q(), "quiz", SNOOP % (solution, str(REPO / "grader"), str(REPO / "tests"))),
+        "forge": nbs.insert_cell(q(), "quiz", FORGE),
+        "os_exit": nbs.insert_cell(q(), "cnn", "import os\nos._exit(1)", where="start"),
+        "kill_parent": nbs.insert_cell(q(), "cnn", "import os\nos.kill(os.getppid(), 9)\nprint('STILL HERE')",
+                                       where="start"),
+        "flood": nbs.insert_cell(q(), "quiz", FLOOD),
+        "disk_fill": nbs.insert_cell(q(), "quiz", "with open('filler.bin', 'wb') as f:\n"
+                                                  "    while True:\n        f.write(bytes(2**24))"),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(sandbox, assignment, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("container")
+    listener = Listener()
+    # The container sees only its mounts: the work folder (a read-only copy) and the export folder.  The
+    # submissions must come out unchanged; the repository is shown to be out of reach by the snoop test.
+    guarded = (folder / "in",)
+    try:
+        for name, nb in hostile(assignment, listener.port).items():
+            nbs.write(nb, folder / "in", name)
+        before = fingerprint(*guarded)
+        done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"),
+                       "--sandbox", "container", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "600",
+                       "--memory-mb", str(MEMORY_MB), timeout=3600)
+    finally:
+        listener.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"results": read_results(folder / "out"), "out": folder / "out", "listener": listener,
+            "unchanged": before == fingerprint(*guarded), "output": done.stdout}
+
+
+def printed(out: Path, name: str) -> str:
+    executed = nbformat.read(out / "executed" / name / "executed.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", ()))
+
+
+def test_the_batch_used_the_container_and_graded_everything(graded):
+    results = graded["results"]
+    assert "with the container sandbox" in graded["output"]
+    assert sorted(results) == sorted(["baseline", "infinite_loop", "memory_bomb", "fork_storm", "network", "snoop",
+                                      "forge", "os_exit", "kill_parent", "flood", "disk_fill"])
+    assert {r.sandbox for r in results.values()} == {"container"}
+    assert len(read_gradebook(graded["out"])) == len(results)
+
+
+def test_the_quick_reference_scores_as_in_bubblewrap(graded):
+    result = graded["results"]["baseline"]
+    assert points_by_task(result) == BASELINE
+    assert result.error is None
+
+
+def test_no_container_mount_or_host_file_is_left(graded, sandbox):
+    assert our_containers(sandbox) == []
+    assert export_mounts() == []
+    assert graded["unchanged"], "a submission file changed"
+
+
+def test_an_infinite_loop_is_interrupted(graded):
+    result = graded["results"]["infinite_loop"]
+    assert points_by_task(result) == BASELINE
+    assert f"ran longer than the {CELL_TIMEOUT} s a cell may take, and was interrupted" in task(result, "cnn").feedback
+
+
+def test_a_memory_bomb_is_killed_by_the_memory_limit(graded):
+    result = graded["results"]["memory_bomb"]
+    assert points_by_task(result) == {**BASELINE, "quiz": 0}
+    assert f"more memory than the {MEMORY_MB:,} MB allowed" in task(result, "quiz").ungraded_reason
+
+
+def test_a_fork_storm_stops_at_the_process_limit(graded):
+    result = graded["results"]["fork_storm"]
+    assert points_by_task(result) == BASELINE
+    line = next(l for l in printed(graded["out"], "fork_storm").splitlines() if l.startswith("STARTED"))
+    _, started, error = line.split()
+    assert int(started) < 512 and error == "BlockingIOError"
+
+
+def test_no_network_inside_the_container(graded):
+    assert graded["listener"].connections == 0
+    assert points_by_task(graded["results"]["network"]) == BASELINE
+    text = printed(graded["out"], "network")
+    assert "CONNECTED" not in text and text.count("blocked:") == 2
+
+
+def test_the_solution_and_the_grader_are_not_in_the_container(graded, assignment):
+    text = printed(graded["out"], "snoop")
+    notebooks = next(l for l in text.splitlines() if l.startswith("NOTEBOOKS"))
+    assert notebooks == "NOTEBOOKS ['/home/student/work/submission.ipynb', '/mnt/notebook/submission.ipynb']"
+    assert text.count("ABSENT") == 5 and "EXISTS" not in text
+    assert points_by_task(graded["results"]["snoop"]) == BASELINE
+
+
+def test_forged_status_and_results_files_change_nothing(graded):
+    result = graded["results"]["forge"]
+    assert points_by_task(result) == BASELINE and result.points == 19
+
+
+def test_os_exit_keeps_the_earlier_tasks(graded):
+    result = graded["results"]["os_exit"]
+    assert points_by_task(result) == {"data": 6, "dense": 4, "cnn": 0, "quiz": 0}
+    assert "(exit code 1): does the code call exit(), os._exit()" in task(result, "cnn").ungraded_reason
+
+
+def test_the_kernel_cannot_kill_the_process_running_it(graded):
+    result = graded["results"]["kill_parent"]
+    assert points_by_task(result) == BASELINE  # the runner is PID 1 of the container: the signal is ignored
+    assert "STILL HERE" in printed(graded["out"], "kill_parent")
+
+
+def test_a_flood_of_output_is_truncated(graded):
+    result = graded["results"]["flood"]
+    assert points_by_task(result) == BASELINE
+    assert result.execution["truncated_output"] is True
+    assert len(result.execution["log_tail"]) <= 1500
+    executed = graded["out"] / "executed" / "flood" / "executed.ipynb"
+    assert executed.stat().st_size < 10 * 2**20
+
+
+def test_filling_the_work_folder_ends_at_its_size_limit(graded):
+    result = graded["results"]["disk_fill"]
+    assert points_by_task(result) == BASELINE
+    assert "No space left on device" in task(result, "quiz").feedback
+
+
+def test_a_sleep_past_the_notebook_limit_keeps_the_earlier_tasks(sandbox, assignment, tmp_path):
+    nb = nbs.insert_cell(nbs.quick(nbs.reference(assignment)), "dense", "import time\ntime.sleep(3600)",
+                         where="start")
+    path = nbs.write(nb, tmp_path, "sleeper")
+    out = tmp_path / "result.json"
+    done = run_cli("grade", str(path), "-a", "fashion_cnn", "--sandbox", "container", "--json-out", str(out),
+                   "--notebook-timeout", "90", "--cell-timeout", "600", "--memory-mb", str(MEMORY_MB), timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    from grader.results import SubmissionResult
+
+    result = SubmissionResult.from_dict(json.loads(out.read_text()))
+    assert result.sandbox == "container"
+    assert points_by_task(result) == {"data": 6, "dense": 0, "cnn": 0, "quiz": 0}
+    assert result.execution["seconds"] < 90 + 60
+    for name in ("cnn", "quiz"):
+        assert "the notebook reached its time limit (90 s)" in task(result, name).ungraded_reason
+    assert our_containers(sandbox) == []
+
+
+def test_a_container_past_its_wall_clock_is_removed(sandbox):
+    from grader.sandbox.container import NAME_PREFIX, run_container
+
+    name = f"{NAME_PREFIX}{uuid.uuid4().hex[:16]}"
+    argv = sandbox.engine.argv("run", "--rm", "-i", "--name", name, "--label", RUN_LABEL, "--network", "none",
+                               sandbox.image, "sleep", "600")
+    outcome = run_container(sandbox.engine, argv, name, "", timeout_s=5)
+    assert outcome.timed_out and outcome.exit_code is None and outcome.seconds < 60
+    assert name not in subprocess.run(sandbox.engine.argv("ps", "-a", "--format", "{{.Names}}"),
+                                      env=sandbox.engine.environ(), capture_output=True, text=True).stdout
+
+
+GRADESCOPE_PROBES = """seen = []
+for path in ('/autograder/source/solutions/fashion_cnn/fashion_cnn.ipynb', '/autograder/source/run_autograder'):
+    try:
+        open(path).read()
+        seen.append('READ ' + path)
+    except OSError as exc:
+        seen.append('unreadable ' + type(exc).__name__)
+for path in ('/autograder/results/results.json', '/autograder/results/forged.txt'):
+    try:
+        open(path, 'w').write('{"score": 100}')
+        seen.append('WROTE ' + path)
+    except OSError as exc:
+        seen.append('unwritable ' + type(exc).__name__)
+raise RuntimeError('PROBES ' + '; '.join(seen))
+"""
+
+
+def test_the_gradescope_bundle_grades_in_gradescopes_layout(sandbox, assignment, tmp_path):
+    done = run_cli("gradescope", "fashion_cnn", "--out", str(tmp_path / "bundle"), "--memory-mb", "6144")
+    assert done.returncode == 0, done.stderr[-2000:]
+    source, submission, results = tmp_path / "source", tmp_path / "submission", tmp_path / "results"
+    with zipfile.ZipFile(tmp_path / "bundle" / "autograder.zip") as bundle:
+        bundle.extractall(source)
+    for script in ("setup.sh", "run_autograder"):
+        (source / script).chmod(0o755)
+    nb = nbs.insert_cell(nbs.quick(nbs.reference(assignment)), "quiz", GRADESCOPE_PROBES)
+    nbs.write(nb, submission, "my_notebook")
+    results.mkdir()
+    name = f"nb-gradescope-{uuid.uuid4().hex[:8]}"
+    argv = sandbox.engine.argv(
+        "run", "--rm", "--name", name, "--label", RUN_LABEL, "--network", "none", "--user", "0:0",
+        "--memory", "8g", "-v", f"{source}:/autograder/source", "-v", f"{submission}:/autograder/submission",
+        "-v", f"{results}:/autograder/results", sandbox.image, "bash", "-c",
+        "bash /autograder/source/setup.sh && cp /autograder/source/run_autograder /autograder/run_autograder"
+        " && /autograder/run_autograder")
+    try:
+        ran = subprocess.run(argv, env=sandbox.engine.environ(), capture_output=True, text=True, timeout=1200)
+    finally:
+        sandbox.engine.call("rm", "-f", name)
+    assert ran.returncode == 0, (ran.stdout + ran.stderr)[-3000:]
+    scored = json.loads((results / "results.json").read_text())
+    assert scored["score"] == 19, scored
+    assert [(t["name"], t["score"], t["max_score"]) for t in scored["tests"]] == [
+        (t.title, float(BASELINE[t.name]), t.max_points) for t in assignment.spec.tasks]
+    assert not (results / "forged.txt").exists()
+    probes = "PROBES " + "; ".join(["unreadable PermissionError"] * 2 + ["unwritable PermissionError"] * 2)
+    assert probes in scored["tests"][-1]["output"]
+    assert "setup done" in ran.stdout
+    shutil.rmtree(source, ignore_errors=True)

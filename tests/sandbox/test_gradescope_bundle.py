@@ -1,0 +1,64 @@
+"""Gradescope's bundle: the scripts, the grader and the solution; no tests; and its sandbox stays in Gradescope."""
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.errors import SandboxUnavailableError
+from grader.gradescope import GradescopeSandbox, write_bundle
+
+
+@pytest.fixture(scope="module")
+def bundle(assignment, tmp_path_factory):
+    return write_bundle(assignment, tmp_path_factory.mktemp("bundle"), ["--notebook-timeout", "900"],
+                        with_datasets=False)
+
+
+def test_the_bundle_holds_what_gradescope_runs(bundle):
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+        run_autograder = archive.read("run_autograder").decode()
+    assert names[:3] == ["setup.sh", "run_autograder", "pyproject.toml"]
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert "solutions/fashion_cnn/fashion_cnn.ipynb" in names
+    assert "grader/runner.py" in names and "grader/gradescope.py" in names
+    assert not [n for n in names if n.startswith(("tests/", "assignments/", "benchmarks/")) or "__pycache__" in n]
+    assert "--sandbox gradescope-container --gradescope \"$RESULTS/results.json\"" in run_autograder
+    assert "LIMITS=(--notebook-timeout 900)" in run_autograder
+    assert "NOTEBOOK_NAME=fashion_cnn.ipynb" in run_autograder
+    assert 'chmod -R go-rwx "$SOURCE"' in run_autograder
+
+
+def test_the_scripts_are_valid_bash(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(tmp_path)
+    for script in ("setup.sh", "run_autograder"):
+        done = subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
+def test_the_same_sources_give_the_same_bundle(assignment, bundle, tmp_path):
+    again = write_bundle(assignment, tmp_path, ["--notebook-timeout", "900"], with_datasets=False)
+    assert again.read_bytes() == bundle.read_bytes()
+
+
+def test_the_cli_writes_the_bundle_with_the_data_set(tmp_path):
+    done = CliRunner().invoke(main, ["gradescope", "fashion_cnn", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as archive:
+        assert "datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz" in archive.namelist()
+
+
+def test_the_gradescope_sandbox_refuses_outside_gradescope(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    with pytest.raises(SandboxUnavailableError, match="for Gradescope's container only"):
+        GradescopeSandbox(layout=tmp_path / "autograder")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(SandboxUnavailableError, match="runs as root"):
+        GradescopeSandbox(layout=tmp_path)

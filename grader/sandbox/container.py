@@ -33,7 +33,7 @@ from typing import IO, Mapping, Sequence
 from ..errors import SandboxUnavailableError
 from .base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
 from .bubblewrap import DATASETS, cpu_set
-from .process import POLL_S, folder_bytes
+from .process import watch
 
 log = logging.getLogger(__name__)
 
@@ -225,17 +225,7 @@ def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: st
                                        env=engine.environ())
         assert process.stdout is not None
         tail = _Tail(process.stdout)
-        while process.poll() is None:
-            if time.monotonic() - started > timeout_s:
-                stopped_for = "time"
-                break
-            if disk_bytes is not None and watched and folder_bytes(watched) > disk_bytes:
-                stopped_for = "disk"
-                break
-            try:
-                process.wait(timeout=POLL_S)
-            except subprocess.TimeoutExpired:
-                pass
+        stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
     finally:
         remove_container(engine, name)
         if process is not None and process.poll() is None:

@@ -36,29 +36,33 @@ def folder_bytes(folders: Sequence[Path]) -> int:
     return total
 
 
+def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: Sequence[Path] = (),
+          disk_bytes: int | None = None) -> str | None:
+    """Wait for ``process``; return "time" or "disk" as soon as a limit is passed (None when it ended)."""
+    while process.poll() is None:
+        if time.monotonic() - started > timeout_s:
+            return "time"
+        if disk_bytes is not None and watched and folder_bytes(watched) > disk_bytes:
+            return "disk"
+        try:
+            process.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+    return None
+
+
 def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
                 preexec: Callable[[], None] | None = None, env: dict | None = None,
                 watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
     """Run ``argv`` in a new session; kill it at ``timeout_s`` or when ``watched`` folders pass ``disk_bytes``."""
     started = time.monotonic()
-    stopped_for = None
     with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as stdin:
         stdin.write(stdin_text.encode())
         stdin.seek(0)
         process = subprocess.Popen(list(argv), stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True, preexec_fn=preexec, env=env)
         try:
-            while process.poll() is None:
-                if time.monotonic() - started > timeout_s:
-                    stopped_for = "time"
-                    break
-                if disk_bytes is not None and watched and folder_bytes(watched) > disk_bytes:
-                    stopped_for = "disk"
-                    break
-                try:
-                    process.wait(timeout=POLL_S)
-                except subprocess.TimeoutExpired:
-                    pass
+            stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
         finally:
             _kill_group(process)
         size = log.seek(0, os.SEEK_END)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,29 @@ def sandbox():
     from grader.sandbox.select import choose_sandbox
 
     return choose_sandbox("bubblewrap")  # tests/e2e/test_container.py covers the container sandbox
+
+
+class Listener:
+    """A TCP server on the host's loopback that counts connections."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                self.server.accept()[0].close()
+                self.connections += 1
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join()
+        self.server.close()

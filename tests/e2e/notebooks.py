@@ -58,3 +58,12 @@ def write(nb, folder: Path, name: str) -> Path:
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
+
+
+def network_probe(port: int) -> str:
+    """A cell that tries the host's loopback on ``port`` and a DNS lookup, printing 'blocked:' for each refusal."""
+    return ("import socket\n"
+            "for attempt in (lambda: socket.create_connection(('127.0.0.1', %d), timeout=3),\n"
+            "                lambda: socket.getaddrinfo('pypi.org', 443)):\n"
+            "    try:\n        attempt()\n        print('CONNECTED')\n"
+            "    except OSError as exc:\n        print('blocked:', exc)\n") % port

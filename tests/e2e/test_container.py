@@ -10,9 +10,7 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import uuid
 import zipfile
 from pathlib import Path
@@ -23,7 +21,7 @@ import pytest
 from grader.errors import SandboxUnavailableError
 
 from . import notebooks as nbs
-from .conftest import REPO, points_by_task, read_gradebook, read_results, run_cli, task
+from .conftest import REPO, Listener, points_by_task, read_gradebook, read_results, run_cli, task
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 BASELINE = {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}  # the quick reference, as bubblewrap grades it
@@ -58,32 +56,6 @@ def fingerprint(*folders: Path) -> dict[str, str]:
 def export_mounts() -> list[str]:
     with open("/proc/self/mounts") as mounts:
         return [line for line in mounts if "/export-" in line]
-
-
-class Listener:
-    """A TCP server on the host's loopback that counts connections."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.5)
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while self.running:
-            try:
-                self.server.accept()[0].close()
-                self.connections += 1
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.server.close()
 
 
 SNOOP = """import os
@@ -127,17 +99,6 @@ try:
 except OSError as exc:
     print('runner output blocked:', exc)
 """
-NETWORK = """import socket
-for attempt in (lambda: socket.create_connection(('127.0.0.1', %d), timeout=3),
-                lambda: socket.getaddrinfo('pypi.org', 443)):
-    try:
-        attempt()
-        print('CONNECTED')
-    except OSError as exc:
-        print('blocked:', exc)
-"""
-
-
 def hostile(assignment, port: int) -> dict:
     q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
     solution = str(assignment.solution_path)
@@ -146,7 +107,7 @@ def hostile(assignment, port: int) -> dict:
         "infinite_loop": nbs.insert_cell(q(), "cnn", "while True:\n    pass"),
         "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
         "fork_storm": nbs.insert_cell(q(), "quiz", FORK_STORM),
-        "network": nbs.insert_cell(q(), "quiz", NETWORK % port),
+        "network": nbs.insert_cell(q(), "quiz", nbs.network_probe(port)),
         "snoop": nbs.insert_cell(q(), "quiz", SNOOP % (solution, str(REPO / "grader"), str(REPO / "tests"))),
         "forge": nbs.insert_cell(q(), "quiz", FORGE),
         "os_exit": nbs.insert_cell(q(), "cnn", "import os\nos._exit(1)", where="start"),

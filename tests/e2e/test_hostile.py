@@ -1,47 +1,16 @@
 """Bad submissions each get a clear reason, keep the credit they earned, and the batch goes on."""
 from __future__ import annotations
 
-import socket
-import threading
 
 import nbformat
 import pytest
 
 from . import notebooks as nbs
-from .conftest import points_by_task, read_gradebook, read_results, run_cli, task
+from .conftest import Listener, points_by_task, read_gradebook, read_results, run_cli, task
 
 pytestmark = pytest.mark.slow
 BASELINE = {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}  # the quick reference: accuracy misses for lack of training
 CELL_TIMEOUT = 40
-
-
-class Listener:
-    """A TCP server on the host's loopback that records any connection."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen()
-        self.server.settimeout(0.5)
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.server.accept()
-                self.connections += 1
-                conn.close()
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join()
-        self.server.close()
 
 
 def hostile(assignment, port: int) -> dict:
@@ -52,12 +21,7 @@ def hostile(assignment, port: int) -> dict:
         "sys_exit": nbs.insert_cell(q(), "dense", "import sys\nsys.exit()"),
         "os_exit": nbs.insert_cell(q(), "cnn", "import os\nos._exit(1)", where="start"),
         "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
-        "network": nbs.insert_cell(q(), "quiz", (
-            "import socket\n"
-            "for attempt in (lambda: socket.create_connection(('127.0.0.1', %d), timeout=3),\n"
-            "                lambda: socket.getaddrinfo('pypi.org', 443)):\n"
-            "    try:\n        attempt()\n        print('CONNECTED')\n"
-            "    except OSError as exc:\n        print('blocked:', exc)\n") % port),
+        "network": nbs.insert_cell(q(), "quiz", nbs.network_probe(port)),
         "deleted_task_cell": _without_answer_cell(q(), "dense"),
     }
 

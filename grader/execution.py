@@ -100,8 +100,8 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
     elif outcome.stopped_for == "time":
         problem = f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and was stopped"
     elif status is None and outcome.exit_code in KILLED_CODES:
-        problem = ("the notebook was stopped, most likely because it used more memory than the"
-                   f" {limits.memory_mb:,} MB allowed (the process running it was killed)")
+        problem = ("the notebook was stopped: the process running it was killed, most likely because it used"
+                   f" more memory than the {limits.memory_mb:,} MB allowed, or by the notebook's own code")
     elif status is None:
         problem = ("the notebook could not be run to the end (the process running it stopped"
                    f" with exit code {outcome.exit_code})")

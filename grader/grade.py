@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from .assignment import Assignment
@@ -37,12 +38,15 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
         return _unreadable(path, assignment, sandbox, str(exc))
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
+        checks_started = time.monotonic()
         tasks = tuple(_grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
+        checks_seconds = time.monotonic() - checks_started
         if keep is not None:
             _keep(export_dir, keep)
+    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2)}
     return SubmissionResult(submission=path.name, assignment=spec.name, points=sum(t.points for t in tasks),
                             max_points=spec.max_points, tasks=tasks, sandbox=sandbox.name,
-                            execution=summary.to_dict(), error=summary.problem)
+                            execution=execution, error=summary.problem)
 
 
 def _grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,

@@ -66,3 +66,10 @@ def test_disk_and_time_limits_win_over_any_status(tmp_path):
         outcome = SandboxOutcome(exit_code=None, timed_out=reason == "time", seconds=1.0, log_tail="",
                                  stopped_for=reason)
         assert words in summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="t").problem
+
+
+def test_only_the_tail_of_a_flood_is_kept_and_nothing_reaches_the_disk(tmp_path):
+    script = "import sys\nsys.stdout.write('x' * 50_000_000)\nsys.stdout.write('\\nEND\\n')\n"
+    outcome = run_limited([sys.executable, "-c", script], "", timeout_s=60)
+    assert outcome.exit_code == 0
+    assert len(outcome.log_tail) <= 8000 and outcome.log_tail.endswith("END\n")

@@ -21,19 +21,17 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from ..errors import SandboxUnavailableError
 from .base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
 from .bubblewrap import DATASETS, cpu_set
-from .process import watch
+from .process import OutputTail, watch
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,6 @@ NAME_PREFIX = "nb-"
 CONTAINER_USER = (1000, 1000)  # the image's ``student``
 INSIDE_INPUT = "/mnt/notebook"  # the host's work folder, read-only; copied into the tmpfs home
 VENV_BIN = "/opt/venv/bin"
-LOG_TAIL_BYTES = 8000
 MAX_COPIED_ENTRIES = 10_000
 ENGINE_ERRORS = {125, 126, 127}  # the engine could not create or start the container
 # This machine's kernel refuses some rlimits and mixes cgroup versions: podman needs this (and runc).
@@ -188,28 +185,6 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
         image, *inside_command())
 
 
-class _Tail:
-    """Reads a stream to its end in a thread, keeping only its last bytes (output may be huge)."""
-
-    def __init__(self, stream: IO[bytes], keep: int = LOG_TAIL_BYTES) -> None:
-        self.chunks: deque[bytes] = deque()
-        self.size = 0
-        self.keep = keep
-        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream: IO[bytes]) -> None:
-        for chunk in iter(lambda: stream.read(65536), b""):
-            self.chunks.append(chunk)
-            self.size += len(chunk)
-            while self.size - len(self.chunks[0]) >= self.keep:
-                self.size -= len(self.chunks.popleft())
-
-    def text(self, timeout: float = 5) -> str:
-        self.thread.join(timeout)
-        return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
-
-
 def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: str, timeout_s: float,
                   watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
     """Run ``argv`` (an engine's ``run``) until it ends, ``timeout_s`` passes or the ``watched`` host folders pass
@@ -224,7 +199,7 @@ def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: st
             process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        env=engine.environ())
         assert process.stdout is not None
-        tail = _Tail(process.stdout)
+        tail = OutputTail(process.stdout)
         stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
     finally:
         remove_container(engine, name)

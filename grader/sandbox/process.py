@@ -5,9 +5,11 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections import deque
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import IO, Callable, Sequence
 
 from .base import SandboxOutcome
 
@@ -36,6 +38,28 @@ def folder_bytes(folders: Sequence[Path]) -> int:
     return total
 
 
+class OutputTail:
+    """Reads a stream to its end in a thread, keeping only its last bytes (output may be huge)."""
+
+    def __init__(self, stream: IO[bytes], keep: int = LOG_TAIL_BYTES) -> None:
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+        self.keep = keep
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for chunk in iter(lambda: stream.read(65536), b""):
+            self.chunks.append(chunk)
+            self.size += len(chunk)
+            while self.size - len(self.chunks[0]) >= self.keep:
+                self.size -= len(self.chunks.popleft())
+
+    def text(self, timeout: float = 5) -> str:
+        self.thread.join(timeout)
+        return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
+
+
 def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: Sequence[Path] = (),
           disk_bytes: int | None = None) -> str | None:
     """Wait for ``process``; return "time" or "disk" as soon as a limit is passed (None when it ended)."""
@@ -54,22 +78,26 @@ def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: 
 def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
                 preexec: Callable[[], None] | None = None, env: dict | None = None,
                 watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
-    """Run ``argv`` in a new session; kill it at ``timeout_s`` or when ``watched`` folders pass ``disk_bytes``."""
+    """Run ``argv`` in a new session; kill it at ``timeout_s`` or when ``watched`` folders pass ``disk_bytes``.
+
+    Its output goes through a pipe of which only the tail is kept: nothing it prints lands on the host's disk.
+    """
     started = time.monotonic()
-    with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as stdin:
+    with tempfile.TemporaryFile() as stdin:
         stdin.write(stdin_text.encode())
         stdin.seek(0)
-        process = subprocess.Popen(list(argv), stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    start_new_session=True, preexec_fn=preexec, env=env)
-        try:
-            stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
-        finally:
-            _kill_group(process)
-        size = log.seek(0, os.SEEK_END)
-        log.seek(max(0, size - LOG_TAIL_BYTES))
-        tail = log.read().decode("utf-8", "replace")
+    tail = OutputTail(process.stdout)
+    try:
+        stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
+    finally:
+        _kill_group(process)
+    text = tail.text()
+    if not tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
+        process.stdout.close()
     return SandboxOutcome(exit_code=None if stopped_for else process.returncode, timed_out=stopped_for == "time",
-                          seconds=time.monotonic() - started, log_tail=tail, stopped_for=stopped_for)
+                          seconds=time.monotonic() - started, log_tail=text, stopped_for=stopped_for)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

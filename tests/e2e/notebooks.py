@@ -67,3 +67,53 @@ def network_probe(port: int) -> str:
             "                lambda: socket.getaddrinfo('pypi.org', 443)):\n"
             "    try:\n        attempt()\n        print('CONNECTED')\n"
             "    except OSError as exc:\n        print('blocked:', exc)\n") % port
+
+
+# Cells of hostile submissions, shared by the suites of both sandboxes.
+SNOOP = """import os
+found = []
+for folder, dirs, files in os.walk('/'):
+    if folder in ('/proc', '/sys', '/dev'):
+        dirs[:] = []
+        continue
+    found += [os.path.join(folder, n) for n in files if n.endswith('.ipynb')]
+print('NOTEBOOKS', sorted(found))
+for path in (%r, %r, %r, '/src', '/work'):
+    print('EXISTS' if os.path.exists(path) else 'ABSENT', path)
+"""
+FORGE = """import json, os
+os.makedirs('/tmp/outputs/exports', exist_ok=True)
+json.dump({'cells': [], 'exports': {}, 'stopped': None}, open('/tmp/outputs/status.json', 'w'))
+for name in ('results.json', 'result.json', 'gradebook.csv'):
+    open('/tmp/outputs/' + name, 'w').write('{"points": 24, "score": 24, "max_points": 24}')
+"""
+FORK_STORM = """import subprocess
+children, error = [], None
+for _ in range(600):
+    try:
+        children.append(subprocess.Popen(['sleep', '120']))
+    except OSError as exc:
+        error = exc
+        break
+print('STARTED', len(children), type(error).__name__)
+for child in children:
+    child.kill()
+    child.wait()
+"""
+FLOOD = """chunk = 'x' * 1_000_000
+for _ in range(300):
+    print(chunk)
+try:
+    with open('/proc/1/fd/1', 'w') as runner_output:
+        for _ in range(200):
+            runner_output.write(chunk)
+    print('WROTE TO THE RUNNER')
+except OSError as exc:
+    print('runner output blocked:', exc)
+"""
+DISK_FILL = """index = 0
+while True:  # many files of 64 MB, so that no per-file limit stops it first
+    with open(f'filler{index}.bin', 'wb') as filler:
+        filler.write(bytes(2**26))
+    index += 1
+"""

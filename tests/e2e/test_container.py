@@ -58,47 +58,6 @@ def export_mounts() -> list[str]:
         return [line for line in mounts if "/export-" in line]
 
 
-SNOOP = """import os
-found = []
-for folder, dirs, files in os.walk('/'):
-    if folder in ('/proc', '/sys', '/dev'):
-        dirs[:] = []
-        continue
-    found += [os.path.join(folder, n) for n in files if n.endswith('.ipynb')]
-print('NOTEBOOKS', sorted(found))
-for path in (%r, %r, %r, '/src', '/work'):
-    print('EXISTS' if os.path.exists(path) else 'ABSENT', path)
-"""
-FORGE = """import json, os
-os.makedirs('/tmp/outputs/exports', exist_ok=True)
-json.dump({'cells': [], 'exports': {}, 'stopped': None}, open('/tmp/outputs/status.json', 'w'))
-for name in ('results.json', 'result.json', 'gradebook.csv'):
-    open('/tmp/outputs/' + name, 'w').write('{"points": 24, "score": 24, "max_points": 24}')
-"""
-FORK_STORM = """import subprocess
-children, error = [], None
-for _ in range(600):
-    try:
-        children.append(subprocess.Popen(['sleep', '120']))
-    except OSError as exc:
-        error = exc
-        break
-print('STARTED', len(children), type(error).__name__)
-for child in children:
-    child.kill()
-    child.wait()
-"""
-FLOOD = """chunk = 'x' * 1_000_000
-for _ in range(300):
-    print(chunk)
-try:
-    with open('/proc/1/fd/1', 'w') as runner_output:
-        for _ in range(200):
-            runner_output.write(chunk)
-    print('WROTE TO THE RUNNER')
-except OSError as exc:
-    print('runner output blocked:', exc)
-"""
 def hostile(assignment, port: int) -> dict:
     q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
     solution = str(assignment.solution_path)
@@ -106,16 +65,15 @@ def hostile(assignment, port: int) -> dict:
         "baseline": q(),
         "infinite_loop": nbs.insert_cell(q(), "cnn", "while True:\n    pass"),
         "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
-        "fork_storm": nbs.insert_cell(q(), "quiz", FORK_STORM),
+        "fork_storm": nbs.insert_cell(q(), "quiz", nbs.FORK_STORM),
         "network": nbs.insert_cell(q(), "quiz", nbs.network_probe(port)),
-        "snoop": nbs.insert_cell(q(), "quiz", SNOOP % (solution, str(REPO / "grader"), str(REPO / "tests"))),
-        "forge": nbs.insert_cell(q(), "quiz", FORGE),
+        "snoop": nbs.insert_cell(q(), "quiz", nbs.SNOOP % (solution, str(REPO / "grader"), str(REPO / "tests"))),
+        "forge": nbs.insert_cell(q(), "quiz", nbs.FORGE),
         "os_exit": nbs.insert_cell(q(), "cnn", "import os\nos._exit(1)", where="start"),
         "kill_parent": nbs.insert_cell(q(), "cnn", "import os\nos.kill(os.getppid(), 9)\nprint('STILL HERE')",
                                        where="start"),
-        "flood": nbs.insert_cell(q(), "quiz", FLOOD),
-        "disk_fill": nbs.insert_cell(q(), "quiz", "with open('filler.bin', 'wb') as f:\n"
-                                                  "    while True:\n        f.write(bytes(2**24))"),
+        "flood": nbs.insert_cell(q(), "quiz", nbs.FLOOD),
+        "disk_fill": nbs.insert_cell(q(), "quiz", nbs.DISK_FILL),
     }
 
 

@@ -1,12 +1,15 @@
 """Bad submissions each get a clear reason, keep the credit they earned, and the batch goes on."""
 from __future__ import annotations
 
+import json
 
 import nbformat
 import pytest
 
+from grader.results import SubmissionResult
+
 from . import notebooks as nbs
-from .conftest import Listener, points_by_task, read_gradebook, read_results, run_cli, task
+from .conftest import REPO, Listener, points_by_task, read_gradebook, read_results, run_cli, task
 
 pytestmark = pytest.mark.slow
 BASELINE = {"data": 6, "dense": 4, "cnn": 6, "quiz": 3}  # the quick reference: accuracy misses for lack of training
@@ -23,6 +26,13 @@ def hostile(assignment, port: int) -> dict:
         "memory_bomb": nbs.insert_cell(q(), "quiz", "hog = []\nwhile True:\n    hog.append(bytearray(2**28))"),
         "network": nbs.insert_cell(q(), "quiz", nbs.network_probe(port)),
         "deleted_task_cell": _without_answer_cell(q(), "dense"),
+        "fork_storm": nbs.insert_cell(q(), "quiz", nbs.FORK_STORM),
+        "snoop": nbs.insert_cell(q(), "quiz", nbs.SNOOP % (str(assignment.solution_path), str(REPO / "tests"),
+                                                            str(assignment.student_dir))),
+        "forge": nbs.insert_cell(q(), "quiz", nbs.FORGE),
+        "kill_parent": nbs.insert_cell(q(), "cnn", "import os\nos.kill(os.getppid(), 9)", where="start"),
+        "flood": nbs.insert_cell(q(), "quiz", nbs.FLOOD),
+        "disk_fill": nbs.insert_cell(q(), "quiz", nbs.DISK_FILL),
     }
 
 
@@ -51,8 +61,10 @@ def graded(assignment, tmp_path_factory):
 def test_every_submission_has_a_result(graded):
     results, out, _ = graded
     assert sorted(results) == sorted(["baseline", "infinite_loop", "sys_exit", "os_exit", "memory_bomb", "network",
-                                      "deleted_task_cell", "invalid_json"])
-    assert len(read_gradebook(out)) == 8
+                                      "deleted_task_cell", "invalid_json", "fork_storm", "snoop", "forge",
+                                      "kill_parent", "flood", "disk_fill"])
+    assert len(read_gradebook(out)) == 14
+    assert {r.sandbox for r in results.values()} == {"bubblewrap"}
     assert points_by_task(results["baseline"]) == BASELINE
 
 
@@ -104,3 +116,67 @@ def test_a_deleted_task_cell(graded):
     result = graded[0]["deleted_task_cell"]
     assert points_by_task(result) == {"data": 6, "dense": 0, "cnn": 6, "quiz": 3}
     assert "the variable dense_model is not defined in your notebook" in task(result, "dense").feedback
+
+
+def printed(out, name: str) -> str:
+    executed = nbformat.read(out / "executed" / name / "executed.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", ()))
+
+
+def test_a_fork_storm_stops_at_the_process_limit(graded):
+    results, out, _ = graded
+    assert points_by_task(results["fork_storm"]) == BASELINE
+    line = next(l for l in printed(out, "fork_storm").splitlines() if l.startswith("STARTED"))
+    _, started, error = line.split()
+    assert int(started) < 512 and error == "BlockingIOError"
+
+
+def test_the_solution_checks_and_tests_are_not_in_the_sandbox(graded, assignment):
+    results, out, _ = graded
+    text = printed(out, "snoop")
+    for path in (assignment.solution_path, REPO / "tests", assignment.student_dir):
+        assert f"ABSENT {path}" in text
+    notebooks = next(l for l in text.splitlines() if l.startswith("NOTEBOOKS"))
+    assert "/home/student/work/submission.ipynb" in notebooks and "fashion_cnn.ipynb" not in notebooks
+    assert points_by_task(results["snoop"]) == BASELINE
+
+
+def test_forged_status_and_results_files_change_nothing(graded):
+    result = graded[0]["forge"]
+    assert points_by_task(result) == BASELINE and result.error is None
+
+
+def test_killing_the_runner_keeps_the_earlier_tasks(graded):
+    result = graded[0]["kill_parent"]
+    assert points_by_task(result) == {"data": 6, "dense": 4, "cnn": 0, "quiz": 0}
+    assert "the process running it was killed" in result.error or "could not be run to the end" in result.error
+
+
+def test_a_flood_of_output_is_truncated(graded):
+    results, out, _ = graded
+    result = results["flood"]
+    assert points_by_task(result) == BASELINE
+    assert result.execution["truncated_output"] is True
+    assert (out / "executed" / "flood" / "executed.ipynb").stat().st_size < 10 * 2**20
+
+
+def test_filling_the_disk_is_stopped_at_the_budget(graded):
+    result = graded[0]["disk_fill"]
+    assert points_by_task(result) == {**BASELINE, "quiz": 0}
+    assert "wrote more than the 1,024 MB of files it may write" in task(result, "quiz").ungraded_reason
+
+
+def test_a_sleep_past_the_notebook_limit_keeps_the_earlier_tasks(assignment, tmp_path):
+    nb = nbs.insert_cell(nbs.quick(nbs.reference(assignment)), "dense", "import time\ntime.sleep(3600)",
+                         where="start")
+    path = nbs.write(nb, tmp_path, "sleeper")
+    out = tmp_path / "result.json"
+    done = run_cli("grade", str(path), "-a", "fashion_cnn", "--sandbox", "bubblewrap", "--json-out", str(out),
+                   "--notebook-timeout", "90", "--cell-timeout", "600", timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = SubmissionResult.from_dict(json.loads(out.read_text()))
+    assert points_by_task(result) == {"data": 6, "dense": 0, "cnn": 0, "quiz": 0}
+    assert result.execution["seconds"] < 90 + 60
+    assert "was still running when the notebook reached its time limit (90 s)" in task(result, "dense").ungraded_reason
+    for name in ("cnn", "quiz"):
+        assert "the notebook reached its time limit (90 s)" in task(result, name).ungraded_reason

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from grader.errors import SandboxUnavailableError
-from grader.sandbox import container
+from grader.sandbox import container, process
 from grader.sandbox.container import Engine, ExportStaging, check_image, copy_regular_files, find_engine, run_container
 
 
@@ -98,7 +98,7 @@ def test_only_the_tail_of_a_huge_output_is_kept(monkeypatch):
     argv = ["sh", "-c", "head -c 30000000 /dev/zero | tr '\\0' x; cat; echo; echo END; exit 3"]
     outcome = run_container(Engine("docker", ("docker",)), argv, "nb-x", "the job", timeout_s=60)
     assert outcome.exit_code == 3 and not outcome.timed_out
-    assert len(outcome.log_tail) <= container.LOG_TAIL_BYTES
+    assert len(outcome.log_tail) <= process.LOG_TAIL_BYTES
     assert outcome.log_tail.endswith("the job\nEND\n")
 
 

@@ -186,7 +186,8 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
 
 
 def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: str, timeout_s: float,
-                  watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
+                  watched: Sequence[Path] = (), disk_bytes: int | None = None,
+                  cwd: Path | None = None) -> SandboxOutcome:
     """Run ``argv`` (an engine's ``run``) until it ends, ``timeout_s`` passes or the ``watched`` host folders pass
     ``disk_bytes``; whatever happens, the container is removed before this returns."""
     started = time.monotonic()
@@ -196,8 +197,9 @@ def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: st
         with tempfile.TemporaryFile() as stdin:
             stdin.write(stdin_text.encode())
             stdin.seek(0)
+            # The engine runs in a scratch folder: conmon leaves files (an "oom" marker) in its working directory.
             process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       env=engine.environ())
+                                       env=engine.environ(), cwd=cwd)
         assert process.stdout is not None
         tail = OutputTail(process.stdout)
         stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
@@ -320,7 +322,7 @@ class ContainerSandbox(Sandbox):
             # A tmpfs bounds the export folder; without one (not root), a watchdog does.
             watched = () if staging.mounted else (staging.source,)
             outcome = run_container(self.engine, argv, name, json.dumps(dict(run.job)), hard_timeout(run.limits),
-                                    watched=watched, disk_bytes=run.limits.disk_mb * 2**20)
+                                    watched=watched, disk_bytes=run.limits.disk_mb * 2**20, cwd=run.workdir.parent)
         if outcome.exit_code in ENGINE_ERRORS and "Traceback" not in outcome.log_tail:
             raise SandboxUnavailableError(f"{self.engine.name} could not run the container (exit code"
                                           f" {outcome.exit_code}): {outcome.log_tail.strip()[-800:]}")

@@ -88,6 +88,7 @@ def graded(sandbox, assignment, tmp_path_factory):
         for name, nb in hostile(assignment, listener.port).items():
             nbs.write(nb, folder / "in", name)
         before = fingerprint(*guarded)
+        repository_before = sorted(os.listdir(REPO))
         done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"),
                        "--sandbox", "container", "--cell-timeout", str(CELL_TIMEOUT), "--notebook-timeout", "600",
                        "--memory-mb", str(MEMORY_MB), timeout=3600)
@@ -95,7 +96,8 @@ def graded(sandbox, assignment, tmp_path_factory):
         listener.close()
     assert done.returncode == 0, done.stderr[-3000:]
     return {"results": read_results(folder / "out"), "out": folder / "out", "listener": listener,
-            "unchanged": before == fingerprint(*guarded), "output": done.stdout}
+            "unchanged": before == fingerprint(*guarded), "output": done.stdout,
+            "repository_unchanged": repository_before == sorted(os.listdir(REPO))}
 
 
 def printed(out: Path, name: str) -> str:
@@ -122,6 +124,7 @@ def test_no_container_mount_or_host_file_is_left(graded, sandbox):
     assert our_containers(sandbox) == []
     assert export_mounts() == []
     assert graded["unchanged"], "a submission file changed"
+    assert graded["repository_unchanged"], "a file appeared in (or left) the repository's root"
 
 
 def test_an_infinite_loop_is_interrupted(graded):

@@ -1,10 +1,9 @@
 """Executing a prepared notebook in a sandbox, and reading back how it went (as untrusted data)."""
 from __future__ import annotations
 
-import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from .evidence import EvidenceError, read_json
 from .results import CellReport
 from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun
 from .spec import AssignmentSpec, Limits
-from .submission import PreparedNotebook
+from .submission import PreparedNotebook, grader_meta
 
 log = logging.getLogger(__name__)
 NOTEBOOK_NAME = "submission.ipynb"
@@ -74,8 +73,7 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
 def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
     task_of, first_line = {}, {}
     for index, cell in enumerate(prepared.notebook.cells):
-        meta = cell.get("metadata", {}).get("grader")
-        task_of[index] = meta.get("task") if isinstance(meta, dict) else None
+        task_of[index] = grader_meta(cell).get("task")
         lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
         first_line[index] = lines[0][:60] if lines else ""
     reports = []

@@ -54,7 +54,8 @@ def read_submission(path: Path) -> Any:
     return nb
 
 
-def _grader_meta(cell: Any) -> dict:
+def grader_meta(cell: Any) -> dict:
+    """The grader's metadata of a cell (task, role), or {} when a student broke it."""
     meta = cell.get("metadata", {}).get("grader")
     return meta if isinstance(meta, dict) else {}
 
@@ -62,11 +63,11 @@ def _grader_meta(cell: Any) -> dict:
 def prepare(nb: Any, template: Any, spec: AssignmentSpec) -> PreparedNotebook:
     """Clear outputs, restore the setup cells, and find where each task ends."""
     notes: list[str] = []
-    setup = {c.get("id"): c for c in template.cells if _grader_meta(c).get("role") == "setup"}
+    setup = {c.get("id"): c for c in template.cells if grader_meta(c).get("role") == "setup"}
     seen: set[str] = set()
     cells = []
     for cell in nb.cells:
-        meta = _grader_meta(cell)
+        meta = grader_meta(cell)
         cell_id = cell.get("id")
         if meta.get("role") == "setup" and cell_id in setup:
             if cell_id in seen:
@@ -84,7 +85,7 @@ def prepare(nb: Any, template: Any, spec: AssignmentSpec) -> PreparedNotebook:
     nb.cells = cells
     last: dict[str, int | None] = {task.name: None for task in spec.tasks}
     for index, cell in enumerate(nb.cells):
-        task = _grader_meta(cell).get("task")
+        task = grader_meta(cell).get("task")
         if task in last and cell.cell_type == "code":
             last[task] = index
     for task in spec.tasks:

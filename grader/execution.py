@@ -12,11 +12,10 @@ import nbformat
 from .evidence import EvidenceError, read_json
 from .results import CellReport
 from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun
-from .spec import AssignmentSpec, Limits
+from .spec import AssignmentSpec, Limits, TaskSpec
 from .submission import PreparedNotebook, grader_meta
 
 log = logging.getLogger(__name__)
-NOTEBOOK_NAME = "submission.ipynb"
 KILLED_CODES = {-6, -9, 134, 137}
 
 
@@ -41,16 +40,30 @@ class ExecutionSummary:
                 "cells": [c.__dict__ for c in self.cells if c.status != "ok"]}
 
 
+def notebook_name(spec: AssignmentSpec) -> str:
+    """The name the notebook has in the sandbox: the one students were given, as on their own machine."""
+    return f"{spec.name}.ipynb"
+
+
+def input_hints(task: TaskSpec) -> dict[str, list]:
+    """The input shape each exported model should have (to describe a subclassed model that never said)."""
+    hints = {}
+    for check in task.checks:
+        if task.exports.get(check.evidence) == "keras_model" and "input_shape" in check.params:
+            hints[check.evidence] = list(check.params["input_shape"])
+    return hints
+
+
 def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits) -> dict[str, Any]:
     return {
-        "notebook": f"{INSIDE_WORKDIR}/{NOTEBOOK_NAME}",
+        "notebook": f"{INSIDE_WORKDIR}/{notebook_name(spec)}",
         "workdir": INSIDE_WORKDIR,
         "export_dir": INSIDE_EXPORT,
         "cell_timeout_s": limits.cell_timeout_s,
         "notebook_timeout_s": limits.notebook_timeout_s,
         "max_output_bytes": limits.max_output_bytes,
         "token": secrets.token_hex(16),
-        "tasks": [{"name": t.name, "exports": dict(t.exports),
+        "tasks": [{"name": t.name, "exports": dict(t.exports), "input_hints": input_hints(t),
                    "after_cell": prepared.last_cell_of_task[t.name]} for t in spec.tasks],
     }
 
@@ -62,7 +75,7 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
     export_dir = folder / "export"
     workdir.mkdir(parents=True)
     export_dir.mkdir(parents=True)
-    nbformat.write(prepared.notebook, workdir / NOTEBOOK_NAME)
+    nbformat.write(prepared.notebook, workdir / notebook_name(spec))
     for name, text in handouts.items():
         (workdir / name).write_text(text)
     job = runner_job(prepared, spec, limits)

@@ -194,7 +194,7 @@ class GradescopeSandbox(Sandbox):
         (home / ".keras" / "datasets").mkdir(parents=True)
         for name, folder in DATASETS.items():
             (home / ".keras" / "datasets" / name).symlink_to(folder)
-        export.mkdir(mode=0o700)
+        export.mkdir(mode=0o700, parents=True)
         for path in (home, *home.rglob("*"), export):
             os.chown(path, self.uid, self.gid, follow_symlinks=False)
         home.chmod(0o700)

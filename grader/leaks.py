@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .generate import BEGIN_SOLUTION, END_SOLUTION, PUBLIC_CHECKS_FILE, SOLUTION_LINE
 from .source import MARKS, AssignmentSource
+from .spec import FORMAT_TWINS
 
 MIN_LINE = 10
 
@@ -51,6 +52,8 @@ def find_leaks(source: AssignmentSource, student_dir: Path) -> list[str]:
     public_checks = [c for t in public["tasks"] for c in t["checks"]]
     hidden = [c.to_dict() for t in source.spec.tasks for c in t.checks if not c.public]
     for check in public_checks:
+        if check.get("kind") in FORMAT_TWINS or "expected" in check:
+            problems.append(f"{PUBLIC_CHECKS_FILE}: the check {check.get('title')!r} reveals an answer")
         if not check.get("public"):
             problems.append(f"{PUBLIC_CHECKS_FILE}: contains the hidden check {check.get('title')!r}")
         if check in hidden:

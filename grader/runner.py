@@ -9,12 +9,15 @@ writes is trusted by the grader for scoring.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -22,6 +25,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from .exporter import export_code
 
 EXPORT_TIMEOUT_S = 120
+PR_SET_DUMPABLE = 4
 PROBE_TIMEOUT_S = 15
 
 
@@ -74,7 +78,7 @@ def _run_hidden(client: CappedClient, source: str, timeout: int) -> Any:
 def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
     folder = export_dir / "exports"
     code = export_code(task["name"], task["exports"], str(folder / task["name"]),
-                       str(folder / f"{task['name']}.json"))
+                       str(folder / f"{task['name']}.json"), task.get("input_hints"))
     try:
         cell = _run_hidden(client, code, EXPORT_TIMEOUT_S)
     except CellTimeoutError:
@@ -89,7 +93,10 @@ def run(job: dict) -> dict:
     export_dir = Path(job["export_dir"])
     started = time.monotonic()
     deadline = started + float(job["notebook_timeout_s"])
-    client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), kernel_name="python3",
+    # The kernel's connection file goes where Jupyter puts it (the runtime folder, which is also the export folder).
+    km = AsyncKernelManager(kernel_name="python3",
+                            connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
+    client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), km=km, kernel_name="python3",
                           allow_errors=True, interrupt_on_timeout=False, startup_timeout=120,
                           resources={"metadata": {"path": job["workdir"]}})
     after_cell: dict[int, list[dict]] = {}
@@ -156,8 +163,31 @@ def _responsive(client: CappedClient) -> bool:
     return True
 
 
+def look_like_jupyter(job: dict) -> None:
+    """Make the runner look, to the student's code, like what runs an ordinary notebook (see the README).
+
+    Its process title is ``jupyter-execute NOTEBOOK``; it is not dumpable, so that code running as the same
+    user cannot read its memory, open files or environment (the job, with its token, is only in here);
+    and an interrupt sent to it is ignored (as PID 1 it ignores the other signals anyway).
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        from setproctitle import setproctitle
+
+        setproctitle(f"{sys.executable} {Path(sys.executable).parent / 'jupyter-execute'} {Path(job['notebook']).name}")
+    except ImportError:
+        pass
+    signal.signal(signal.SIGINT, lambda *_: None)
+
+
 def main() -> int:
     job = json.loads(sys.stdin.read())
+    look_like_jupyter(job)
     try:
         status = run(job)
     except Exception as exc:  # noqa: BLE001 - report any failure of the run itself, then fail

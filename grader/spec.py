@@ -7,6 +7,10 @@ from typing import Any, Mapping
 from .errors import SpecError
 
 EVIDENCE_KINDS = ("keras_model", "array", "value")
+# A hidden check of an answer has a public twin that only reads its form (never the answer): students see
+# at once whether the grader can read what they wrote.  {kind: (twin kind, parameters the twin keeps)}
+FORMAT_TWINS = {"choice": ("choice_format", ("options",)), "number": ("number_format", ("integer",)),
+                "shape": ("shape_format", ("length",))}
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,17 @@ class TaskSpec:
         return sum(check.points for check in self.checks)
 
     def public_view(self) -> "TaskSpec":
-        return TaskSpec(self.name, self.title, dict(self.exports),
-                        tuple(c for c in self.checks if c.public))
+        """The checks students may run: the public ones, and the form of each hidden answer."""
+        public = []
+        for check in self.checks:
+            if check.public:
+                public.append(check)
+            elif check.kind in FORMAT_TWINS:
+                twin, keep = FORMAT_TWINS[check.kind]
+                public.append(CheckSpec(kind=twin, evidence=check.evidence, points=0, public=True,
+                                        title=f"form of the answer {check.evidence}",
+                                        params={k: v for k, v in check.params.items() if k in keep}))
+        return TaskSpec(self.name, self.title, dict(self.exports), tuple(public))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "exports": dict(self.exports),

@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 
 from .errors import SubmissionError
+from .notebook_file import TooLarge, read_without_outputs
 from .spec import AssignmentSpec
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -29,29 +30,40 @@ class PreparedNotebook:
 
 
 def read_submission(path: Path) -> Any:
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"the notebook file is {size / 2**20:.0f} MB, more than the"
-                              f" {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB allowed: clear its outputs and submit again")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SubmissionError("the file is not a text file, so not a Jupyter notebook") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SubmissionError(f"the file is not a valid notebook (invalid JSON at line {exc.lineno}:"
-                              f" {exc.msg}); download it again from Jupyter with File > Download") from None
+    """The notebook at ``path`` without its outputs, read with bounded memory however large its outputs are."""
+    data = _read_without_outputs(path)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise SubmissionError("the file is JSON but not a Jupyter notebook (it has no cells)")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        nb = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds on malformed input
         raise SubmissionError(f"the notebook could not be read ({type(exc).__name__})") from None
     for cell in nb.cells:
         if not isinstance(cell.get("source"), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise SubmissionError("the notebook has a malformed cell")
     return nb
+
+
+def _read_without_outputs(path: Path) -> Any:
+    """The notebook's JSON, its cells' outputs and attachments dropped while the file streams past."""
+    try:
+        with path.open("rb") as handle:
+            kept, skipped = read_without_outputs(handle, MAX_NOTEBOOK_BYTES)
+    except TooLarge:
+        raise SubmissionError(f"the notebook's code and text, without its outputs, are more than"
+                              f" {MAX_NOTEBOOK_BYTES / 2**20:.0f} MB: is a large file pasted into it?") from None
+    if not kept.strip():
+        raise SubmissionError("the file is empty: download the notebook again from Jupyter with File > Download")
+    try:
+        text = kept.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SubmissionError("the file is not a text file, so not a Jupyter notebook") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f" at line {exc.lineno}: {exc.msg}" if not skipped else ""
+        raise SubmissionError(f"the file is not a valid notebook (invalid JSON{where}); download it again from"
+                              " Jupyter with File > Download") from None
 
 
 def grader_meta(cell: Any) -> dict:

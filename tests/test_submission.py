@@ -1,6 +1,8 @@
 """Reading submissions: broken files get a reason; deleted and copied cells are handled."""
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 
@@ -59,3 +61,55 @@ def test_copied_cells_extend_their_task(assignment):
     nb.cells.append(copy)
     prepared = prepare(nb, assignment.template(), assignment.spec)
     assert prepared.last_cell_of_task["cnn"] == len(prepared.notebook.cells) - 1
+
+
+def _notebook_with_a_huge_output(path, template, output_mb: int) -> None:
+    """A student's notebook whose answer cell printed ``output_mb`` MB, written as a stream."""
+    data = json.loads(nbformat.writes(template))
+    answer = next(i for i, c in enumerate(data["cells"]) if c["metadata"]["grader"]["role"] == "answer")
+    data["cells"][answer]["outputs"] = ["@OUTPUT@"]
+    before, after = json.dumps(data).split('"@OUTPUT@"')
+    chunk = "x" * 2**20
+    with path.open("w") as handle:
+        handle.write(before)
+        handle.write('{"output_type": "stream", "name": "stdout", "text": "')
+        for _ in range(output_mb):
+            handle.write(chunk)
+        handle.write('"}')
+        handle.write(after)
+
+
+def test_a_notebook_made_huge_by_its_outputs_is_read_without_them(assignment, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "huge.ipynb"
+    _notebook_with_a_huge_output(path, assignment.template(), 300)
+    assert path.stat().st_size > 300 * 2**20
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
+    script = ("import sys\nfrom pathlib import Path\nfrom grader.submission import read_submission\n"
+              "nb = read_submission(Path(sys.argv[1]))\n"
+              "peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
+              "print(len(nb.cells), sum(len(c.get('outputs', [])) for c in nb.cells), int(peak) // 1024)")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cells, outputs, peak_mb = map(int, done.stdout.split())
+    assert cells == len(assignment.template().cells) and outputs == 0
+    print(f"peak memory reading a {path.stat().st_size / 2**20:.0f} MB notebook: {peak_mb} MB")
+    assert peak_mb < 250  # the file is never held whole: the outputs are dropped while they are read
+
+
+def test_a_notebook_still_too_large_without_outputs_is_refused(assignment, tmp_path):
+    nb = assignment.template()
+    nb.cells[-1].source = "x" * (60 * 2**20)
+    path = tmp_path / "pasted.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(SubmissionError, match="without its outputs, are more than 50 MB"):
+        read_submission(path)
+
+
+def test_an_empty_file(tmp_path):
+    path = tmp_path / "empty.ipynb"
+    path.write_bytes(b"")
+    with pytest.raises(SubmissionError, match="invalid JSON|empty"):
+        read_submission(path)

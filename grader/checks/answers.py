@@ -1,33 +1,188 @@
-"""Checks on plain answers exported as JSON (quiz choices)."""
+"""Checks on plain answers exported as JSON: multiple choice, numbers and shapes, in the forms students write.
+
+One rule reads an answer, for the student's format check and the grader's check alike:
+
+* a choice is the option's letter in any case, alone (``"b"``, ``"B"``, ``"(b)"``, ``"b)"``, ``"option b"``)
+  or followed by ``)``, ``.``, ``:`` or ``-`` and that option's own text (``"b) A technique to isolate features
+  in images"``, with small typos or cut short), or the text of one option alone;
+* a number is an int, a float with an integral value where an integer is asked, or a string of digits
+  (``"1,600"`` and ``"1 600"`` too);
+* a shape is a tuple or list of integers, or a string such as ``"26x26"``, ``"26 × 26"`` or ``"(26, 26)"``.
+
+What the rule cannot read gets a message about the form of the answer, never "wrong answer".
+"""
 from __future__ import annotations
 
+import difflib
+import math
+import re
 from typing import Any, Mapping
 
 from .base import Outcome, check
 
+SIMILAR = 0.75  # how close quoted text must be to an option's own text (typos, a missing word)
+LETTER_ALONE = re.compile(r"^(?:option|answer|choice)?\s*:?\s*\(?([a-z])\)?[.:]?$")
+LETTER_AND_TEXT = re.compile(r"^\(?([a-z])\s*[).:\-]\s*(.+)$")
+SHAPE_TEXT = re.compile(r"^[(\[]?\s*(\d+(?:\s*(?:,|x|×|\*|by)\s*\d+)*)\s*,?\s*[)\]]?$")
 
-def _normalise(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip().lower()
-    return None
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _options(params: Mapping[str, Any]) -> dict[str, str]:
+    options = params["options"]
+    if isinstance(options, Mapping):
+        return {str(k).lower(): str(v) for k, v in options.items()}
+    return {str(o).lower(): "" for o in options}
+
+
+def _format_help(options: Mapping[str, str]) -> str:
+    letters = sorted(options)
+    return f'answer with the letter of your choice, for example "{letters[-1]}"'
+
+
+def _closest(text: str, options: Mapping[str, str]) -> list[tuple[float, str]]:
+    said = _words(text)
+    scores = []
+    for letter, own in options.items():
+        own_words = _words(own)
+        if not own_words:
+            continue
+        ratio = difflib.SequenceMatcher(a=said, b=own_words).ratio()
+        if len(said) >= 12 and own_words.startswith(said):  # cut short
+            ratio = max(ratio, 0.9)
+        scores.append((ratio, letter))
+    return sorted(scores, reverse=True)
+
+
+def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(the letter chosen, None) or (None, what is wrong with the form of the answer)."""
+    if value is None or value is Ellipsis or (isinstance(value, str) and not value.strip()):
+        return None, f"no answer yet: {_format_help(options)}"
+    if not isinstance(value, str):
+        return None, f"the answer is a {type(value).__name__}, not text: {_format_help(options)}"
+    text = " ".join(value.strip().split())
+    alone = LETTER_ALONE.match(text.lower())
+    if alone:
+        return _known_letter(alone.group(1), options)
+    with_text = LETTER_AND_TEXT.match(text)
+    if with_text and with_text.group(1).lower() in options:
+        letter, quoted = with_text.group(1).lower(), with_text.group(2)
+        scores = _closest(quoted, options)
+        if not scores or (scores[0][1] == letter or dict((l, r) for r, l in scores).get(letter, 0) >= SIMILAR):
+            return letter, None
+        return None, (f"the answer names option {letter} but quotes the text of option {scores[0][1]}:"
+                      f" {_format_help(options)}")
+    scores = _closest(text, options)
+    if scores and scores[0][0] >= 0.9 and (len(scores) == 1 or scores[1][0] < scores[0][0] - 0.1):
+        return scores[0][1], None
+    return None, f"{value[:80]!r} is not one of the options: {_format_help(options)}"
+
+
+def _known_letter(letter: str, options: Mapping[str, str]) -> tuple[str | None, str | None]:
+    if letter in options:
+        return letter, None
+    choices = ", ".join(sorted(options)[:-1]) + " or " + sorted(options)[-1]
+    return None, f"there is no option {letter}: choose {choices}"
 
 
 @check("choice_format", "value")
 def choice_format(value: Any, params: Mapping[str, Any]) -> Outcome:
-    options = [str(o).lower() for o in params["options"]]
-    answer = _normalise(value)
-    if answer is None:
-        return Outcome(False, f"no answer yet: set it to one of {', '.join(repr(o) for o in options)}")
-    if answer not in options:
-        return Outcome(False, f"{value!r} is not one of the options {', '.join(repr(o) for o in options)}")
-    return Outcome(True, f"{answer!r} is one of the options")
+    letter, problem = read_choice(value, _options(params))
+    if problem:
+        return Outcome(False, problem)
+    return Outcome(True, f"option {letter} is one of the options")
 
 
 @check("choice", "value")
 def choice(value: Any, params: Mapping[str, Any]) -> Outcome:
-    answer = _normalise(value)
-    if answer is None:
-        return Outcome(False, "no answer given")
-    if answer == str(params["expected"]).lower():
+    letter, problem = read_choice(value, _options(params))
+    if problem:
+        return Outcome(False, problem)
+    if letter == str(params["expected"]).lower():
         return Outcome(True, "correct")
-    return Outcome(False, f"{answer!r} is not the right answer")
+    return Outcome(False, f"option {letter} is not the right answer")
+
+
+def read_number(value: Any) -> tuple[float | None, str | None]:
+    """(the number, None) or (None, what is wrong with its form)."""
+    if value is None or value is Ellipsis:
+        return None, "no answer yet: answer with a number, for example 42"
+    if isinstance(value, bool):
+        return None, "the answer is True or False, not a number"
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return None, "the answer is not a finite number"
+        return float(value), None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "").replace(" ", "")
+        try:
+            return float(text), None
+        except ValueError:
+            pass
+    return None, f"{str(value)[:60]!r} is not a number: answer with a number, for example 42"
+
+
+@check("number_format", "value")
+def number_format(value: Any, params: Mapping[str, Any]) -> Outcome:
+    number, problem = read_number(value)
+    if problem:
+        return Outcome(False, problem)
+    if params.get("integer") and number != int(number):
+        return Outcome(False, f"{number:g} is not a whole number: the answer is a whole number")
+    return Outcome(True, f"{number:g} is a number")
+
+
+@check("number", "value")
+def number(value: Any, params: Mapping[str, Any]) -> Outcome:
+    got, problem = read_number(value)
+    if problem:
+        return Outcome(False, problem)
+    expected = float(params["expected"])
+    tolerance = float(params.get("tolerance", 0))
+    if abs(got - expected) <= tolerance:
+        return Outcome(True, "correct")
+    return Outcome(False, f"{got:g} is not the right answer")
+
+
+def read_shape(value: Any) -> tuple[tuple[int, ...] | None, str | None]:
+    """(the shape, None) or (None, what is wrong with its form)."""
+    example = "answer with the sizes, for example (26, 26)"
+    if value is None or value is Ellipsis:
+        return None, f"no answer yet: {example}"
+    if isinstance(value, (list, tuple)) and value and all(_integral(v) for v in value):
+        return tuple(int(v) for v in value), None
+    if _integral(value):
+        return (int(value),), None
+    if isinstance(value, str):
+        match = SHAPE_TEXT.match(value.strip().lower())
+        if match:
+            return tuple(int(n) for n in re.findall(r"\d+", match.group(1))), None
+    return None, f"{str(value)[:60]!r} is not a shape: {example}"
+
+
+def _integral(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
+        and value == int(value)
+
+
+@check("shape_format", "value")
+def shape_format(value: Any, params: Mapping[str, Any]) -> Outcome:
+    shape, problem = read_shape(value)
+    if problem:
+        return Outcome(False, problem)
+    if "length" in params and len(shape) != int(params["length"]):
+        return Outcome(False, f"{shape} has {len(shape)} numbers, the answer has {params['length']}")
+    return Outcome(True, f"{shape} is a shape")
+
+
+@check("shape", "value")
+def shape(value: Any, params: Mapping[str, Any]) -> Outcome:
+    got, problem = read_shape(value)
+    if problem:
+        return Outcome(False, problem)
+    expected = tuple(int(v) for v in params["expected"])
+    if got == expected or (params.get("ignore_channels") and got == expected[:-1]):
+        return Outcome(True, "correct")
+    return Outcome(False, f"{got} is not the right answer")

@@ -6,9 +6,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import datasets
+from ..errors import DatasetUnavailableError
 from .base import Outcome, check, fmt_shape, guard
 
 CHUNK = 4096
+GREY_TOLERANCE = 0.25  # of a grey level (0 to 255): float16 keeps a quarter of one
 
 
 @guard("array")
@@ -62,22 +64,131 @@ def array_range(value: Any, params: Mapping[str, Any]) -> Outcome:
 
 @check("array_matches_dataset", "array")
 def array_matches_dataset(value: Any, params: Mapping[str, Any]) -> Outcome:
-    """The array holds the data set's images, in order, divided by ``scale``."""
+    """The array holds the data set's images, in order, divided by ``scale`` (in any float precision)."""
     images, _ = datasets.load(params["dataset"], params["split"])
     scale = float(params.get("scale", 1.0))
+    split = params["split"]
+    per_image = int(np.prod(images.shape[1:]))
     if value.size != images.size:
-        return Outcome(False, f"holds {value.size:,} values, but the {params['split']} images have {images.size:,}")
+        if value.size % per_image == 0:
+            return Outcome(False, f"holds {value.size // per_image:,} images, but the {split} set has"
+                                  f" {len(images):,}: keep every image")
+        return Outcome(False, f"holds {value.size:,} values, but the {split} images have {images.size:,}")
     flat_ref = images.reshape(len(images), -1)
     flat = value.reshape(len(images), -1)
-    tolerance = float(params.get("tolerance", 1e-5))
+    bad = first_differing_images(flat, flat_ref, scale)
+    if not bad:
+        return Outcome(True, f"the same images as the original {split} set")
+    return Outcome(False, diagnose(value, flat, flat_ref, bad, params))
+
+
+def first_differing_images(flat: np.ndarray, flat_ref: np.ndarray, scale: float, wanted: int = 20) -> list[int]:
+    """Indices of the first images that are not the original ones divided by ``scale`` (a quarter of a grey
+    level of tolerance, so that float16 and float32 copies of the right images count as right)."""
+    bad: list[int] = []
     for start in range(0, len(flat), CHUNK):
+        got = flat[start:start + CHUNK].astype(np.float64) * scale
         ref = flat_ref[start:start + CHUNK].astype(np.float64)
-        got = flat[start:start + CHUNK].astype(np.float64)
-        close = np.isclose(got, ref / scale, atol=tolerance, rtol=0).all(axis=1)
-        if not close.all():
-            first_bad = start + int(np.argmin(close))
-            hint = ""
-            if scale != 1 and np.allclose(got, ref, atol=tolerance, rtol=0):
-                hint = f": these are the raw pixel values, divide them by {scale:g}"
-            return Outcome(False, f"image {first_bad} differs from the original {params['split']} image{hint}")
-    return Outcome(True, f"the same images as the original {params['split']} set")
+        close = (np.abs(got - ref) <= GREY_TOLERANCE).all(axis=1)
+        bad += [start + int(i) for i in np.flatnonzero(~close)[:wanted - len(bad)]]
+        if len(bad) >= wanted:
+            break
+    return bad
+
+
+def diagnose(value: np.ndarray, flat: np.ndarray, flat_ref: np.ndarray, bad: list[int],
+             params: Mapping[str, Any]) -> str:
+    """How the exported images differ from the originals, in a student's words."""
+    scale = float(params.get("scale", 1.0))
+    split = params["split"]
+    got = flat[bad].astype(np.float64)
+    ref = flat_ref[bad].astype(np.float64)
+    first = bad[0]
+    factor = _constant_factor(got, ref / scale)
+    if factor is not None:
+        return _factor_message(factor, scale)
+    side = int(round(np.sqrt(flat_ref.shape[1])))
+    if side * side == flat_ref.shape[1]:
+        for name, move in (("transposed (rows and columns swapped)", lambda a: a.transpose(0, 2, 1)),
+                           ("flipped left to right", lambda a: a[:, :, ::-1]),
+                           ("flipped upside down", lambda a: a[:, ::-1, :])):
+            moved = move(ref.reshape(-1, side, side)).reshape(len(bad), -1) / scale
+            if np.allclose(got, moved, atol=GREY_TOLERANCE / scale, rtol=0):
+                return f"the images are {name}: keep them as load_data() gives them"
+    found = _find_elsewhere(got, scale, flat_ref)
+    if found is not None and found != first:
+        return (f"the images are the original {split} images in another order ({_ordinal(first)} is the original"
+                f" {_ordinal(found)}): keep them in the order load_data() gives them, so they match their labels")
+    if found is None:
+        other = "test" if split == "train" else "train"
+        try:
+            other_images, _ = datasets.load(params["dataset"], other)
+        except (DatasetUnavailableError, KeyError):
+            other_images = None
+        if other_images is not None and _find_elsewhere(got, scale, other_images.reshape(len(other_images), -1)) \
+                is not None:
+            return f"these are {other} images, not the {split} images"
+    if _same_grey_levels(flat, flat_ref, scale):
+        return ("the pixel values are the original ones but arranged differently: reshape without moving the axes,"
+                f" for example .reshape({len(flat_ref)}, {side}, {side}, 1)")
+    if value.dtype.kind in "iu" and scale != 1:
+        return (f"the values are whole numbers ({value.dtype}): divide with / {scale:g} to get fractions"
+                " (// rounds them down)")
+    differing = np.abs(got[0] * scale - ref[0]) > GREY_TOLERANCE
+    largest = float(np.abs(got[0] - ref[0] / scale).max())
+    return (f"{_ordinal(first)} differs from the original {split} image at {int(differing.sum())} of"
+            f" {differing.size} pixels (by up to {largest:.3g}): were the images changed?")
+
+
+def _same_grey_levels(flat: np.ndarray, flat_ref: np.ndarray, scale: float) -> bool:
+    """Whether the array holds the same grey levels as the originals, as many times each (in any order)."""
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, len(flat), CHUNK):
+        levels = flat[start:start + CHUNK].astype(np.float64) * scale
+        rounded = np.rint(levels)
+        if np.abs(levels - rounded).max() > GREY_TOLERANCE or rounded.min() < 0 or rounded.max() > 255:
+            return False
+        counts += np.bincount(rounded.astype(np.int64).ravel(), minlength=256)
+    return bool((counts == np.bincount(flat_ref.ravel().astype(np.int64), minlength=256)).all())
+
+
+def _constant_factor(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The factor k with got == k * expected for every image compared, if there is one."""
+    total = expected.sum()
+    if total <= 0:
+        return None
+    factor = got.sum() / total
+    if factor > 0 and np.allclose(got, factor * expected, rtol=1e-3, atol=1e-3 * max(factor, 1e-12)):
+        return float(factor)
+    return None
+
+
+def _factor_message(factor: float, scale: float) -> str:
+    if scale != 1 and np.isclose(factor, 1 / scale, rtol=1e-3):
+        return (f"every value is {scale:g} times too small: the images were divided by {scale:g} twice"
+                " (run the cells that prepare them once, from the top)")
+    if scale != 1 and np.isclose(factor, scale, rtol=1e-3):
+        return f"these are the raw pixel values (0 to {scale:g}): divide them by {scale:g}"
+    divisor = scale / factor
+    if np.isclose(divisor, round(divisor), rtol=1e-3):
+        return f"the images were divided by {round(divisor):g}, not by {scale:g}"
+    return f"every value is {factor:.4g} times the expected one: divide the pixel values by {scale:g}, once"
+
+
+def _find_elsewhere(got: np.ndarray, scale: float, flat_ref: np.ndarray) -> int | None:
+    """Where in ``flat_ref`` the first compared image is (its grey levels equal), if anywhere."""
+    levels = np.rint(got[0] * scale)
+    if np.abs(got[0] * scale - levels).max() > GREY_TOLERANCE or levels.min() < 0 or levels.max() > 255:
+        return None
+    target = levels.astype(flat_ref.dtype).tobytes()
+    for start in range(0, len(flat_ref), CHUNK):
+        chunk = flat_ref[start:start + CHUNK]
+        candidates = np.flatnonzero((chunk == levels.astype(flat_ref.dtype)).all(axis=1))
+        for index in candidates:
+            if chunk[index].tobytes() == target:
+                return start + int(index)
+    return None
+
+
+def _ordinal(index: int) -> str:
+    return f"image {index}"

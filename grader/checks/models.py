@@ -6,46 +6,13 @@ from a ``.keras`` file (the grader), since both are ``keras.Model`` objects.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from .base import Outcome, check, fmt_shape, guard
+from .network import LayerReport, describe, expected_layers, input_shape, plain
 
-SETTINGS = ("filters", "kernel_size", "pool_size", "strides", "units", "activation", "padding")
 SETTING_WORDS = {"filters": "filters", "units": "units", "kernel_size": "kernel", "pool_size": "pool size",
                  "strides": "strides", "activation": "activation", "padding": "padding"}
-
-
-@dataclass(frozen=True)
-class LayerReport:
-    """One layer as found in a model."""
-
-    class_name: str
-    settings: Mapping[str, Any]
-    output_shape: tuple | None
-    params: int
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, dict) and "class_name" in value:  # a serialised activation object
-        return str(value.get("config", {}).get("name") or value["class_name"]).lower()
-    return value
-
-
-def describe(model: Any) -> list[LayerReport]:
-    """The layers of a built Keras model, as ``model.summary()`` lists them."""
-    reports = []
-    for layer in model.layers:
-        config = layer.get_config()
-        settings = {key: _plain(config[key]) for key in SETTINGS if key in config}
-        try:
-            shape = tuple(layer.output.shape)[1:]
-        except (AttributeError, ValueError):
-            shape = None
-        reports.append(LayerReport(type(layer).__name__, settings, shape, int(layer.count_params())))
-    return reports
 
 
 @guard("keras_model")
@@ -60,25 +27,46 @@ def is_model(value: Any) -> Outcome | None:
 
 
 def _setting_text(key: str, value: Any) -> str:
+    if value is None:
+        return "no " + SETTING_WORDS[key]
     if key in ("kernel_size", "pool_size", "strides"):
+        value = value if isinstance(value, (tuple, list)) else (value, value)
         return f"{SETTING_WORDS[key]} {'x'.join(str(v) for v in value)}"
     if key in ("filters", "units"):
         return f"{value} {SETTING_WORDS[key]}"
     return f"{SETTING_WORDS[key]} {value}"
 
 
-def _wanted(expected: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in expected.items() if k in SETTINGS}
+def _found_text(key: str, value: Any) -> str:
+    return str(value) if key in ("filters", "units") and value is not None else _setting_text(key, value)
 
 
-def _layer_name(expected: Mapping[str, Any]) -> str:
-    return str(expected["class"])
+def same_setting(want: Any, got: Any) -> bool:
+    """Equal settings, where ``3`` stands for ``(3, 3)`` as Keras reads it, and a list means "any of"."""
+    if isinstance(want, list):
+        return any(same_setting(w, got) for w in want)
+    want, got = plain(want), plain(got)
+    if isinstance(want, int) and isinstance(got, tuple):
+        return bool(got) and all(g == want for g in got)
+    if isinstance(want, str) and isinstance(got, str):
+        return want.lower() == got.lower()
+    return want == got
+
+
+def _class_matches(want: Any, got: str) -> bool:
+    return got in want if isinstance(want, tuple) else got == want
+
+
+def _class_text(want: Any) -> str:
+    return " or ".join(want) if isinstance(want, tuple) else str(want)
 
 
 def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]):
     """Pairs (found index or None, expected index or None) aligned on layer classes."""
-    matcher = difflib.SequenceMatcher(a=[f.class_name for f in found], b=[_layer_name(e) for e in expected],
-                                      autojunk=False)
+    keys = [_class_text(e["class"]) for e in expected]
+    found_keys = [next((k for e, k in zip(expected, keys) if _class_matches(e["class"], f.class_name)), f.class_name)
+                  for f in found]
+    matcher = difflib.SequenceMatcher(a=found_keys, b=keys, autojunk=False)
     pairs: list[tuple[int | None, int | None]] = []
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op in ("equal", "replace") and a1 - a0 == b1 - b0:
@@ -90,7 +78,8 @@ def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]):
 
 
 def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Layer-by-layer differences in class and settings, numbered as in ``model.summary()``."""
+    """Layer-by-layer differences in class and settings, numbered as in a Sequential model's summary."""
+    expected = expected_layers(list(expected))
     lines = []
     for i, j in _align(found, expected):
         if j is None:
@@ -98,20 +87,19 @@ def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[s
             continue
         want = expected[j]
         if i is None:
-            where = f"after layer {j} ({_layer_name(expected[j - 1])})" if j else "first"
-            lines.append(f"missing layer: expected {_layer_name(want)} {where} (layer {j + 1} of {len(expected)})")
+            where = f"after layer {j} ({_class_text(expected[j - 1]['class'])})" if j else "first"
+            lines.append(f"missing layer: expected {_class_text(want['class'])} {where}"
+                         f" (layer {j + 1} of {len(expected)})")
             continue
         got = found[i]
-        if got.class_name != _layer_name(want):
-            lines.append(f"layer {i + 1}: expected {_layer_name(want)}, found {got.class_name}")
+        if not _class_matches(want["class"], got.class_name):
+            lines.append(f"layer {i + 1}: expected {_class_text(want['class'])}, found {got.class_name}")
             continue
-        wrong = [(key, value, got.settings.get(key)) for key, value in _wanted(want).items()
-                 if got.settings.get(key) != value]
+        wrong = [(key, value, got.settings.get(key)) for key, value in want.items()
+                 if key in SETTING_WORDS and not same_setting(value, got.settings.get(key))]
         if wrong:
-            parts = [f"expected {got.class_name} with {_setting_text(k, v)}, found "
-                     + (_setting_text(k, g).split(" ", 1)[0] if k in ("filters", "units") else
-                        _setting_text(k, g) if g is not None else "none")
-                     for k, v, g in wrong]
+            parts = [f"expected {got.class_name} with {_setting_text(k, v if not isinstance(v, list) else v[0])},"
+                     f" found {_found_text(k, g)}" for k, v, g in wrong]
             lines.append(f"layer {i + 1}: " + "; ".join(parts))
     return lines
 
@@ -122,7 +110,7 @@ def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
     lines = []
     if "input_shape" in params:
         want = tuple(params["input_shape"])
-        got = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
+        got = input_shape(model)
         if got != want:
             lines.append(f"input shape is {fmt_shape(got) if got else 'unknown'}, expected {fmt_shape(want)}")
     lines += layer_differences(found, params["layers"])

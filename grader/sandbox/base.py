@@ -8,10 +8,12 @@ from typing import Any, Mapping
 
 from ..spec import Limits
 
-# Where things are inside every sandbox.  Nothing here says "grading".
+# Where things are inside every sandbox.  Nothing here says "grading": the export folder is Jupyter's own
+# runtime folder (where every kernel's connection file goes), and the exports appear in it only when a
+# task's variables are exported, after its last cell.
 INSIDE_HOME = "/home/student"
 INSIDE_WORKDIR = "/home/student/work"
-INSIDE_EXPORT = "/tmp/outputs"
+INSIDE_EXPORT = "/home/student/.local/share/jupyter/runtime"
 
 
 @dataclass(frozen=True)

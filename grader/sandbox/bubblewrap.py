@@ -58,7 +58,9 @@ def _system_args() -> list[str]:
 def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
     limits = run.limits
     size = str(limits.disk_mb * 2**20)
-    argv = [find_bwrap(), "--unshare-all", "--die-with-parent", "--new-session",
+    # --as-pid-1: the runner is PID 1, as in the container: the kernel cannot kill it, and no bwrap process
+    # with the host's paths on its command line is there to be seen.
+    argv = [find_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
             "--hostname", "localhost", *_system_args(),
             "--proc", "/proc", "--dev", "/dev",
             "--size", size, "--tmpfs", "/tmp",

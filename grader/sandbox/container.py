@@ -39,7 +39,7 @@ IMAGE = "localhost/notebook-grader:latest"
 RUNNER_LABEL = "notebook-grader.runner-hash"
 # What the container runs, and what decides the format of what it writes (scripts/build-image.sh has the same list).
 RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/runner.py",
-                "grader/exporter.py")
+                "grader/exporter.py", "grader/inkernel.py")
 RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
 NAME_PREFIX = "nb-"
 CONTAINER_USER = (1000, 1000)  # the image's ``student``

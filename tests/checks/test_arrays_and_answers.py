@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from grader import datasets
-from grader.checks.answers import choice, choice_format
+from grader.checks.answers import choice, choice_format, number, number_format, shape, shape_format
 from grader.checks.arrays import array_matches_dataset, array_range, array_shape
 
 MATCH = {"dataset": "fashion_mnist", "split": "test", "scale": 255}
@@ -32,18 +32,56 @@ def test_range_and_dtype(test_images):
     assert "NaN" in array_range(np.full((3, 3), np.nan), params).message
 
 
-def test_the_same_images_as_the_original(test_images):
-    normalised = test_images.reshape(10000, 28, 28, 1) / 255.0
-    assert array_matches_dataset(normalised, MATCH).passed
-    assert array_matches_dataset(normalised.astype(np.float32), MATCH).passed
-    raw = array_matches_dataset(test_images.astype(float), MATCH)
-    assert not raw.passed and "raw pixel values, divide them by 255" in raw.message
-    shuffled = normalised[::-1]
-    assert array_matches_dataset(shuffled, MATCH).message.startswith("image 0 differs")
+@pytest.fixture(scope="module")
+def normalised(test_images):
+    return test_images.reshape(10000, 28, 28, 1) / 255.0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_the_same_images_in_any_float_precision(normalised, dtype):
+    outcome = array_matches_dataset(normalised.astype(dtype), MATCH)
+    assert outcome.passed, outcome.message
+
+
+def test_the_notes_style_of_preparing_the_images(test_images):
+    images = test_images.reshape(10000, 28, 28, 1)
+    images = images / 255.0  # the notes divide in place of the reshaped array
+    assert array_matches_dataset(images, MATCH).passed
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    (lambda x: x / 255.0, "every value is 255 times too small: the images were divided by 255 twice"),
+    (lambda x: x * 255.0, "these are the raw pixel values (0 to 255): divide them by 255"),
+    (lambda x: x * 255.0 / 256.0, "the images were divided by 256, not by 255"),
+    (lambda x: x[::-1], "the images are the original test images in another order (image 0 is the original"
+                        " image 9999)"),
+    (lambda x: x.transpose(0, 2, 1, 3), "the images are transposed (rows and columns swapped)"),
+    (lambda x: x[:, :, ::-1], "the images are flipped left to right"),
+    (lambda x: x[..., 0].T.reshape(10000, 28, 28, 1), "the pixel values are the original ones but arranged differently"),
+    (lambda x: (x * 255).astype(np.uint8) // 255, "the values are whole numbers (uint8): divide with / 255"),
+    (lambda x: (x - x.mean()) / x.std(), None),
+])
+def test_mistakes_in_preparing_the_images_are_named(normalised, mistake, expected):
+    outcome = array_matches_dataset(mistake(normalised), MATCH)
+    assert not outcome.passed
+    if expected:
+        assert expected in outcome.message, outcome.message
+    assert "differs from the original" not in outcome.message or expected is None
+
+
+def test_the_training_images_where_the_test_images_are_expected():
+    train = datasets.load("fashion_mnist", "train")[0][:10000].reshape(10000, 28, 28, 1) / 255.0
+    assert array_matches_dataset(train, MATCH).message == "these are train images, not the test images"
+
+
+def test_one_changed_pixel_and_a_subset(normalised):
     noisy = normalised.copy()
     noisy[4321, 3, 3, 0] += 0.5
-    assert array_matches_dataset(noisy, MATCH).message.startswith("image 4321 differs")
-    assert "holds 784 values" in array_matches_dataset(normalised[:1], MATCH).message
+    assert array_matches_dataset(noisy, MATCH).message == \
+        "image 4321 differs from the original test image at 1 of 784 pixels (by up to 0.5): were the images changed?"
+    assert array_matches_dataset(normalised[:3000], MATCH).message == \
+        "holds 3,000 images, but the test set has 10,000: keep every image"
+    assert "holds 700 values" in array_matches_dataset(normalised[0, :25], MATCH).message
 
 
 @pytest.mark.parametrize("value", ["x", None, [1, 2], np.array(["a"])])
@@ -51,11 +89,74 @@ def test_arrays_of_the_wrong_kind(value):
     assert not array_shape(value, {"shape": [1]}).passed
 
 
-def test_choices():
+QUIZ = {"options": {"a": "A technique to filter out unwanted images", "b": "A technique to isolate features in images"},
+        "expected": "b"}
+
+
+@pytest.mark.parametrize("answer", ["b", " B ", "(b)", "b)", "b.", "option b", "b) A technique to isolate features in images",
+                                    "B. a technique to isolate features im images", "b: A technique to isolate",
+                                    "A technique to isolate features in images", "b - isolate features in images"])
+def test_a_choice_in_the_forms_students_write_it(answer):
+    assert choice(answer, QUIZ).passed, choice(answer, QUIZ).message
+    assert choice_format(answer, QUIZ).passed
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("a", "option a is not the right answer"),
+    ("a) A technique to filter out unwanted images", "option a is not the right answer"),
+])
+def test_a_wrong_choice(answer, message):
+    assert choice(answer, QUIZ).message == message
+    assert choice_format(answer, QUIZ).passed  # the format check never tells the answer
+
+
+@pytest.mark.parametrize("answer, message", [
+    (None, 'no answer yet: answer with the letter of your choice, for example "b"'),
+    ("", 'no answer yet: answer with the letter of your choice, for example "b"'),
+    (2, 'the answer is a int, not text: answer with the letter of your choice, for example "b"'),
+    (["b"], 'the answer is a list, not text: answer with the letter of your choice, for example "b"'),
+    ("c", "there is no option c: choose a or b"),
+    ("b) A technique to filter out unwanted images",
+     'the answer names option b but quotes the text of option a: answer with the letter of your choice'),
+    ("convolutions", "'convolutions' is not one of the options: answer with the letter of your choice"),
+    ("a or b", "is not one of the options"),
+])
+def test_answers_the_rule_cannot_read_get_a_format_message(answer, message):
+    for outcome in (choice(answer, QUIZ), choice_format(answer, QUIZ)):
+        assert not outcome.passed
+        assert message in outcome.message
+        assert "not the right answer" not in outcome.message
+
+
+def test_options_given_as_letters_only():
     params = {"options": ["a", "b"], "expected": "b"}
-    assert choice(" B ", params).passed
-    assert choice("a", params).message == "'a' is not the right answer"
-    assert choice(None, params).message == "no answer given"
-    assert choice_format("c", params).message.startswith("'c' is not one of the options")
-    assert choice_format(None, params).message.startswith("no answer yet")
-    assert choice_format("a", params).passed
+    assert choice("B)", params).passed and not choice("a", params).passed
+
+
+@pytest.mark.parametrize("answer", [640, 640.0, "640", " 640 ", "6,40".replace(",", ""), "1,600".replace("1,600", "640")])
+def test_numbers_in_the_forms_students_write_them(answer):
+    assert number(answer, {"expected": 640}).passed
+    assert number_format(answer, {"integer": True}).passed
+
+
+def test_wrong_numbers_and_forms():
+    assert number(1600, {"expected": 640}).message == "1600 is not the right answer"
+    assert number("1,600", {"expected": 1600}).passed
+    assert "not a number" in number("six hundred", {"expected": 640}).message
+    assert "True or False" in number_format(True, {}).message
+    assert "not a whole number" in number_format(2.5, {"integer": True}).message
+    assert number_format(None, {}).message.startswith("no answer yet")
+
+
+@pytest.mark.parametrize("answer", [(26, 26), [26, 26], "26x26", "26 x 26", "(26, 26)", "26×26", "26 by 26",
+                                    np.array([26, 26]).tolist(), (26.0, 26.0)])
+def test_shapes_in_the_forms_students_write_them(answer):
+    assert shape(answer, {"expected": [26, 26]}).passed, shape(answer, {"expected": [26, 26]}).message
+    assert shape_format(answer, {"length": 2}).passed
+
+
+def test_wrong_shapes_and_forms():
+    assert shape((28, 28), {"expected": [26, 26]}).message == "(28, 28) is not the right answer"
+    assert shape((26, 26), {"expected": [26, 26, 64], "ignore_channels": True}).passed
+    assert "is not a shape" in shape("twenty-six", {"expected": [26, 26]}).message
+    assert "has 3 numbers, the answer has 2" in shape_format((26, 26, 1), {"length": 2}).message

@@ -1,0 +1,160 @@
+"""Code that runs inside the student's kernel, after a task's cells: it saves the task's variables as data.
+
+The runner sends this module's source to the kernel as one hidden cell that executes it in a
+fresh namespace (nothing is imported under the grader's name, no name is left in the student's
+namespace, no history entry).  It only writes files; what it writes is untrusted on the other
+side, where the grader reads it as data.  Keep it to the standard library, NumPy and Keras.
+
+A Keras model is saved so that the grader can load it with ``safe_mode=True`` whatever the
+correct way it was built:
+
+* activation functions given as TensorFlow functions (``tf.nn.relu``, ``tf.nn.softmax``, as
+  the course notes write them) are saved under their Keras names, which Keras itself cannot do
+  for some of them (``tf.nn.softmax`` is saved as ``softmax_v2`` and cannot be loaded again);
+  the student's model is left as it was;
+* a subclassed model is saved as the functional network of its layers, when its ``call`` is
+  made of Keras layers (traced on a symbolic input); otherwise the report says why not.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+# TensorFlow's functions and the Keras activation that computes the same thing.
+TF_ACTIVATIONS = {
+    "nn.relu": "relu", "nn.softmax": "softmax", "nn.sigmoid": "sigmoid", "math.sigmoid": "sigmoid",
+    "sigmoid": "sigmoid", "nn.tanh": "tanh", "math.tanh": "tanh", "tanh": "tanh", "nn.elu": "elu",
+    "nn.selu": "selu", "nn.softplus": "softplus", "math.softplus": "softplus", "nn.softsign": "softsign",
+    "nn.silu": "silu", "nn.swish": "silu", "nn.gelu": "gelu", "nn.relu6": "relu6",
+    "nn.leaky_relu": "leaky_relu", "nn.log_softmax": "log_softmax", "math.exp": "exponential",
+    "exp": "exponential",
+}
+
+
+def _tf_equivalents():
+    """{id(TensorFlow function): Keras activation} for the functions TensorFlow has (when it is imported)."""
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return {}
+    import keras
+
+    found = {}
+    for dotted, name in TF_ACTIVATIONS.items():
+        target = tf
+        for part in dotted.split("."):
+            target = getattr(target, part, None)
+        if target is not None:
+            found[id(target)] = keras.activations.get(name)
+    return found
+
+
+class KerasActivations:
+    """Within ``with``: every layer's TensorFlow activation function replaced by the Keras one; restored after."""
+
+    def __init__(self, model):
+        self.model = model
+        self.swapped = []
+
+    def __enter__(self):
+        equivalents = _tf_equivalents()
+        for layer in self.model._flatten_layers(include_self=False, recursive=True):
+            current = getattr(layer, "activation", None)
+            if current is not None and id(current) in equivalents:
+                self.swapped.append((layer, current))
+                layer.activation = equivalents[id(current)]
+        return self
+
+    def __exit__(self, *exc_info):
+        for layer, original in self.swapped:
+            layer.activation = original
+
+
+def _input_shape(model, hint):
+    for getter in (lambda: model.input_shape, lambda: model._build_shapes_dict.get("input_shape"),
+                   lambda: (None, *hint) if hint else None):
+        try:
+            shape = getter()
+        except (AttributeError, ValueError, TypeError):
+            continue
+        if shape is not None and not isinstance(shape, list):
+            return tuple(shape)
+    return None
+
+
+def network_of(model, input_hint=None):
+    """A model whose configuration standard Keras can load: the model itself, or its traced network."""
+    import keras
+
+    if type(model).__name__ in ("Sequential", "Functional"):
+        return model, None
+    shape = _input_shape(model, input_hint)
+    if shape is None:
+        raise TypeError("it is a subclassed model that was never built or called, so its network is unknown")
+    inputs = keras.Input(shape=shape[1:])
+    try:
+        outputs = model.call(inputs)
+        traced = keras.Model(inputs, outputs)
+    except Exception as exc:  # noqa: BLE001 - whatever the student's call() does symbolically
+        raise TypeError("it is a subclassed model whose call() is not made of Keras layers only, so it cannot be"
+                        " saved for grading (%s: %s); build it with keras.Sequential or the functional API"
+                        % (type(exc).__name__, str(exc)[:200])) from None
+    if getattr(model, "optimizer", None) is not None and getattr(model, "loss", None) is not None:
+        traced.compile(optimizer=model.optimizer, loss=model.loss)
+    return traced, "a subclassed model, saved as the network of its layers"
+
+
+def save_model(model, path, input_hint=None):
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError("it is a %s, not a Keras model" % type(model).__name__)
+    network, note = network_of(model, input_hint)
+    with KerasActivations(network):
+        network.save(path)
+    return note
+
+
+def save_array(value, path):
+    import numpy
+
+    array = numpy.asarray(value)
+    if array.dtype == object:
+        raise TypeError("it is a %s, not an array of numbers" % type(value).__name__)
+    numpy.save(path, array, allow_pickle=False)
+
+
+def save_value(value, path):
+    text = json.dumps({"value": value}, allow_nan=False)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+SAVERS = {"keras_model": (".keras", save_model), "array": (".npy", save_array), "value": (".json", save_value)}
+
+
+def export_task(user_ns, spec):
+    """Save each variable of ``spec["exports"]`` from ``user_ns`` into ``spec["folder"]``; write a report."""
+    os.makedirs(spec["folder"], exist_ok=True)
+    report = {}
+    for name, kind in spec["exports"].items():
+        if name not in user_ns:
+            report[name] = {"status": "undefined"}
+            continue
+        value = user_ns[name]
+        if value is Ellipsis:
+            report[name] = {"status": "placeholder"}
+            continue
+        suffix, saver = SAVERS[kind]
+        path = os.path.join(spec["folder"], name + suffix)
+        try:
+            if kind == "keras_model":
+                note = saver(value, path, (spec.get("input_hints") or {}).get(name))
+            else:
+                note = saver(value, path)
+            report[name] = {"status": "ok", **({"note": note} if note else {})}
+        except Exception as exc:  # noqa: BLE001 - any failure is reported, in the student's words
+            report[name] = {"status": "error", "detail": ("%s: %s" % (type(exc).__name__, exc))[:300]}
+    with open(spec["report"], "w") as handle:
+        json.dump(report, handle)

@@ -24,8 +24,10 @@ from .errors import EvidenceError
 
 log = logging.getLogger(__name__)
 
-SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json"}
-MAX_BYTES = {"keras_model": 200 * 2**20, "array": 1024 * 2**20, "value": 2**20}
+SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json", "history": ".json", "figure": ".json",
+          "function": ".json", "callback": ".json"}
+MAX_BYTES = {"keras_model": 200 * 2**20, "array": 1024 * 2**20, "value": 2**20, "history": 4 * 2**20,
+             "figure": 2**16, "function": 2**16, "callback": 2**16}
 EXPORTS = "exports"
 
 
@@ -89,7 +91,15 @@ def load_value(path: Path) -> Any:
     return data["value"]
 
 
-LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value}
+def load_history(path: Path) -> Any:
+    data = load_value(path)
+    if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
+        raise EvidenceError("is not a training history")
+    return data
+
+
+LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value, "history": load_history,
+           "figure": load_value}
 
 
 def export_report(out_dir: Path, task: str) -> Mapping[str, Any]:
@@ -110,16 +120,27 @@ def _missing_reason(variable: str, kind: str, said: Any) -> str:
     if status == "placeholder":
         return f"{variable} is still the placeholder ...: replace it with your answer"
     if status == "error":
-        wanted = {"keras_model": "a Keras model", "array": "a NumPy array", "value": "a plain value"}[kind]
+        wanted = {"keras_model": "a Keras model", "array": "a NumPy array", "value": "a plain value",
+                  "history": "a training history"}.get(kind, "data")
         return f"{variable} could not be saved as {wanted}: {detail}"
     return f"{variable} was not exported (the notebook stopped before this task finished)"
 
 
-def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str]) -> dict[str, Any]:
+def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str],
+                       probes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Each exported variable of a task, loaded safely, or a ``Missing`` with the reason."""
+    from .probes import PROBED_KINDS, load_probe
+
     report = export_report(out_dir, task)
     evidence: dict[str, Any] = {}
     for variable, kind in exports.items():
+        if kind in PROBED_KINDS:
+            said = report.get(variable)
+            if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder"):
+                evidence[variable] = Missing(_missing_reason(variable, kind, said))
+            else:
+                evidence[variable] = load_probe(out_dir, task, variable, kind, probes or {})
+            continue
         relative = Path(EXPORTS) / task / f"{variable}{SUFFIX[kind]}"
         try:
             path = regular_file(out_dir, relative, MAX_BYTES[kind])

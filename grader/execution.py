@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import nbformat
 
 from .evidence import EvidenceError, read_json
+from .probes import job_probes
 from .results import CellReport
 from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun
 from .spec import AssignmentSpec, Limits, TaskSpec
@@ -32,6 +33,7 @@ class ExecutionSummary:
     problem: str | None = None
     log_tail: str = ""
     truncated_output: bool = False
+    probes: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
@@ -64,7 +66,9 @@ def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits)
         "max_output_bytes": limits.max_output_bytes,
         "token": secrets.token_hex(16),
         "tasks": [{"name": t.name, "exports": dict(t.exports), "input_hints": input_hints(t),
-                   "after_cell": prepared.last_cell_of_task[t.name]} for t in spec.tasks],
+                   "after_cell": prepared.last_cell_of_task[t.name], "cells": prepared.cells_of_task(t.name)}
+                  for t in spec.tasks],
+        "probes": job_probes(spec),
     }
 
 
@@ -122,7 +126,8 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
                             exit_code=outcome.exit_code, cells=_cell_reports(status, prepared),
                             stopped=status.get("stopped") if isinstance(status.get("stopped"), str) else None,
                             problem=problem, log_tail=outcome.log_tail[-2000:],
-                            truncated_output=bool(status.get("truncated_output_cells")))
+                            truncated_output=bool(status.get("truncated_output_cells")),
+                            probes=status.get("probes") if isinstance(status.get("probes"), dict) else {})
 
 
 def _runner_status(export_dir: Path, token: str) -> dict | None:

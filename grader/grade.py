@@ -51,7 +51,7 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
 
 def _grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,
                 limits: Limits) -> TaskResult:
-    evidence = load_task_evidence(export_dir, task.name, task.exports)
+    evidence = load_task_evidence(export_dir, task.name, task.exports, summary.probes)
     reason = None
     if all(isinstance(v, Missing) for v in evidence.values()):
         reason = _task_problem(task, summary, prepared, limits)

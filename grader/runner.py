@@ -8,8 +8,10 @@ writes is trusted by the grader for scoring.
 """
 from __future__ import annotations
 
+import base64
 import json
 import signal
+import tempfile
 import sys
 import time
 import uuid
@@ -22,7 +24,7 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .exporter import export_code
+from .exporter import call_code, export_code
 
 EXPORT_TIMEOUT_S = 120
 PR_SET_DUMPABLE = 4
@@ -75,17 +77,63 @@ def _run_hidden(client: CappedClient, source: str, timeout: int) -> Any:
     return cell
 
 
-def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
-    folder = export_dir / "exports"
-    code = export_code(task["name"], task["exports"], str(folder / task["name"]),
-                       str(folder / f"{task['name']}.json"), task.get("input_hints"))
+def _run_export(client: CappedClient, code: str, timeout: int = EXPORT_TIMEOUT_S) -> str:
     try:
-        cell = _run_hidden(client, code, EXPORT_TIMEOUT_S)
+        cell = _run_hidden(client, code, timeout)
     except CellTimeoutError:
+        _interrupt(client)
         return "timeout"
     except DeadKernelError:
         return "kernel_died"
     return "error" if _cell_error(cell) else "ok"
+
+
+def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
+    folder = export_dir / "exports"
+    _count_figures(client.nb, task, folder / task["name"])
+    exports = {name: kind for name, kind in task["exports"].items() if kind != "figure"}
+    code = export_code(task["name"], exports, str(folder / task["name"]),
+                       str(folder / f"{task['name']}.json"), task.get("input_hints"))
+    return _run_export(client, code)
+
+
+def _count_figures(nb: Any, task: dict, folder: Path) -> None:
+    """For each ``figure`` export, how many pictures the task's cells showed (counted by the runner, not the kernel)."""
+    names = [name for name, kind in task["exports"].items() if kind == "figure"]
+    if not names:
+        return
+    pictures = sum(1 for index in task.get("cells", ()) if index < len(nb.cells)
+                   for output in nb.cells[index].get("outputs", ())
+                   if any(mime.startswith("image/") for mime in output.get("data", {})))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / f"{name}.json").write_text(json.dumps({"value": {"pictures": pictures}}))
+
+
+def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
+    """Call a function or callback of the notebook on the grader's cases, after the last cell.
+
+    The cases arrive with the job (in this process's memory, which the kernel cannot read): they are written
+    for the kernel only now, in a folder of their own, and removed after.
+    """
+    folder = export_dir / "exports" / probe["task"] / "probes" / probe["variable"]
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as inputs:
+        cases = []
+        for case in probe["cases"]:
+            if probe["kind"] == "function":
+                args = []
+                for number, encoded in enumerate(case["args"]):
+                    path = Path(inputs) / f"{case['id']}-{number}.npy"
+                    path.write_bytes(base64.b64decode(encoded))
+                    args.append(str(path))
+                cases.append({"id": case["id"], "args": args})
+            else:
+                cases.append(case)
+        function = "probe_function" if probe["kind"] == "function" else "probe_callback"
+        return _run_export(client, call_code(function, {"name": probe["variable"], "cases": cases,
+                                                        "folder": str(folder)}),
+                           int(probe.get("timeout_s", EXPORT_TIMEOUT_S)))
 
 
 def run(job: dict) -> dict:
@@ -140,7 +188,14 @@ def run(job: dict) -> dict:
                 stopped = "kernel_died" if exports[task["name"]] == "kernel_died" else stopped
         for task in after_cell.get(-1, ()) if not stopped else ():
             exports[task["name"]] = _export(client, task, export_dir)
-    status = {"cells": cells, "exports": exports, "stopped": stopped,
+        probes: dict[str, str] = {}
+        for probe in job.get("probes", ()):
+            if stopped:
+                probes[probe["variable"]] = "not_run"
+                continue
+            probes[probe["variable"]] = _probe(client, probe, export_dir)
+            stopped = "kernel_died" if probes[probe["variable"]] == "kernel_died" else stopped
+    status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped,
               "seconds": round(time.monotonic() - started, 3),
               "truncated_output_cells": sorted(client.truncated_cells)}
     nbformat.write(nb, export_dir / "executed.ipynb")

@@ -11,13 +11,20 @@ from .spec import CheckSpec, TaskSpec
 log = logging.getLogger(__name__)
 
 
-def run_check(check: CheckSpec, value: Any) -> Outcome:
+def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None = None) -> Outcome:
     """One check on one piece of evidence; a crash on hostile data fails the check, never the grader."""
+    evidence = evidence or {}
     if isinstance(value, Missing):
         return Outcome(False, value.reason)
     _, function = lookup(check.kind)
+    others = {}
+    if "compare_to" in check.params:
+        other = evidence.get(check.params["compare_to"], Missing(f"{check.params['compare_to']} was not exported"))
+        if isinstance(other, Missing):
+            return Outcome(False, other.reason)
+        others["other"] = other
     try:
-        return function(value, check.params)
+        return function(value, check.params, **others)
     except Exception as exc:  # noqa: BLE001 - evidence is hostile: any failure is the submission's
         log.info("check %s failed on evidence %s: %r", check.kind, check.evidence, exc)
         return Outcome(False, f"{check.evidence} could not be checked ({type(exc).__name__}: {str(exc)[:200]})")
@@ -31,7 +38,7 @@ def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str
                notes: tuple[str, ...] = ()) -> TaskResult:
     results = []
     for check in task.checks:
-        outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")))
+        outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")), evidence)
         results.append(CheckResult(kind=check.kind, title=check_title(check),
                                    points=check.points if outcome.passed else 0.0, max_points=check.points,
                                    passed=outcome.passed, message=outcome.message, public=check.public))

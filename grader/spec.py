@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from .errors import SpecError
 
-EVIDENCE_KINDS = ("keras_model", "array", "value")
+EVIDENCE_KINDS = ("keras_model", "array", "value", "history", "function", "callback", "figure")
 # A hidden check of an answer has a public twin that only reads its form (never the answer): students see
 # at once whether the grader can read what they wrote.  {kind: (twin kind, parameters the twin keeps)}
 FORMAT_TWINS = {"choice": ("choice_format", ("options",)), "number": ("number_format", ("integer",)),
@@ -109,9 +109,10 @@ class TaskSpec:
                 raise SpecError(f"task {data.get('name')}: {variable!r} is not a variable name")
         checks = tuple(CheckSpec.from_dict(c) for c in data.get("checks") or ())
         for check in checks:
-            if check.evidence not in exports:
-                raise SpecError(f"task {data.get('name')}: check {check.kind} reads {check.evidence!r},"
-                                " which the task does not export")
+            for name in (check.evidence, *([check.params["compare_to"]] if "compare_to" in check.params else [])):
+                if name not in exports:
+                    raise SpecError(f"task {data.get('name')}: check {check.kind} reads {name!r},"
+                                    " which the task does not export")
         return cls(name=str(data["name"]), title=str(data.get("title") or data["name"]),
                    exports=exports, checks=checks)
 

@@ -28,6 +28,10 @@ class PreparedNotebook:
     last_cell_of_task: dict[str, int | None]
     notes: tuple[str, ...]
 
+    def cells_of_task(self, task: str) -> list[int]:
+        """The indices of the task's code cells in the notebook executed."""
+        return [i for i, c in enumerate(self.notebook.cells) if c.cell_type == "code" and grader_meta(c).get("task") == task]
+
 
 def read_submission(path: Path) -> Any:
     """The notebook at ``path`` without its outputs, read with bounded memory however large its outputs are."""

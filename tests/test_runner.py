@@ -9,14 +9,14 @@ import pytest
 from grader.runner import run
 
 
-def run_cells(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000):
+def run_cells(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000, probes=()):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nbformat.write(nb, tmp_path / "nb.ipynb")
     out = tmp_path / "out"
     out.mkdir()
     job = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "export_dir": str(out),
            "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout, "max_output_bytes": max_output,
-           "tasks": list(tasks), "token": "t"}
+           "tasks": list(tasks), "token": "t", "probes": list(probes)}
     return run(job), out
 
 
@@ -78,3 +78,51 @@ def test_the_export_leaves_no_trace_in_the_namespace(tmp_path):
                             "assert names == ['In', 'Out', 'a', 'exit', 'get_ipython', 'open', 'quit'], names\n"
                             "assert len(In) == 3, In", tasks=tasks)
     assert statuses(status) == ["ok", "ok"], status
+
+
+PROBED_TASK = {
+    "name": "hand", "title": "by hand",
+    "exports": {"convolve": "function", "stopper": "callback", "pictures": "figure"},
+    "checks": [
+        {"kind": "function_matches", "evidence": "convolve", "points": 2, "reference": "correlate_3x3", "seed": 5,
+         "shapes": [[28, 28], [9, 13]]},
+        {"kind": "callback_stops", "evidence": "stopper", "points": 1, "threshold": 0.995},
+        {"kind": "figure_shown", "evidence": "pictures", "points": 1},
+    ]}
+CONVOLVE = """import numpy as np
+seen = []
+def convolve(image, kernel):
+    seen.append(image.shape)
+    windows = np.lib.stride_tricks.sliding_window_view(image, (3, 3))
+    return (windows * kernel).sum(axis=(2, 3))
+"""
+STOPPER = """import keras
+class Stopper(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if logs['accuracy'] >= 0.995:
+            self.model.stop_training = True
+stopper = Stopper()
+"""
+PLOT = """import matplotlib.pyplot as plt
+plt.plot([1, 2])
+plt.show()
+"""
+
+
+def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
+    from grader.evidence import load_task_evidence
+    from grader.probes import job_probes
+    from grader.scoring import score_task
+    from grader.spec import AssignmentSpec
+
+    spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
+    tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]}]
+    # The last cell shows the function was never called before the notebook ended: the cases came after.
+    status, out = run_cells(tmp_path, CONVOLVE, STOPPER, PLOT, "assert seen == [], seen", tasks=tasks,
+                            probes=job_probes(spec), cell_timeout=30)
+    assert statuses(status) == ["ok", "ok", "ok", "ok"], status
+    assert status["probes"] == {"convolve": "ok", "stopper": "ok"}
+    evidence = load_task_evidence(out, "hand", PROBED_TASK["exports"], status["probes"])
+    result = score_task(spec.task("hand"), evidence)
+    assert [c.passed for c in result.checks] == [True, True, True], result.feedback
+    assert not list((tmp_path).glob("**/*-0.npy")), "the cases' inputs are removed after the probe"

@@ -44,9 +44,9 @@ def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunct
 
     def register(function: CheckFunction) -> CheckFunction:
         @functools.wraps(function)
-        def guarded(value: Any, params: Mapping[str, Any]) -> Outcome:
+        def guarded(value: Any, params: Mapping[str, Any], **others: Any) -> Outcome:
             problem = GUARDS[evidence_kind](value) if evidence_kind in GUARDS else None
-            return problem or function(value, params)
+            return problem or function(value, params, **others)
 
         REGISTRY[kind] = (evidence_kind, guarded)
         return guarded
@@ -55,7 +55,7 @@ def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunct
 
 
 def lookup(kind: str) -> tuple[str, CheckFunction]:
-    from . import accuracy, answers, arrays, models  # noqa: F401  (they register themselves)
+    from . import accuracy, answers, arrays, callbacks, functions, models, training  # noqa: F401  (they register)
 
     try:
         return REGISTRY[kind]

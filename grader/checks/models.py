@@ -174,3 +174,61 @@ def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
     if lines:
         return Outcome(False, "\n".join(lines))
     return Outcome(True, f"compiled with {got_optimizer} and {got_loss}")
+
+
+def _one_output_per_layer(model: Any, other: Any) -> tuple[list, list[str]]:
+    outputs = list(model.outputs) if isinstance(model.outputs, (list, tuple)) else [model.outputs]
+    layers = [layer for layer in other.layers if type(layer).__name__ != "InputLayer"]
+    lines = []
+    if len(outputs) != len(layers):
+        lines.append(f"activation_model has {len(outputs)} output{'s' if len(outputs) != 1 else ''}, expected one"
+                     f" for each of the {len(layers)} layers of the trained model")
+    for number, (output, layer) in enumerate(zip(outputs, layers), start=1):
+        got, want = tuple(output.shape)[1:], tuple(layer.output.shape)[1:]
+        if got != want:
+            lines.append(f"output {number} is {fmt_shape(got)}, but layer {number} ({type(layer).__name__}) gives"
+                         f" {fmt_shape(want)}")
+    return layers, lines
+
+
+@check("activation_outputs", "keras_model")
+def activation_outputs(model: Any, params: Mapping[str, Any], other: Any = None) -> Outcome:
+    """One output per layer of the trained model (``compare_to``), each of that layer's shape."""
+    if other is None:
+        return Outcome(False, "the trained model to compare with is missing")
+    layers, lines = _one_output_per_layer(model, other)
+    if lines:
+        return Outcome(False, "\n".join(lines))
+    return Outcome(True, f"{len(layers)} outputs, one for each layer, of the layers' shapes")
+
+
+@check("activation_values", "keras_model")
+def activation_values(model: Any, params: Mapping[str, Any], other: Any = None) -> Outcome:
+    """On images the grader picks, each output equals the trained model's own layer output (computed here)."""
+    import keras
+    import numpy as np
+
+    from .. import datasets
+
+    if other is None:
+        return Outcome(False, "the trained model to compare with is missing")
+    layers, lines = _one_output_per_layer(model, other)
+    if lines:
+        return Outcome(False, "its outputs are not one per layer of the trained model (see the check above)")
+    images, _ = datasets.load(params["dataset"], params["split"])
+    picks = np.random.default_rng(int(params.get("seed", 0))).choice(len(images), int(params.get("images", 8)),
+                                                                     replace=False)
+    x = images[np.sort(picks)].reshape((-1,) + tuple(other.input_shape[1:])).astype(np.float32)
+    x /= np.float32(params.get("scale", 1))
+    truth = keras.Model(other.inputs, [layer.output for layer in layers])(x, training=False)
+    found = model(x, training=False)
+    truth = truth if isinstance(truth, (list, tuple)) else [truth]
+    found = found if isinstance(found, (list, tuple)) else [found]
+    for number, (got, want) in enumerate(zip(found, truth), start=1):
+        got, want = np.asarray(got), np.asarray(want)
+        if not np.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(want).max()))):
+            return Outcome(False, f"output {number} differs from what layer {number} of the trained model gives on"
+                                  f" the same images (by up to {float(np.abs(got - want).max()):.3g}): build"
+                                  " activation_model from the trained model's own layers")
+    return Outcome(True, f"all {len(found)} outputs equal the trained model's own layer outputs on"
+                         f" {len(x)} images the grader picked")

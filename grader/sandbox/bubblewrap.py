@@ -18,6 +18,7 @@ import sysconfig
 from pathlib import Path
 from typing import Callable
 
+from ..datasets import SANDBOX_FILES
 from ..errors import SandboxUnavailableError
 from .base import (INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
                    hard_timeout)
@@ -25,7 +26,7 @@ from .process import run_limited
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per grading process, so process limits do not add up
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt/conda")
-DATASETS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+DATASETS = SANDBOX_FILES  # shown at ~/.keras/datasets/<name> when the host has them
 
 
 def find_bwrap() -> str:
@@ -70,9 +71,9 @@ def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
             argv += ["--ro-bind", str(root), str(root)]
     argv += ["--bind", str(run.workdir), INSIDE_WORKDIR,
              "--bind", str(run.export_dir), INSIDE_EXPORT]
-    for name, folder in DATASETS.items():
-        if folder.is_dir():
-            argv += ["--ro-bind", str(folder), f"{INSIDE_HOME}/.keras/datasets/{name}"]
+    for name, path in DATASETS.items():
+        if path.exists():
+            argv += ["--ro-bind", str(path), f"{INSIDE_HOME}/.keras/datasets/{name}"]
     argv += ["--chdir", INSIDE_WORKDIR, "--clearenv",
              "--setenv", "HOME", INSIDE_HOME, "--setenv", "USER", "student",
              "--setenv", "LANG", "C.UTF-8",

@@ -149,8 +149,8 @@ def container_user(engine: Engine) -> tuple[tuple[int, int], list[str]]:
 
 def inside_command() -> list[str]:
     """What runs in the container: fill the fresh home, then become the runner (PID 1) in a clean environment."""
-    links = " && ".join(f"ln -sfn {shlex.quote(str(src))} {INSIDE_HOME}/.keras/datasets/{shlex.quote(name)}"
-                        for name, src in DATASETS.items())
+    links = " && ".join(f"{{ [ ! -e {shlex.quote(str(src))} ] || ln -sfn {shlex.quote(str(src))}"
+                        f" {INSIDE_HOME}/.keras/datasets/{shlex.quote(name)}; }}" for name, src in DATASETS.items())
     env = {"HOME": INSIDE_HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
            "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"}
     script = (f"set -e; umask 022; ulimit -c 0; mkdir -p {INSIDE_WORKDIR} {INSIDE_HOME}/.keras/datasets && {links}; "

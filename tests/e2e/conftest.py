@@ -74,3 +74,67 @@ class Listener:
         self.running = False
         self.thread.join()
         self.server.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_assignment(tmp_path_factory):
+    """The tiny NumPy-only assignment of the sandbox suites."""
+    from grader.assignment import load_assignment
+
+    from . import tiny
+
+    return load_assignment(tiny.write_solution(tmp_path_factory.mktemp("tiny")))
+
+
+def grade_one(path: Path, assignment_arg: str, *options: str, timeout: float = 1800) -> SubmissionResult:
+    """``grader grade`` as a user runs it, the result read back from its JSON."""
+    out = path.with_suffix(".result.json")
+    done = run_cli("grade", str(path), "-a", assignment_arg, "--json-out", str(out), "--quiet", *options,
+                   timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return SubmissionResult.from_dict(json.loads(out.read_text()))
+
+
+@pytest.fixture(scope="session")
+def quick_reference_graded(assignment, tmp_path_factory):
+    """The reference solution trained on 3,000 images for one epoch, graded once per session in bubblewrap:
+    the suites that compare with it (mistakes, determinism, the container) share it."""
+    from . import notebooks as nbs
+
+    path = nbs.write(nbs.quick(nbs.reference(assignment)), tmp_path_factory.mktemp("quick"), "quick_reference")
+    return path, grade_one(path, "fashion_cnn", "--sandbox", "bubblewrap")
+
+
+def course_assignments() -> list[str]:
+    """Every assignment of the course: a solution notebook under solutions/<name>/<name>.ipynb."""
+    return sorted(p.parent.name for p in (REPO / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+@pytest.fixture(scope="session")
+def course_names() -> list[str]:
+    return course_assignments()
+
+
+class GradedExamples:
+    """The main job's output: one folder of results per assignment."""
+
+    def __init__(self, out: Path, stdout: str) -> None:
+        self.out = out
+        self.stdout = stdout
+
+    def results(self, assignment: str) -> dict[str, SubmissionResult]:
+        return read_results(self.out / assignment)
+
+    def result(self, assignment: str, role: str) -> SubmissionResult:
+        """The example named ``<assignment>_<role>`` (complete: the reference solution; untouched: the template)."""
+        return self.results(assignment)[f"{assignment}_{role}"]
+
+
+@pytest.fixture(scope="session")
+def examples_graded(tmp_path_factory) -> GradedExamples:
+    """The README's main job, run once per session: it grades each reference solution in full."""
+    out = tmp_path_factory.mktemp("examples")
+    done = subprocess.run(["bash", "scripts/grade-examples.sh", "--out", str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=5400)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    return GradedExamples(out, done.stdout)

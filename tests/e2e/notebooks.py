@@ -48,6 +48,7 @@ def insert_cell(nb, task: str, source: str, where: str = "end"):
     cells = code_cells_of(nb, task)
     index = cells[0] if where == "start" else cells[-1] + 1
     cell = nbformat.v4.new_code_cell(source)
+    cell["id"] = f"{task}-inserted-{index}"  # not random: the examples made with it stay the same
     cell.metadata["grader"] = {"task": task, "role": "answer"}
     nb.cells.insert(index, cell)
     return nb
@@ -82,10 +83,29 @@ for path in (%r, %r, %r, '/src', '/work'):
     print('EXISTS' if os.path.exists(path) else 'ABSENT', path)
 """
 FORGE = """import json, os
-os.makedirs('/tmp/outputs/exports', exist_ok=True)
-json.dump({'cells': [], 'exports': {}, 'stopped': None}, open('/tmp/outputs/status.json', 'w'))
-for name in ('results.json', 'result.json', 'gradebook.csv'):
-    open('/tmp/outputs/' + name, 'w').write('{"points": 24, "score": 24, "max_points": 24}')
+runtime = os.path.expanduser('~/.local/share/jupyter/runtime')
+for folder in (runtime, '/tmp/outputs'):
+    os.makedirs(folder + '/exports', exist_ok=True)
+    json.dump({'cells': [], 'exports': {}, 'stopped': None}, open(folder + '/status.json', 'w'))
+    for name in ('results.json', 'result.json', 'gradebook.csv'):
+        open(folder + '/' + name, 'w').write('{"points": 24, "score": 24, "max_points": 24}')
+"""
+# What a notebook can learn about being graded, before the first export: printed, for the tests to read.
+DETECT = """import os
+def cmdline(pid):
+    return open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode().strip()
+print('PID1', cmdline(1))
+print('PARENT', os.getppid(), cmdline(os.getppid()))
+for what in ('environ', 'fd', 'mem', 'maps'):
+    try:
+        target = f'/proc/{os.getppid()}/{what}'
+        os.listdir(target) if what == 'fd' else open(target, 'rb').read(10)
+        print('READABLE', what)
+    except OSError as exc:
+        print('BLOCKED', what)
+print('RUNTIME', sorted(os.listdir(os.path.expanduser('~/.local/share/jupyter/runtime'))))
+print('ENVIRONMENT', sorted(os.environ))
+print('OUTPUTS', os.path.exists('/tmp/outputs'))
 """
 FORK_STORM = """import subprocess
 children, error = [], None
@@ -117,3 +137,21 @@ while True:  # many files of 64 MB, so that no per-file limit stops it first
         filler.write(bytes(2**26))
     index += 1
 """
+
+
+def printed(executed_path: Path) -> str:
+    """Everything the executed notebook's code cells printed."""
+    executed = nbformat.read(executed_path, as_version=4)
+    return "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", ()))
+
+
+def assert_looks_ordinary(text: str, notebook_name: str) -> None:
+    """What the DETECT cell printed shows an ordinary Jupyter kernel run by ``jupyter-execute``."""
+    lines = {line.split(" ", 1)[0]: line for line in text.splitlines() if line}
+    assert lines["PID1"].endswith(f"/jupyter-execute {notebook_name}"), lines["PID1"]
+    assert lines["PARENT"].startswith("PARENT 1 ") and lines["PARENT"].endswith(f"/jupyter-execute {notebook_name}")
+    assert "READABLE" not in text and text.count("BLOCKED") == 4
+    runtime = eval(lines["RUNTIME"].split(" ", 1)[1])  # noqa: S307 - a list the test's own cell printed
+    assert all(name.startswith("kernel-") and name.endswith(".json") for name in runtime), runtime
+    environment = lines["ENVIRONMENT"].upper()
+    assert "GRAD" not in environment and "AUTOGRADER" not in environment and "OUTPUTS False" in text

@@ -1,0 +1,166 @@
+"""Probes: a function or a callback of the notebook, called by the grader on cases of its own, after the last cell.
+
+The checks of a probed variable say which cases they need (``probe_cases``): held-out images and filters,
+accuracies just under and at a threshold.  The grader sends the cases with the job, the runner hands them to
+the kernel only after the notebook's last cell, and the kernel's answers come back as data (``.npy`` without
+pickles, JSON).  The expected answers are computed here, outside, and never enter the sandbox.
+
+Each case is named by a hash of its content, so that a check finds the answers to its own cases.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .checks.base import Missing
+from .errors import EvidenceError
+from .spec import AssignmentSpec, CheckSpec
+
+PROBED_KINDS = ("function", "callback")
+PROBE_TIMEOUT_S = 300
+MAX_OUTPUT_BYTES = 64 * 2**20
+# {check kind: its cases from its parameters}: filled by the check modules (see ``cases_of``).
+CASE_BUILDERS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {}
+
+
+def case_builder(kind: str) -> Callable:
+    def register(function: Callable) -> Callable:
+        CASE_BUILDERS[kind] = function
+        return function
+
+    return register
+
+
+def case_id(case: Any) -> str:
+    """A name for a case, from its content: the arguments' bytes and shapes, or the logs."""
+    digest = hashlib.sha256()
+    if isinstance(case, tuple):
+        for arg in case:
+            array = np.ascontiguousarray(arg)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+    else:
+        digest.update(json.dumps(case, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def encode_array(array: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def cases_of(check: CheckSpec) -> list[Any]:
+    from .checks import base
+
+    base.lookup(check.kind)  # imports the check modules, which register their case builders
+    builder = CASE_BUILDERS.get(check.kind)
+    return builder(check.params) if builder else []
+
+
+def job_probes(spec: AssignmentSpec) -> list[dict]:
+    """What the runner probes after the last cell: every case each probed variable's checks ask for."""
+    probes = []
+    for task in spec.tasks:
+        for variable, kind in task.exports.items():
+            if kind not in PROBED_KINDS:
+                continue
+            cases: dict[str, Any] = {}
+            for check in task.checks:
+                if check.evidence == variable:
+                    cases.update({case_id(c): c for c in cases_of(check)})
+            if kind == "function":
+                encoded = [{"id": i, "args": [encode_array(a) for a in c]} for i, c in cases.items()]
+            else:
+                encoded = [{"id": i, "logs": c.get("logs", {}), "epoch": c.get("epoch", 0)} for i, c in cases.items()]
+            probes.append({"task": task.name, "variable": variable, "kind": kind, "cases": encoded,
+                           "timeout_s": PROBE_TIMEOUT_S})
+    return probes
+
+
+@dataclass(frozen=True)
+class ProbedFunction:
+    """What a notebook's function returned on the grader's cases (an array, or a ``Missing`` with the reason)."""
+
+    name: str
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbedCallback:
+    """How a notebook's callback reacted to the grader's logs: stopped or not, per case; and what it is."""
+
+    name: str
+    stopped: Mapping[str, Any] = field(default_factory=dict)  # case id -> bool, or Missing
+    is_callback: bool = False
+    class_name: str = ""
+    hooks: tuple[str, ...] = ()
+
+
+def _probe_folder(out_dir: Path, task: str, variable: str) -> Path:
+    from .evidence import EXPORTS
+
+    return out_dir / EXPORTS / task / "probes" / variable
+
+
+def load_probe(out_dir: Path, task: str, variable: str, kind: str, status: Mapping[str, Any]) -> Any:
+    """The probe's findings, read as data; a ``Missing`` with the reason when there are none."""
+    from .evidence import read_json, regular_file
+
+    folder = _probe_folder(out_dir, task, variable)
+    said = status.get(variable)
+    try:
+        report = read_json(folder / "report.json", max_bytes=4 * 2**20)
+    except EvidenceError:
+        return Missing(_not_probed(variable, said))
+    if not isinstance(report, dict) or not isinstance(report.get("cases"), dict):
+        return Missing(f"the probe of {variable} wrote nothing readable")
+    problem = report.get("problem")
+    if problem == "undefined":
+        return Missing(f"the variable {variable} is not defined in your notebook")
+    if problem:
+        return Missing(f"{variable} is {problem}")
+    cases = report["cases"]
+    if kind == "callback":
+        stopped = {}
+        for identifier, outcome in cases.items():
+            if isinstance(outcome, dict) and outcome.get("status") == "ok":
+                stopped[identifier] = bool(outcome.get("stopped"))
+            else:
+                detail = str((outcome or {}).get("detail", ""))[:300] if isinstance(outcome, dict) else ""
+                stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
+        hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
+        return ProbedCallback(variable, stopped, bool(report.get("is_callback")), str(report.get("class", ""))[:100],
+                              tuple(str(h) for h in hooks))
+    outputs, seconds = {}, {}
+    for identifier, outcome in cases.items():
+        if not isinstance(outcome, dict):
+            continue
+        seconds[identifier] = float(outcome.get("seconds", 0) or 0)
+        if outcome.get("status") != "ok":
+            outputs[identifier] = Missing(f"{variable} raised {str(outcome.get('detail', ''))[:300]}")
+            continue
+        try:
+            path = regular_file(folder, Path(f"{identifier}.npy"), MAX_OUTPUT_BYTES)
+            outputs[identifier] = np.load(path, allow_pickle=False)
+        except (EvidenceError, ValueError, OSError) as exc:
+            outputs[identifier] = Missing(f"the result of {variable} could not be read ({exc})")
+    return ProbedFunction(variable, outputs, seconds)
+
+
+def _not_probed(variable: str, said: Any) -> str:
+    if said == "timeout":
+        return f"{variable} did not finish on the grader's inputs within the time limit"
+    if said == "not_run":
+        return f"{variable} was not tried: the notebook did not run to its end"
+    if said == "kernel_died":
+        return f"the kernel died while {variable} was tried on the grader's inputs"
+    return f"{variable} could not be tried on the grader's inputs"

@@ -1,0 +1,187 @@
+"""Functions written by hand and callbacks, checked on the grader's cases: right ones pass, each typical wrong one
+is named.  The probe's findings are simulated here by calling the function in this process; tests/test_runner.py
+and the course's end-to-end tests go through the real runner."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks.base import Missing
+from grader.checks.callbacks import callback_form, callback_stops, stop_cases
+from grader.checks.functions import function_example, function_matches, hidden_cases
+from grader.checks.training import figure_shown, training_stopped
+from grader.probes import ProbedCallback, ProbedFunction, case_id
+
+CONV = {"reference": "correlate_3x3", "seed": 11, "shapes": [[28, 28], [31, 17], [40, 56]]}
+POOL = {"reference": "max_pool_2x2", "seed": 12, "shapes": [[26, 26], [31, 17], [11, 11]]}
+EXAMPLE = {"reference": "correlate_3x3", "args": [np.arange(25).reshape(5, 5).tolist(), [[0, 1, 0], [1, -4, 1], [0, 1, 0]]],
+           "expected": np.zeros((3, 3)).tolist()}
+
+
+def probed(function, params):
+    outputs, seconds = {}, {}
+    for args in hidden_cases(params):
+        try:
+            outputs[case_id(args)] = np.asarray(function(*[a.copy() for a in args]))
+        except Exception as exc:  # noqa: BLE001
+            outputs[case_id(args)] = Missing(f"raised {type(exc).__name__}")
+        seconds[case_id(args)] = 0.01
+    return ProbedFunction("f", outputs, seconds)
+
+
+def vectorised(image, kernel):
+    windows = np.lib.stride_tricks.sliding_window_view(image, (3, 3))
+    return (windows * kernel).sum(axis=(2, 3))
+
+
+def notes_style_loops(image, kernel):
+    """Loops over every pixel, as the course's sidebar notebook does (slow but right)."""
+    size_x, size_y = image.shape
+    out = np.zeros((size_x - 2, size_y - 2))
+    for x in range(1, size_x - 1):
+        for y in range(1, size_y - 1):
+            convolution = 0.0
+            for i in range(3):
+                for j in range(3):
+                    convolution += image[x - 1 + i, y - 1 + j] * kernel[i][j]
+            out[x - 1, y - 1] = convolution
+    return out
+
+
+def pool_loops(image):
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    out = np.zeros((h, w), dtype=int)
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = max(image[2 * i, 2 * j], image[2 * i + 1, 2 * j], image[2 * i, 2 * j + 1], image[2 * i + 1, 2 * j + 1])
+    return out
+
+
+@pytest.mark.parametrize("function", [vectorised, notes_style_loops, lambda im, k: vectorised(im, k).tolist(),
+                                      lambda im, k: vectorised(im.astype(np.float32), k.astype(np.float32))])
+def test_right_convolutions_pass(function):
+    outcome = function_matches(probed(function, CONV), CONV)
+    assert outcome.passed, outcome.message
+    assert function_example(function, EXAMPLE).passed
+
+
+@pytest.mark.parametrize("function, words", [
+    (lambda im, k: vectorised(im, k[::-1, ::-1]), "the filter is flipped"),
+    (lambda im, k: vectorised(im, k.T), "the filter is transposed"),
+    (lambda im, k: np.clip(vectorised(im, k), 0, 255), "clipped to 0..255"),
+    (lambda im, k: vectorised(np.pad(im, 1), k), "the image's own size, with zeros around it"),
+    (lambda im, k: vectorised(im, k).T, "transposed (rows and columns swapped)"),
+    (lambda im, k: np.zeros((3, 3)), "returns the same result whatever the input"),
+    (lambda im, k: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_wrong_convolutions_are_named(function, words):
+    outcome = function_matches(probed(function, CONV), CONV)
+    assert not outcome.passed
+    assert words in outcome.message, outcome.message
+
+
+def test_hard_coding_the_public_example_fails_on_held_out_cases():
+    answer = np.asarray(EXAMPLE["expected"])
+    cheat = lambda image, kernel: answer  # noqa: E731
+    assert function_example(cheat, EXAMPLE).passed
+    outcome = function_matches(probed(cheat, CONV), CONV)
+    assert not outcome.passed and "the same result whatever the input" in outcome.message
+
+
+@pytest.mark.parametrize("function", [pool_loops, lambda im: np.asarray(im)[: im.shape[0] // 2 * 2, : im.shape[1] // 2 * 2]
+                                      .reshape(im.shape[0] // 2, 2, im.shape[1] // 2, 2).max(axis=(1, 3))])
+def test_right_poolings_pass(function):
+    outcome = function_matches(probed(function, POOL), POOL)
+    assert outcome.passed, outcome.message
+
+
+@pytest.mark.parametrize("function, words", [
+    (lambda im: im[: im.shape[0] // 2 * 2, : im.shape[1] // 2 * 2].reshape(im.shape[0] // 2, 2, im.shape[1] // 2, 2)
+     .mean(axis=(1, 3)), "each block is averaged"),
+    (lambda im: np.maximum.reduce([im[:-1, :-1], im[1:, :-1], im[:-1, 1:], im[1:, 1:]]), "moved one pixel at a time"),
+    (lambda im: np.pad(im, ((0, im.shape[0] % 2), (0, im.shape[1] % 2)), constant_values=-1)
+     .reshape(-(-im.shape[0] // 2), 2, -(-im.shape[1] // 2), 2).max(axis=(1, 3)), "does not fill a 2 x 2 block is kept"),
+])
+def test_wrong_poolings_are_named(function, words):
+    outcome = function_matches(probed(function, POOL), POOL)
+    assert not outcome.passed and words in outcome.message, outcome.message
+
+
+THRESHOLD = {"threshold": 0.995, "metric": "accuracy"}
+
+
+def make_callback(test):
+    import keras
+
+    class MyCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if test(logs or {}):
+                self.model.stop_training = True
+
+    return MyCallback()
+
+
+def probed_callback(callback):
+    from grader.checks.callbacks import _run_live
+
+    return ProbedCallback("callbacks", {case_id(c): _run_live(callback, c) for c in stop_cases(THRESHOLD)}, True,
+                          "MyCallback", ("on_epoch_end",))
+
+
+@pytest.mark.parametrize("test", [lambda logs: logs.get("accuracy") >= 0.995, lambda logs: logs.get("accuracy") > 0.995,
+                                  lambda logs: logs["accuracy"] > 0.99499999])
+def test_a_right_callback_passes_with_ge_or_gt(test):
+    callback = make_callback(test)
+    assert callback_stops(callback, THRESHOLD).passed  # live, as in the student's check
+    outcome = callback_stops(probed_callback(callback), THRESHOLD)
+    assert outcome.passed, outcome.message
+    assert callback_form(callback, {}).passed
+
+
+@pytest.mark.parametrize("test, words", [
+    (lambda logs: logs.get("accuracy") >= 0.99, "it stops training at accuracy 0.99, before it reaches 0.995"),
+    (lambda logs: logs.get("accuracy") >= 0.9949, "it stops training at accuracy 0.9949, before"),
+    (lambda logs: False, "it never stops training"),
+    (lambda logs: (logs.get("acc") or 0) > 0.995, "Keras names it 'accuracy', not 'acc'"),
+    (lambda logs: logs.get("accuracy") > 0.9951, "it does not stop at accuracy"),
+])
+def test_wrong_callbacks_are_named(test, words):
+    outcome = callback_stops(probed_callback(make_callback(test)), THRESHOLD)
+    assert not outcome.passed and words in outcome.message, outcome.message
+
+
+def test_the_form_of_a_callback():
+    import keras
+
+    class NotACallback:
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    class OnBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    assert "not a tf.keras.callbacks.Callback" in callback_form(NotACallback(), {}).message
+    assert "does not define on_epoch_end (it defines on_train_batch_end)" in callback_form(OnBatch(), {}).message
+    assert "is a class: create the callback with OnBatch()" in callback_form(OnBatch, {}).message
+
+
+def history(values):
+    return {"metrics": {"accuracy": values, "loss": [0.1] * len(values)}, "epochs": list(range(len(values)))}
+
+
+@pytest.mark.parametrize("values, passed, words", [
+    ([0.9, 0.98, 0.996], True, "stopped after epoch 3"),
+    ([0.9] * 9 + [0.996], True, "stopped after epoch 10"),  # reached at the last epoch: the callback did its job
+    ([0.9, 0.996, 0.997, 0.998], False, "reached 0.9960 at epoch 2, but training went on to epoch 4"),
+    ([0.9] * 10, False, "never reached 0.995 in 10 epochs"),
+    ([0.9] * 11, False, "ran 11 epochs, more than the 10 allowed"),
+])
+def test_the_training_history(values, passed, words):
+    outcome = training_stopped(history(values), {"threshold": 0.995, "max_epochs": 10})
+    assert outcome.passed is passed and words in outcome.message, outcome.message
+
+
+def test_figures():
+    assert figure_shown({"pictures": 2}, {"min_pictures": 1}).passed
+    assert "plt.show()" in figure_shown({"pictures": 0}, {}).message

@@ -46,6 +46,14 @@ def examples(name: str) -> dict[str, str]:
     return {stem: nb if isinstance(nb, str) else nbformat.writes(nb) + "\n" for stem, nb in found.items()}
 
 
+def canonical(text: str):
+    """A notebook's cells without their ids (otter assign draws them at random); other files as they are."""
+    try:
+        return [(c.cell_type, c.source, {k: v for k, v in c.metadata.items()}) for c in nbformat.reads(text, 4).cells]
+    except Exception:  # noqa: BLE001 - not a notebook (a download cut short): compared as text
+        return text
+
+
 def main() -> None:
     for solution in sorted((ROOT / "solutions").glob("*/*.ipynb")):
         name = solution.parent.name
@@ -53,7 +61,9 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         written = examples(name)
         for stem, text in written.items():
-            (folder / f"{stem}.ipynb").write_text(text)
+            path = folder / f"{stem}.ipynb"
+            if not path.is_file() or canonical(path.read_text()) != canonical(text):
+                path.write_text(text)
         for stale in set(p.stem for p in folder.glob("*.ipynb")) - set(written):
             (folder / f"{stale}.ipynb").unlink()
         print(f"wrote {len(written)} examples to {folder}")

@@ -6,7 +6,8 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import SpecError
-from .generate import StudentFiles, student_files, student_notebook
+from .generate import StudentFiles, generate, out_of_date, student_files, student_notebook
+from .leaks import find_leaks
 from .source import AssignmentSource, read_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,19 @@ class Assignment:
         """The student notebook filled in with the reference answers."""
         return student_notebook(self.source, keep_solutions=True)
 
+    def clean_submission(self, nb):
+        """The submission as it is executed (here: as it is; otter's assignments leave otter's own cells out)."""
+        return nb
+
+    def out_of_date(self) -> list[str]:
+        return out_of_date(self.solution_path, self.student_dir)
+
+    def write_student_files(self) -> list[Path]:
+        return generate(self.solution_path, self.student_dir)
+
+    def leaks(self) -> list[str]:
+        return find_leaks(self.source, self.student_dir)
+
     def handouts(self) -> dict[str, str]:
         """Files students get besides the notebook, by name."""
         return {name: text for name, text in self.student_files.files.items()
@@ -67,4 +81,8 @@ def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assig
         raise SpecError(f"no solution notebook at {solution}")
     student_dir = (solution.parent.parent.parent / "assignments" / name) if path.suffix == ".ipynb" \
         else root / "assignments" / name
+    from .otter import OtterAssignment, is_otter_master
+
+    if is_otter_master(solution):
+        return OtterAssignment(solution_path=solution, student_dir=student_dir)
     return Assignment(solution_path=solution, student_dir=student_dir)

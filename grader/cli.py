@@ -54,11 +54,9 @@ def _fail(exc: GraderError) -> None:
 @click.argument("assignment")
 def generate(assignment: str) -> None:
     """Write the student notebook and public checks of ASSIGNMENT from its solution notebook."""
-    from .generate import generate as write_student_files
-
     try:
         course = load_assignment(assignment)
-        for path in write_student_files(course.solution_path, course.student_dir):
+        for path in course.write_student_files():
             click.echo(f"wrote {path}")
     except GraderError as exc:
         _fail(exc)

@@ -25,9 +25,9 @@ from .errors import EvidenceError
 log = logging.getLogger(__name__)
 
 SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json", "history": ".json", "figure": ".json",
-          "function": ".json", "callback": ".json"}
+          "function": ".json", "callback": ".json", "any": ""}
 MAX_BYTES = {"keras_model": 200 * 2**20, "array": 1024 * 2**20, "value": 2**20, "history": 4 * 2**20,
-             "figure": 2**16, "function": 2**16, "callback": 2**16}
+             "figure": 2**16, "function": 2**16, "callback": 2**16, "any": 1024 * 2**20}
 EXPORTS = "exports"
 
 
@@ -126,6 +126,30 @@ def _missing_reason(variable: str, kind: str, said: Any) -> str:
     return f"{variable} was not exported (the notebook stopped before this task finished)"
 
 
+def _load_any(out_dir: Path, task: str, variable: str, said: Any) -> Any:
+    """A variable saved by ``inkernel.save_any``: whichever of its files is there, read by its own safe loader."""
+    from .otter import json_loads_tagged
+
+    for suffix, loader in ((".keras", load_model), (".npy", load_array), (".json", None)):
+        relative = Path(EXPORTS) / task / f"{variable}{suffix}"
+        try:
+            path = regular_file(out_dir, relative, MAX_BYTES["keras_model" if suffix == ".keras" else "any"])
+        except EvidenceError as exc:
+            if str(exc) == "not exported":
+                continue
+            return Missing(f"the exported {variable} {exc}")
+        try:
+            if loader is not None:
+                return loader(path)
+            data = json_loads_tagged(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or "value" not in data and "__module__" not in data:
+                raise EvidenceError("is not an exported value")
+            return data.get("value", data) if "value" in data else data
+        except (EvidenceError, ValueError, UnicodeDecodeError) as exc:
+            return Missing(f"the exported {variable} could not be read ({exc})")
+    return Missing(_missing_reason(variable, "any", said))
+
+
 def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str],
                        probes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Each exported variable of a task, loaded safely, or a ``Missing`` with the reason."""
@@ -134,6 +158,9 @@ def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str],
     report = export_report(out_dir, task)
     evidence: dict[str, Any] = {}
     for variable, kind in exports.items():
+        if kind == "any":
+            evidence[variable] = _load_any(out_dir, task, variable, report.get(variable))
+            continue
         if kind in PROBED_KINDS:
             said = report.get(variable)
             if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder"):

@@ -34,6 +34,7 @@ class ExecutionSummary:
     log_tail: str = ""
     truncated_output: bool = False
     probes: Mapping[str, Any] = field(default_factory=dict)
+    datasets: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
@@ -127,7 +128,9 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
                             stopped=status.get("stopped") if isinstance(status.get("stopped"), str) else None,
                             problem=problem, log_tail=outcome.log_tail[-2000:],
                             truncated_output=bool(status.get("truncated_output_cells")),
-                            probes=status.get("probes") if isinstance(status.get("probes"), dict) else {})
+                            probes=status.get("probes") if isinstance(status.get("probes"), dict) else {},
+                            datasets={str(k): str(v)[:40] for k, v in status.get("datasets", {}).items()}
+                            if isinstance(status.get("datasets"), dict) else {})
 
 
 def _runner_status(export_dir: Path, token: str) -> dict | None:

@@ -33,17 +33,21 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
     spec = assignment.spec
     limits = limits or spec.limits
     try:
-        prepared = prepare(read_submission(path), assignment.template(), spec)
+        prepared = prepare(assignment.clean_submission(read_submission(path)), assignment.template(), spec)
     except SubmissionError as exc:
         return _unreadable(path, assignment, sandbox, str(exc))
+    used = datasets_used(spec)
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
+        mismatch = _dataset_mismatch(used, summary)
+        if mismatch:
+            return _ungradable(path, assignment, sandbox, mismatch, summary)
         checks_started = time.monotonic()
         tasks = tuple(_grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
         checks_seconds = time.monotonic() - checks_started
         if keep is not None:
             _keep(export_dir, keep)
-    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2)}
+    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2), "datasets": used}
     return SubmissionResult(submission=path.name, assignment=spec.name, points=sum(t.points for t in tasks),
                             max_points=spec.max_points, tasks=tasks, sandbox=sandbox.name,
                             execution=execution, error=summary.problem)
@@ -71,6 +75,32 @@ def _task_problem(task: TaskSpec, summary: ExecutionSummary, prepared: PreparedN
     if summary.problem or (last is not None and last not in ran) or (last is None and summary.stopped):
         return stop_problem(summary, limits)
     return None
+
+
+def datasets_used(spec) -> dict[str, str]:
+    """Each data set the assignment's checks read, and which files this machine has for it."""
+    from . import datasets
+
+    names = sorted({str(c.params["dataset"]) for t in spec.tasks for c in t.checks if "dataset" in c.params}
+                   | {str(c.params["image"]["dataset"]) for t in spec.tasks for c in t.checks
+                      if isinstance(c.params.get("image"), dict)})
+    return {name: datasets.source_of(name) for name in names}
+
+
+def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | None:
+    inside = summary.datasets.get("mnist")
+    if "mnist" in used and inside and inside != used["mnist"]:
+        return (f"the sandbox loaded MNIST from {inside} but the grader has {used['mnist']}: an instructor must"
+                " install the same MNIST for both (scripts/setup.sh, scripts/build-image.sh)")
+    return None
+
+
+def _ungradable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: str,
+                summary: ExecutionSummary) -> SubmissionResult:
+    tasks = tuple(score_task(task, {}, reason) for task in assignment.spec.tasks)
+    return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
+                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox.name,
+                            execution=summary.to_dict(), error=reason)
 
 
 def _unreadable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: str) -> SubmissionResult:

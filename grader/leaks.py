@@ -52,7 +52,7 @@ def find_leaks(source: AssignmentSource, student_dir: Path) -> list[str]:
     public_checks = [c for t in public["tasks"] for c in t["checks"]]
     hidden = [c.to_dict() for t in source.spec.tasks for c in t.checks if not c.public]
     for check in public_checks:
-        if check.get("kind") in FORMAT_TWINS or "expected" in check:
+        if check.get("kind") in FORMAT_TWINS:  # a choice, number or shape with its expected answer
             problems.append(f"{PUBLIC_CHECKS_FILE}: the check {check.get('title')!r} reveals an answer")
         if not check.get("public"):
             problems.append(f"{PUBLIC_CHECKS_FILE}: contains the hidden check {check.get('title')!r}")

@@ -98,11 +98,12 @@ def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
 
 
 def _count_figures(nb: Any, task: dict, folder: Path) -> None:
-    """For each ``figure`` export, how many pictures the task's cells showed (counted by the runner, not the kernel)."""
+    """For each ``figure`` export, how many pictures the task's cells that ran without an error showed (counted by
+    the runner, from the outputs it received, not by the kernel)."""
     names = [name for name, kind in task["exports"].items() if kind == "figure"]
     if not names:
         return
-    pictures = sum(1 for index in task.get("cells", ()) if index < len(nb.cells)
+    pictures = sum(1 for index in task.get("cells", ()) if index < len(nb.cells) and not _cell_error(nb.cells[index])
                    for output in nb.cells[index].get("outputs", ())
                    if any(mime.startswith("image/") for mime in output.get("data", {})))
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,6 +140,7 @@ def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
 def run(job: dict) -> dict:
     nb = nbformat.read(job["notebook"], as_version=4)
     export_dir = Path(job["export_dir"])
+    seen = datasets_seen()
     started = time.monotonic()
     deadline = started + float(job["notebook_timeout_s"])
     # The kernel's connection file goes where Jupyter puts it (the runtime folder, which is also the export folder).
@@ -195,11 +197,21 @@ def run(job: dict) -> dict:
                 continue
             probes[probe["variable"]] = _probe(client, probe, export_dir)
             stopped = "kernel_died" if probes[probe["variable"]] == "kernel_died" else stopped
-    status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped,
+    status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped, "datasets": seen,
               "seconds": round(time.monotonic() - started, 3),
               "truncated_output_cells": sorted(client.truncated_cells)}
     nbformat.write(nb, export_dir / "executed.ipynb")
     return status
+
+
+def datasets_seen() -> dict[str, str]:
+    """Which MNIST the notebook will load here (before any student code runs), for the grader to compare."""
+    try:
+        from .datasets import mnist_source
+
+        return {"mnist": mnist_source()}
+    except Exception:  # noqa: BLE001 - no MNIST here: the grader says so if the assignment needs it
+        return {}
 
 
 def _interrupt(client: CappedClient) -> None:

@@ -23,6 +23,9 @@ def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None =
         if isinstance(other, Missing):
             return Outcome(False, other.reason)
         others["other"] = other
+    if "uses" in check.params:
+        others["namespace"] = {name: evidence.get(name, Missing(f"{name} was not exported"))
+                               for name in check.params["uses"]}
     try:
         return function(value, check.params, **others)
     except Exception as exc:  # noqa: BLE001 - evidence is hostile: any failure is the submission's

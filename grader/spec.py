@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from .errors import SpecError
 
-EVIDENCE_KINDS = ("keras_model", "array", "value", "history", "function", "callback", "figure")
+EVIDENCE_KINDS = ("keras_model", "array", "value", "history", "function", "callback", "figure", "any")
 # A hidden check of an answer has a public twin that only reads its form (never the answer): students see
 # at once whether the grader can read what they wrote.  {kind: (twin kind, parameters the twin keeps)}
 FORMAT_TWINS = {"choice": ("choice_format", ("options",)), "number": ("number_format", ("integer",)),

@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .checks.base import Missing
+from .datasets import load_mnist
 from .generate import PUBLIC_CHECKS_FILE
 from .results import TaskResult
 from .scoring import score_task
 from .spec import AssignmentSpec
+
+
+__all__ = ["check", "load_mnist"]
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ from pathlib import Path
 import nbformat
 
 from .assignment import Assignment
-from .generate import out_of_date
 from .grade import grade_submission
-from .leaks import find_leaks
 from .results import SubmissionResult
 from .sandbox.base import Sandbox
 
@@ -31,10 +29,10 @@ class ValidationReport:
 
 def validate_files(assignment: Assignment) -> list[str]:
     """The checks that need no execution: student files in sync with the solution, and free of answers."""
-    stale = out_of_date(assignment.solution_path, assignment.student_dir)
+    stale = assignment.out_of_date()
     problems = [f"{name} is out of date: run 'grader generate {assignment.name}'" for name in stale]
     if not stale:
-        problems += find_leaks(assignment.source, assignment.student_dir)
+        problems += assignment.leaks()
     return problems
 
 

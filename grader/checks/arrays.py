@@ -22,15 +22,23 @@ def is_array(value: Any) -> Outcome | None:
     return None
 
 
+def _shape_text(shape: tuple) -> str:
+    return fmt_shape(tuple("N" if s is None else s for s in shape))
+
+
 @check("array_shape", "array")
 def array_shape(value: Any, params: Mapping[str, Any]) -> Outcome:
+    """The array's shape; ``null`` in the expected shape stands for any size (the number of images)."""
     expected = tuple(params["shape"])
-    if value.shape == expected:
-        return Outcome(True, f"shape is {fmt_shape(expected)}")
+    if len(value.shape) == len(expected) and all(w is None or w == g for w, g in zip(expected, value.shape)):
+        return Outcome(True, f"shape is {fmt_shape(value.shape)}")
     hint = ""
-    if value.size == int(np.prod(expected)):
+    known = [s for s in expected if s is not None]
+    if None not in expected and value.size == int(np.prod(expected)):
         hint = " (the same number of values: reshape it)"
-    return Outcome(False, f"shape is {fmt_shape(value.shape)}, expected {fmt_shape(expected)}{hint}")
+    elif None in expected and known and value.size % int(np.prod(known)) == 0 and len(value.shape) != len(expected):
+        hint = " (reshape it)"
+    return Outcome(False, f"shape is {fmt_shape(value.shape)}, expected {_shape_text(expected)}{hint}")
 
 
 def _min_max(value: np.ndarray) -> tuple[float, float]:
@@ -66,9 +74,16 @@ def array_range(value: Any, params: Mapping[str, Any]) -> Outcome:
 def array_matches_dataset(value: Any, params: Mapping[str, Any]) -> Outcome:
     """The array holds the data set's images, in order, divided by ``scale`` (in any float precision)."""
     images, _ = datasets.load(params["dataset"], params["split"])
+    pad = int(params.get("pad", 0))
+    if pad:
+        images = np.pad(images, ((0, 0), (pad, pad), (pad, pad)))
     scale = float(params.get("scale", 1.0))
     split = params["split"]
     per_image = int(np.prod(images.shape[1:]))
+    if pad and value.size != images.size and value.size == images[:, pad:-pad, pad:-pad].size:
+        side = images.shape[1] - 2 * pad
+        return Outcome(False, f"the images are still {side} x {side}: pad them with {pad} pixels of zeros on every side"
+                              f" to make them {images.shape[1]} x {images.shape[2]}")
     if value.size != images.size:
         if value.size % per_image == 0:
             return Outcome(False, f"holds {value.size // per_image:,} images, but the {split} set has"
@@ -78,8 +93,28 @@ def array_matches_dataset(value: Any, params: Mapping[str, Any]) -> Outcome:
     flat = value.reshape(len(images), -1)
     bad = first_differing_images(flat, flat_ref, scale)
     if not bad:
-        return Outcome(True, f"the same images as the original {split} set")
+        padded = f", padded with {pad} pixels of zeros on every side" if pad else ""
+        return Outcome(True, f"the same images as the original {split} set{padded}")
+    if pad:
+        off_centre = _off_centre(flat[bad].astype(np.float64) * scale, images[bad], pad)
+        if off_centre:
+            return Outcome(False, off_centre)
     return Outcome(False, diagnose(value, flat, flat_ref, bad, params))
+
+
+def _off_centre(got: np.ndarray, padded: np.ndarray, pad: int) -> str | None:
+    """Whether the images were padded by the right amount in all, but not on every side (not centred)."""
+    inner = padded[:, pad:-pad, pad:-pad]
+    side = padded.shape[1]
+    for top in range(0, 2 * pad + 1):
+        for left in range(0, 2 * pad + 1):
+            if (top, left) == (pad, pad):
+                continue
+            moved = np.pad(inner, ((0, 0), (top, 2 * pad - top), (left, 2 * pad - left))).reshape(len(inner), -1)
+            if np.allclose(got.reshape(len(got), -1), moved, atol=GREY_TOLERANCE, rtol=0):
+                return (f"the images are {side} x {side} but not centred ({top} rows of zeros above, {2 * pad - top}"
+                        f" below, {left} columns on the left, {2 * pad - left} on the right): pad {pad} on every side")
+    return None
 
 
 def first_differing_images(flat: np.ndarray, flat_ref: np.ndarray, scale: float, wanted: int = 20) -> list[int]:
@@ -192,3 +227,22 @@ def _find_elsewhere(got: np.ndarray, scale: float, flat_ref: np.ndarray) -> int 
 
 def _ordinal(index: int) -> str:
     return f"image {index}"
+
+
+@check("images_of_one_class", "value")
+def images_of_one_class(value: Any, params: Mapping[str, Any]) -> Outcome:
+    """``count`` different indices of the split's images, all of one class."""
+    _, labels = datasets.load(params["dataset"], params["split"])
+    count = int(params.get("count", 3))
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return Outcome(False, f"expected a list of {count} image numbers (indices), for example [0, 23, 28]")
+    if len(set(value)) != count:
+        return Outcome(False, f"expected {count} different image numbers, found {len(set(value))}")
+    outside = [v for v in value if not 0 <= v < len(labels)]
+    if outside:
+        return Outcome(False, f"{outside[0]} is not the number of a {params['split']} image (0 to {len(labels) - 1})")
+    classes = sorted({int(labels[v]) for v in value})
+    if len(classes) != 1:
+        found = ", ".join(f"image {v} is class {int(labels[v])}" for v in value)
+        return Outcome(False, f"the images are of different classes ({found})")
+    return Outcome(True, f"{count} {params['split']} images of class {classes[0]}")

@@ -55,7 +55,7 @@ def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunct
 
 
 def lookup(kind: str) -> tuple[str, CheckFunction]:
-    from . import accuracy, answers, arrays, callbacks, functions, models, training  # noqa: F401  (they register)
+    from . import accuracy, answers, arrays, callbacks, functions, models, otter_cases, training  # noqa: F401
 
     try:
         return REGISTRY[kind]

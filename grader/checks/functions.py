@@ -183,3 +183,28 @@ POOLING_MISTAKES = (
      lambda image: -max_pool(-np.asarray(image, dtype=np.float64))),
     (lambda a, g, e: "the result is transposed (rows and columns swapped)", lambda image: max_pool(image).T),
 )
+
+
+@check("array_from_reference", "array")
+def array_from_reference(value: Any, params: Mapping[str, Any]) -> Outcome:
+    """The array is what the grader's own functions give on a data set's image: ``steps`` applied in order,
+    each a reference name and its extra arguments (a filter, say)."""
+    from .. import datasets
+
+    image_spec = params["image"]
+    images, _ = datasets.load(image_spec["dataset"], image_spec["split"])
+    result = images[int(image_spec["index"])].astype(np.float64)
+    for step in params["steps"]:
+        extra = tuple(np.asarray(a, dtype=np.float64) for a in step.get("args", ()))
+        args = (result, *extra)
+        result = REFERENCES[step["reference"]].compute(*args)
+    got = np.asarray(value)
+    if _matches(got, result, float(params.get("tolerance", TOLERANCE))):
+        return Outcome(True, f"the expected {_size(result.shape)} result")
+    last = params["steps"][-1]["reference"]
+    if len(params["steps"]) == 1:
+        return Outcome(False, explain(last, args, got, result))
+    if got.shape != result.shape:
+        return Outcome(False, f"the result is {_size(got.shape)}, expected {_size(result.shape)}")
+    return Outcome(False, f"the result differs from the expected one by up to {float(np.abs(got - result).max()):.4g}"
+                          " (is it computed from the filtered image, with your own functions?)")

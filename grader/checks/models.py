@@ -61,19 +61,31 @@ def _class_text(want: Any) -> str:
     return " or ".join(want) if isinstance(want, tuple) else str(want)
 
 
-def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]):
-    """Pairs (found index or None, expected index or None) aligned on layer classes."""
-    keys = [_class_text(e["class"]) for e in expected]
-    found_keys = [next((k for e, k in zip(expected, keys) if _class_matches(e["class"], f.class_name)), f.class_name)
-                  for f in found]
+def _size_of(settings: Mapping[str, Any]) -> Any:
+    return settings.get("units", settings.get("filters"))
+
+
+def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]], detailed: bool = True,
+           offset: tuple[int, int] = (0, 0)):
+    """Pairs (found index or None, expected index or None): aligned on layer classes and sizes (so that a missing
+    Dense(120) is told from a Dense(84) in its place), then on classes alone within what differs."""
+    def key(cls: str, size: Any) -> str:
+        return f"{cls}:{size}" if detailed and size is not None else cls
+
+    keys = [key(_class_text(e["class"]), _size_of(e)) for e in expected]
+    found_keys = [key(next((_class_text(e["class"]) for e in expected if _class_matches(e["class"], f.class_name)),
+                           f.class_name), _size_of(f.settings)) for f in found]
     matcher = difflib.SequenceMatcher(a=found_keys, b=keys, autojunk=False)
     pairs: list[tuple[int | None, int | None]] = []
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         if op in ("equal", "replace") and a1 - a0 == b1 - b0:
-            pairs.extend(zip(range(a0, a1), range(b0, b1)))
+            pairs.extend((offset[0] + i, offset[1] + j) for i, j in zip(range(a0, a1), range(b0, b1)))
+        elif op == "replace" and detailed:
+            pairs.extend(_align(found[a0:a1], expected[b0:b1], detailed=False,
+                                offset=(offset[0] + a0, offset[1] + b0)))
         else:
-            pairs.extend((i, None) for i in range(a0, a1))
-            pairs.extend((None, j) for j in range(b0, b1))
+            pairs.extend((offset[0] + i, None) for i in range(a0, a1))
+            pairs.extend((None, offset[1] + j) for j in range(b0, b1))
     return pairs
 
 

@@ -160,3 +160,24 @@ def test_wrong_shapes_and_forms():
     assert shape((26, 26), {"expected": [26, 26, 64], "ignore_channels": True}).passed
     assert "is not a shape" in shape("twenty-six", {"expected": [26, 26]}).message
     assert "has 3 numbers, the answer has 2" in shape_format((26, 26, 1), {"length": 2}).message
+
+
+def test_a_shape_with_any_number_of_images(normalised):
+    assert array_shape(normalised, {"shape": [None, 28, 28, 1]}).passed
+    outcome = array_shape(normalised[..., 0], {"shape": [None, 28, 28, 1]})
+    assert outcome.message == "shape is (10000, 28, 28), expected (N, 28, 28, 1) (reshape it)"
+
+
+PADDED = {**MATCH, "pad": 2}
+
+
+def test_padded_images_must_be_centred(test_images):
+    right = np.pad(test_images, ((0, 0), (2, 2), (2, 2)))[..., None] / 255.0
+    assert array_matches_dataset(right, PADDED).passed
+    assert array_matches_dataset(right.astype(np.float32), PADDED).passed
+    one_side = np.pad(test_images, ((0, 0), (0, 4), (0, 4)))[..., None] / 255.0
+    message = array_matches_dataset(one_side, PADDED).message
+    assert "not centred (0 rows of zeros above, 4 below, 0 columns on the left, 4 on the right)" in message
+    assert "still 28 x 28: pad them with 2 pixels" in array_matches_dataset(test_images[..., None] / 255.0, PADDED).message
+    raw = np.pad(test_images, ((0, 0), (2, 2), (2, 2)))[..., None].astype(float)
+    assert "raw pixel values" in array_matches_dataset(raw, PADDED).message

@@ -103,3 +103,25 @@ def test_loss_given_as_an_object_is_recognised(keras, make_model):
 def test_things_that_are_not_models(assignment, value):
     outcome = model_layers(value, cnn_params(assignment, "model_layers"))
     assert not outcome.passed and outcome.message.startswith("expected a Keras model, found")
+
+
+LENET = [{"class": "Conv2D", "filters": 6}, {"class": "MaxPooling2D"}, {"class": "Conv2D", "filters": 16},
+         {"class": "MaxPooling2D"}, {"class": "Flatten"}, {"class": "Dense", "units": 120},
+         {"class": "Dense", "units": 84}, {"class": "Dense", "units": 10, "activation": "softmax"}]
+
+
+def test_a_missing_layer_among_layers_of_one_class_is_found_by_its_size(keras):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((32, 32, 1)), L.Conv2D(6, 5), L.MaxPooling2D(), L.Conv2D(16, 5),
+                              L.MaxPooling2D(), L.Flatten(), L.Dense(84), L.Dense(10, activation="softmax")])
+    assert model_layers(model, {"layers": LENET}).message == \
+        "missing layer: expected Dense after layer 5 (Flatten) (layer 6 of 8)"
+
+
+def test_a_wrong_size_and_a_missing_layer_together(keras):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((32, 32, 1)), L.Conv2D(8, 5), L.MaxPooling2D(), L.Conv2D(16, 5),
+                              L.Flatten(), L.Dense(120), L.Dense(84), L.Dense(10, activation="softmax")])
+    message = model_layers(model, {"layers": LENET}).message
+    assert "layer 1: expected Conv2D with 6 filters, found 8" in message
+    assert "missing layer: expected MaxPooling2D after layer 3 (Conv2D) (layer 4 of 8)" in message

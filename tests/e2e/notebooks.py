@@ -15,6 +15,8 @@ QUICK_TRAINING = {
         "dense_model.fit(training_images[:3000], training_labels[:3000], epochs=1)",
     "cnn_model.fit(training_images, training_labels, epochs=5)":
         "cnn_model.fit(training_images[:3000], training_labels[:3000], epochs=1)",
+    "variant_model.fit(training_images, training_labels, epochs=5)":
+        "variant_model.fit(training_images[:3000], training_labels[:3000], epochs=1)",
 }
 
 
@@ -34,8 +36,21 @@ def replace(nb, old: str, new: str, count: int = 1):
 
 
 def quick(nb):
+    """Train each model of the notebook on 3,000 images for one epoch (the accuracy checks then fail, as expected)."""
     for old, new in QUICK_TRAINING.items():
-        replace(nb, old, new)
+        if any(old in c.source for c in nb.cells if c.cell_type == "code"):
+            replace(nb, old, new)
+    return nb
+
+
+def set_answer(nb, task: str, source: str):
+    """Replace the answer cell(s) of ``task`` by one cell of ``source``: a student's own way of writing it."""
+    cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.metadata["grader"]["task"] == task
+             and c.metadata["grader"]["role"] == "answer"]
+    assert cells, f"task {task} has no answer cell"
+    nb.cells[cells[0]].source = source
+    for index in reversed(cells[1:]):
+        del nb.cells[index]
     return nb
 
 

@@ -31,7 +31,7 @@ def test_grading_a_file_that_is_not_a_notebook(tmp_path):
     assert result["points"] == 0 and "invalid JSON" in result["error"]
     assert all(t["ungraded_reason"].startswith("the notebook could not be read") for t in result["tasks"])
     scored = json.loads(gradescope.read_text())
-    assert scored["score"] == 0 and len(scored["tests"]) == 4
+    assert scored["score"] == 0 and len(scored["tests"]) == 6
     assert "Your notebook could not be graded" in done.output
 
 

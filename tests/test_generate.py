@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
 
+from grader.assignment import load_assignment
 from grader.errors import SpecError
 from grader.generate import PUBLIC_CHECKS_FILE, out_of_date, strip_solution, student_files
 from grader.leaks import find_leaks, solution_lines
@@ -31,12 +33,19 @@ def test_an_unclosed_block_is_an_error():
         strip_solution("# BEGIN SOLUTION\nx = 1")
 
 
+COURSE = sorted(p.parent.name for p in (Path(__file__).resolve().parents[1] / "solutions").glob("*/*.ipynb")
+                if p.stem == p.parent.name)
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_every_assignments_student_files_are_up_to_date_and_leak_nothing(name):
+    course = load_assignment(name)
+    assert course.out_of_date() == []
+    assert validate_files(course) == []
+
+
 def test_committed_student_files_are_up_to_date(assignment):
     assert out_of_date(assignment.solution_path, assignment.student_dir) == []
-
-
-def test_committed_student_files_leak_nothing(assignment):
-    assert validate_files(assignment) == []
 
 
 def test_student_notebook_has_scaffolding_but_no_answers(assignment):

@@ -10,14 +10,27 @@ from grader.source import read_source
 
 def test_the_first_assignment(assignment):
     spec = assignment.spec
-    assert [t.name for t in spec.tasks] == ["data", "dense", "cnn", "quiz"]
-    assert spec.max_points == 24
+    assert [t.name for t in spec.tasks] == ["data", "dense", "cnn", "variant", "inside", "quiz"]
+    assert spec.max_points == 40
+    variant = next(c for c in spec.task("variant").checks if c.kind == "model_shapes")
+    assert variant.params["total_params"] == 225034
     cnn = spec.task("cnn")
     shapes = next(c for c in cnn.checks if c.kind == "model_shapes")
     assert shapes.params["params"] == [640, 0, 36928, 0, 0, 204928, 1290]
     assert shapes.params["total_params"] == 243786
     dense = next(c for c in spec.task("dense").checks if c.kind == "model_shapes")
     assert dense.params["total_params"] == 101770
+
+
+@pytest.mark.parametrize("name, total, params", [
+    ("mnist_callback", 693962, [320, 0, 0, 692352, 1290]),
+    ("lenet5", 61706, [156, 0, 2416, 0, 0, 48120, 10164, 850]),
+])
+def test_the_course_parameter_counts(name, total, params):
+    from grader.assignment import load_assignment
+
+    shapes = next(c for t in load_assignment(name).spec.tasks for c in t.checks if c.kind == "model_shapes")
+    assert shapes.params["total_params"] == total == sum(params) and shapes.params["params"] == params
 
 
 def _write(tmp_path, *cells):

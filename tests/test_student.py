@@ -26,10 +26,13 @@ def test_the_issue_example_message(assignment, keras, make_model):
 
 
 def test_quiz_check_reveals_no_answer(assignment):
-    report = check("quiz", {"q1_convolution": "a", "q2_pooling": "b", "q3_training_speed": "a"},
-                   assignment.student_dir)
-    assert report.all_passed  # only the format is checked: any valid option passes here
+    report = check("quiz", {"q1_convolution": "a", "q2_pooling": "b", "q3_training_speed": "a",
+                            "q4_conv_output": (30, 30), "q5_pool_output": "15x15", "q6_conv_params": 1,
+                            "q7_channel": "c"}, assignment.student_dir)
+    assert report.all_passed, str(report)  # only the form is checked: any readable answer passes here
     assert "correct" not in str(report)
+    wrong_form = check("quiz", {"q1_convolution": "b) filter out unwanted images"}, assignment.student_dir)
+    assert "answer with the letter of your choice" in str(wrong_form)
 
 
 def test_undefined_variables(assignment):

@@ -182,7 +182,12 @@ def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
         lines.append(f"optimizer is {got_optimizer}, expected {params['optimizer']}")
     got_loss = _loss_name(getattr(model, "loss", None))
     if "loss" in params and (got_loss or "").lower() != str(params["loss"]).lower():
-        lines.append(f"loss is {got_loss or 'not set'}, expected {params['loss']}")
+        hint = ""
+        if (got_loss or "").lower() == "categorical_crossentropy" and params["loss"] == "sparse_categorical_crossentropy":
+            hint = " (the labels are class numbers, 0 to 9, not one-hot vectors: that is what the sparse loss takes)"
+        elif (got_loss or "").lower() in ("mse", "mean_squared_error"):
+            hint = " (a squared error is for numbers to predict, not for classes)"
+        lines.append(f"loss is {got_loss or 'not set'}, expected {params['loss']}{hint}")
     if lines:
         return Outcome(False, "\n".join(lines))
     return Outcome(True, f"compiled with {got_optimizer} and {got_loss}")

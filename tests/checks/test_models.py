@@ -125,3 +125,10 @@ def test_a_wrong_size_and_a_missing_layer_together(keras):
     message = model_layers(model, {"layers": LENET}).message
     assert "layer 1: expected Conv2D with 6 filters, found 8" in message
     assert "missing layer: expected MaxPooling2D after layer 3 (Conv2D) (layer 4 of 8)" in message
+
+
+def test_the_loss_for_one_hot_labels_is_explained(keras, make_model):
+    L = keras.layers
+    model = make_model(L.Flatten(), L.Dense(10), compile_with=("adam", "categorical_crossentropy"))
+    message = model_compile(model, {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}).message
+    assert "the labels are class numbers, 0 to 9, not one-hot vectors" in message

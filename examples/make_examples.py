@@ -25,7 +25,7 @@ CNN_SECOND_CONV = ('tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),\n    
 def fashion_cnn(course) -> dict[str, object]:
     ref = lambda: nbs.reference(course)  # noqa: E731
     return {
-        "ben_filters_32": nbs.replace(nbs.replace(ref(), "epochs=5)", "epochs=1)", count=2), CNN_SECOND_CONV,
+        "ben_filters_32": nbs.replace(nbs.replace(ref(), "epochs=5)", "epochs=1)", count=3), CNN_SECOND_CONV,
                                       CNN_SECOND_CONV.replace("Conv2D(64", "Conv2D(32")),
         "chloe_no_normalisation": nbs.replace(nbs.replace(nbs.quick(ref()), "training_images = training_images / 255.0\n",
                                                           ""), "test_images = test_images / 255.0\n", ""),

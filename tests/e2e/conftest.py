@@ -83,7 +83,9 @@ def tiny_assignment(tmp_path_factory):
 
     from . import tiny
 
-    return load_assignment(tiny.write_solution(tmp_path_factory.mktemp("tiny")))
+    course = load_assignment(tiny.write_solution(tmp_path_factory.mktemp("tiny")))
+    course.write_student_files()  # assignments/tiny/ beside solutions/, as `grader generate` writes it
+    return course
 
 
 def grade_one(path: Path, assignment_arg: str, *options: str, timeout: float = 1800) -> SubmissionResult:

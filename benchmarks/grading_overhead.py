@@ -1,6 +1,6 @@
 """The grader's overhead: grading a notebook vs executing it plainly with nbclient, side by side.
 
-Run: .venv/bin/python benchmarks/grading_overhead.py [--runs 3] [--quick]
+Run: .venv/bin/python benchmarks/grading_overhead.py [--assignment fashion_cnn] [--runs 3] [--quick]
 
 Alternates the two, so that both see the same machine load, and prints each run,
 the medians, their difference and ratio, and the peak memory of one grading
@@ -48,8 +48,9 @@ def grading(path: Path, course, sandbox) -> tuple[float, float]:
 @click.option("--runs", default=3, show_default=True)
 @click.option("--quick", is_flag=True, help="short training, to see the fixed overhead")
 @click.option("--sandbox", "sandbox_name", default="bubblewrap", show_default=True)
-def main(runs: int, quick: bool, sandbox_name: str) -> None:
-    course = load_assignment("fashion_cnn")
+@click.option("--assignment", default="fashion_cnn", show_default=True)
+def main(runs: int, quick: bool, sandbox_name: str, assignment: str) -> None:
+    course = load_assignment(assignment)
     nb = nbs.quick(course.reference_submission()) if quick else course.reference_submission()
     sandbox = choose_sandbox(sandbox_name)
     graded, plain = [], []

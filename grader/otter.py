@@ -138,16 +138,6 @@ def _question_order(master: Path) -> list[str]:
     return names
 
 
-def _config(master: Path) -> dict:
-    import yaml
-
-    for cell in nbformat.read(master, as_version=4).cells:
-        text = _cell_text(cell)
-        if CONFIG_MARK.search(text):
-            return yaml.safe_load(CONFIG_MARK.sub("", text, count=1)) or {}
-    return {}
-
-
 def spec_from_tests(name: str, tests: tuple[dict, ...], order: list[str], limits: Limits) -> AssignmentSpec:
     """One task per question, one check per test case, with otter's points and hidden flags."""
     from otter.test_files import OKTestFile
@@ -210,10 +200,9 @@ class OtterAssignment:
 
     @cached_property
     def spec(self) -> AssignmentSpec:
-        config = _config(self.solution_path)
-        limits = Limits.from_dict((config.get("grader") or {}).get("limits") if isinstance(config.get("grader"), dict)
-                                  else None)
-        return spec_from_tests(self.name, self.build.tests, _question_order(self.solution_path), limits)
+        # otter assign refuses unknown keys in its config, so an otter notebook has the grader's default limits
+        # (the command line's --cell-timeout, --notebook-timeout and --memory-mb override them).
+        return spec_from_tests(self.name, self.build.tests, _question_order(self.solution_path), Limits())
 
     @property
     def name(self) -> str:

@@ -91,7 +91,7 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
 def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
     task_of, first_line = {}, {}
     for index, cell in enumerate(prepared.notebook.cells):
-        task_of[index] = grader_meta(cell).get("task")
+        task_of[index] = prepared.task_of.get(index)
         lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
         first_line[index] = lines[0][:60] if lines else ""
     reports = []

@@ -7,7 +7,8 @@ a student understands; the setup cells are restored from the assignment.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,11 @@ class PreparedNotebook:
     notebook: Any
     last_cell_of_task: dict[str, int | None]
     notes: tuple[str, ...]
+    task_of: dict[int, str] = field(default_factory=dict)  # code cell index -> its task
 
     def cells_of_task(self, task: str) -> list[int]:
         """The indices of the task's code cells in the notebook executed."""
-        return [i for i, c in enumerate(self.notebook.cells) if c.cell_type == "code" and grader_meta(c).get("task") == task]
+        return sorted(i for i, t in self.task_of.items() if t == task)
 
 
 def read_submission(path: Path) -> Any:
@@ -76,37 +78,94 @@ def grader_meta(cell: Any) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([A-Za-z_]\w*)["']\s*\)""")
+
+
+def _code_key(source: str) -> str:
+    """A cell's code without blank lines and trailing spaces: what survives an editor or a jupytext round trip."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines() if line.strip())
+
+
+def _setup_cells(template: Any) -> list[Any]:
+    return [c for c in template.cells if grader_meta(c).get("role") == "setup"]
+
+
+def _matching_setup(cell: Any, setup: list[Any]) -> Any | None:
+    """The template's setup cell this cell is: same id with the setup role, or the same code (ids and metadata
+    lost, as after jupytext or an old editor)."""
+    if cell.cell_type != "code":
+        return None
+    for original in setup:
+        if cell.get("id") and cell.get("id") == original.get("id") and grader_meta(cell).get("role") == "setup":
+            return original
+    key = _code_key(cell.source)
+    return next((original for original in setup if key and key == _code_key(original.source)), None)
+
+
+def task_of_cells(cells: list[Any], tasks: list[str]) -> dict[int, str]:
+    """The task of each code cell: from its metadata, else from the ``check("task")`` it calls, else the task of the
+    cells around it (a cell split off, pasted or written anew sits in the task whose check cell follows it)."""
+    known = set(tasks)
+    found: dict[int, str] = {}
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        task = grader_meta(cell).get("task")
+        if task in known:
+            found[index] = task
+            continue
+        called = [name for name in CHECK_CALL.findall(cell.source) if name in known]
+        if called:
+            found[index] = called[-1]
+    # A code cell with no task of its own belongs to the task of the next cell that has one, as long as the
+    # previous one is of that task too or is before that task's first cell (so a cell between two tasks stays out).
+    result = dict(found)
+    ordered = sorted(found)
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or index in found:
+            continue
+        after = next((i for i in ordered if i > index), None)
+        before = next((i for i in reversed(ordered) if i < index), None)
+        if after is not None and (before is None or found[before] == found[after]
+                                  or _first_mention(found, found[after]) == after):
+            result[index] = found[after]
+    return result
+
+
+def _first_mention(found: dict[int, str], task: str) -> int:
+    return min(i for i, t in found.items() if t == task)
+
+
 def prepare(nb: Any, template: Any, spec: AssignmentSpec) -> PreparedNotebook:
-    """Clear outputs, restore the setup cells, and find where each task ends."""
+    """Clear outputs, restore the setup cells, and find where each task ends, in notebooks as students leave them:
+    cells moved, copied, split, merged or deleted, metadata stripped (another editor, jupytext), old nbformat."""
     notes: list[str] = []
-    setup = {c.get("id"): c for c in template.cells if grader_meta(c).get("role") == "setup"}
-    seen: set[str] = set()
+    setup = _setup_cells(template)
+    seen: set[int] = set()
     cells = []
     for cell in nb.cells:
-        meta = grader_meta(cell)
-        cell_id = cell.get("id")
-        if meta.get("role") == "setup" and cell_id in setup:
-            if cell_id in seen:
+        original = _matching_setup(cell, setup)
+        if original is not None:
+            if id(original) in seen:
                 continue
-            seen.add(cell_id)
-            cell = nbformat.from_dict(dict(setup[cell_id]))
+            seen.add(id(original))
+            cell = nbformat.from_dict(dict(original))
         elif cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
         cells.append(cell)
-    missing = [c for c in setup.values() if c.get("id") not in seen]
+    missing = [c for c in setup if id(c) not in seen]
     if missing:
-        notes.append("setup cells that were deleted were put back")
+        notes.append("setup cells that were deleted or changed were put back as they were given")
         cells = [nbformat.from_dict(dict(c)) for c in missing] + cells
     nb.cells = cells
+    task_of = task_of_cells(nb.cells, [t.name for t in spec.tasks])
     last: dict[str, int | None] = {task.name: None for task in spec.tasks}
-    for index, cell in enumerate(nb.cells):
-        task = grader_meta(cell).get("task")
-        if task in last and cell.cell_type == "code":
-            last[task] = index
+    for index, task in sorted(task_of.items()):
+        last[task] = index
     template_tasks = {grader_meta(c).get("task") for c in template.cells}
     for task in spec.tasks:
         if last[task.name] is None and task.name in template_tasks:  # (an otter notebook marks no task's cells)
             notes.append(f"the cells of {task.title} were not found (deleted?); its variables are"
                          " read at the end of the notebook")
-    return PreparedNotebook(notebook=nb, last_cell_of_task=last, notes=tuple(notes))
+    return PreparedNotebook(notebook=nb, last_cell_of_task=last, notes=tuple(notes), task_of=task_of)

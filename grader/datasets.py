@@ -27,7 +27,7 @@ IDX_FILES = {
     ("fashion_mnist", "train"): ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     ("fashion_mnist", "test"): ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
-FOLDERS = {"fashion_mnist": "fashion-mnist", "mnist": "mnist"}
+FOLDERS = {"fashion_mnist": "fashion-mnist"}
 DEBIAN_PACKAGES = {"fashion_mnist": "dataset-fashion-mnist"}
 MNIST_FILE = "mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48198fcdb2cdf4a"  # Keras's own hash of it
@@ -50,7 +50,7 @@ def search_paths(name: str) -> list[Path]:
 
 def find(name: str) -> Path:
     """The folder holding a data set's IDX files."""
-    if name not in IDX_FILES and name != "fashion_mnist":
+    if name not in FOLDERS:
         raise DatasetUnavailableError(f"unknown data set {name!r}")
     wanted = {f for (n, _), files in IDX_FILES.items() if n == name for f in files}
     for path in search_paths(name):
@@ -140,11 +140,16 @@ def _full_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {"train": (data["x_train"], data["y_train"]), "test": (data["x_test"], data["y_test"])}
 
 
+def _mnist_splits() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """MNIST's splits from this machine's source (see ``mnist_source``)."""
+    return _full_mnist() if mnist_source() == "keras-full" else _mnist_subset()
+
+
 @lru_cache(maxsize=8)
 def load(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(images, labels) of a split, as uint8 arrays, exactly as published."""
     if name == "mnist":
-        splits = _full_mnist() if mnist_source() == "keras-full" else _mnist_subset()
+        splits = _mnist_splits()
         if split not in splits:
             raise DatasetUnavailableError(f"mnist has no split {split!r}")
         return splits[split]
@@ -176,7 +181,7 @@ def load_mnist(verbose: bool = True):
         if verbose:
             print(describe_mnist("keras-full"))
         return data
-    splits = _full_mnist() if mnist_source() == "keras-full" else _mnist_subset()
+    splits = _mnist_splits()
     if verbose:
         print(describe_mnist(mnist_source()))
     return tuple((images.copy(), labels.copy()) for images, labels in (splits["train"], splits["test"]))

@@ -144,7 +144,7 @@ def _load_any(out_dir: Path, task: str, variable: str, said: Any) -> Any:
             data = json_loads_tagged(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or "value" not in data and "__module__" not in data:
                 raise EvidenceError("is not an exported value")
-            return data.get("value", data) if "value" in data else data
+            return data["value"] if "value" in data else data
         except (EvidenceError, ValueError, UnicodeDecodeError) as exc:
             return Missing(f"the exported {variable} could not be read ({exc})")
     return Missing(_missing_reason(variable, "any", said))

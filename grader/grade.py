@@ -35,13 +35,13 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
     try:
         prepared = prepare(assignment.clean_submission(read_submission(path)), assignment.template(), spec)
     except SubmissionError as exc:
-        return _unreadable(path, assignment, sandbox, str(exc))
+        return _zero(path, assignment, sandbox, str(exc), f"the notebook could not be read: {exc}")
     used = datasets_used(spec)
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
         mismatch = _dataset_mismatch(used, summary)
         if mismatch:
-            return _ungradable(path, assignment, sandbox, mismatch, summary)
+            return _zero(path, assignment, sandbox, mismatch, mismatch, summary.to_dict())
         checks_started = time.monotonic()
         tasks = tuple(_grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
         checks_seconds = time.monotonic() - checks_started
@@ -95,19 +95,13 @@ def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | 
     return None
 
 
-def _ungradable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: str,
-                summary: ExecutionSummary) -> SubmissionResult:
-    tasks = tuple(score_task(task, {}, reason) for task in assignment.spec.tasks)
+def _zero(path: Path, assignment: Assignment, sandbox: Sandbox, error: str, task_reason: str,
+          execution: dict | None = None) -> SubmissionResult:
+    """A result of no points: the submission could not be graded, each task says why."""
+    tasks = tuple(score_task(task, {}, task_reason) for task in assignment.spec.tasks)
     return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
                             max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox.name,
-                            execution=summary.to_dict(), error=reason)
-
-
-def _unreadable(path: Path, assignment: Assignment, sandbox: Sandbox, reason: str) -> SubmissionResult:
-    tasks = tuple(score_task(task, {}, f"the notebook could not be read: {reason}") for task in assignment.spec.tasks)
-    return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
-                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox.name,
-                            execution={}, error=reason)
+                            execution=execution or {}, error=error)
 
 
 def _keep(export_dir: Path, keep: Path) -> None:

@@ -186,9 +186,7 @@ def save_any(value, path):
     if callable(value):
         raise TypeError("it is a function (%s): a test that calls it cannot run on data outside your kernel"
                         % type(value).__name__)
-    text = json.dumps({"value": _tagged(value)}, allow_nan=False)
-    with open(path + ".json", "w") as handle:
-        handle.write(text)
+    save_value(_tagged(value), path + ".json")
 
 
 SAVERS = {"keras_model": (".keras", save_model), "array": (".npy", save_array), "value": (".json", save_value),
@@ -217,7 +215,7 @@ def export_task(user_ns, spec):
                 note = saver(value, path)
             report[name] = {"status": "ok", **({"note": note} if note else {})}
         except Exception as exc:  # noqa: BLE001 - any failure is reported, in the student's words
-            report[name] = {"status": "error", "detail": ("%s: %s" % (type(exc).__name__, exc))[:300]}
+            report[name] = {"status": "error", "detail": _describe_error(exc)}
     with open(spec["report"], "w") as handle:
         json.dump(report, handle)
 
@@ -254,11 +252,37 @@ def probe_function(user_ns, spec):
         json.dump(report, handle)
 
 
+HOOKS = ("on_epoch_end", "on_train_batch_end", "on_batch_end", "on_epoch_begin", "on_train_end")
+
+
+def callback_hooks(callback):
+    """The hooks the callback's class defines itself (not inherited from ``keras.callbacks.Callback``)."""
+    import keras
+
+    return tuple(sorted(name for name in HOOKS if getattr(type(callback), name, None)
+                        is not getattr(keras.callbacks.Callback, name, None)))
+
+
+def epoch_end(callback, model, case):
+    """Give a copy of ``callback`` the end of an epoch with ``case``'s logs: whether it stopped ``model``'s training."""
+    import copy
+
+    try:
+        probe = copy.deepcopy(callback)
+    except Exception:  # noqa: BLE001 - an object that cannot be copied is used as it is
+        probe = callback
+    model.stop_training = False
+    try:
+        probe.set_model(model)
+        probe.on_epoch_end(int(case.get("epoch", 0)), logs=dict(case["logs"]))
+    except Exception as exc:  # noqa: BLE001 - the student's callback failing is a finding
+        return {"status": "error", "detail": _describe_error(exc)}
+    return {"status": "ok", "stopped": bool(model.stop_training)}
+
+
 def probe_callback(user_ns, spec):
     """Give a copy of the callback ``spec["name"]`` each case's logs at the end of an epoch; record whether it stopped
     training.  Also what it is (a ``keras.callbacks.Callback``?) and which hooks it defines."""
-    import copy
-
     import keras
 
     callback = user_ns.get(spec["name"])
@@ -266,27 +290,11 @@ def probe_callback(user_ns, spec):
     if callback is None:
         report["problem"] = "undefined"
     else:
-        if isinstance(callback, type):
-            report["is_class"] = True
         report["is_callback"] = isinstance(callback, keras.callbacks.Callback)
         report["class"] = type(callback).__name__
-        report["hooks"] = sorted(name for name in ("on_epoch_end", "on_train_batch_end", "on_batch_end",
-                                                   "on_epoch_begin", "on_train_end")
-                                 if getattr(type(callback), name, None) is not getattr(keras.callbacks.Callback,
-                                                                                       name, None))
+        report["hooks"] = list(callback_hooks(callback))
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         for case in spec["cases"]:
-            try:
-                probe = copy.deepcopy(callback)
-            except Exception:  # noqa: BLE001 - an object that cannot be copied is used as it is
-                probe = callback
-            model.stop_training = False
-            try:
-                probe.set_model(model)
-                probe.on_epoch_end(int(case.get("epoch", 0)), logs=dict(case["logs"]))
-                outcome = {"status": "ok", "stopped": bool(model.stop_training)}
-            except Exception as exc:  # noqa: BLE001 - the student's callback failing is a finding
-                outcome = {"status": "error", "detail": _describe_error(exc)}
-            report["cases"][case["id"]] = outcome
+            report["cases"][case["id"]] = epoch_end(callback, model, case)
     with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
         json.dump(report, handle)

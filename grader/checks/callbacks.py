@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..inkernel import callback_hooks, epoch_end
 from ..probes import ProbedCallback, case_builder, case_id
 from .base import Missing, Outcome, check, guard
 
@@ -49,19 +50,13 @@ def _stopped(value: Any, params: Mapping[str, Any], accuracy: float) -> Any:
 
 
 def _run_live(callback: Any, case: dict) -> Any:
-    import copy
-
+    """The probe of a live callback (the student's check), by the same code the grader runs in the kernel."""
     import keras
 
-    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    model.stop_training = False
-    try:
-        probe = copy.deepcopy(callback)
-        probe.set_model(model)
-        probe.on_epoch_end(case["epoch"], logs=dict(case["logs"]))
-    except Exception as exc:  # noqa: BLE001 - the student's callback failing is a finding
-        return Missing(f"calling on_epoch_end raised {type(exc).__name__}: {str(exc)[:200]}")
-    return bool(model.stop_training)
+    outcome = epoch_end(callback, keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), case)
+    if outcome["status"] != "ok":
+        return Missing(f"calling on_epoch_end raised {outcome['detail']}")
+    return outcome["stopped"]
 
 
 @check("callback_form", "callback")
@@ -76,8 +71,7 @@ def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
             return Outcome(False, f"{value.__name__} is a class: create the callback with {value.__name__}()")
         is_callback = isinstance(value, keras.callbacks.Callback)
         name = type(value).__name__
-        hooks = tuple(h for h in ("on_epoch_end", "on_train_batch_end", "on_batch_end")
-                      if getattr(type(value), h, None) is not getattr(keras.callbacks.Callback, h, None))
+        hooks = callback_hooks(value)
     if not is_callback:
         return Outcome(False, f"it is a {name}, not a tf.keras.callbacks.Callback: define your class as"
                               f" class {name}(tf.keras.callbacks.Callback)")

@@ -1,33 +1,45 @@
-"""Batch grading: a folder of submissions into results, feedback and a gradebook.
+"""Batch grading: what an instructor downloaded into results, feedback and a gradebook.
 
-Each submission is graded by its own ``grader grade`` process, so that a crash
-while grading one (even of the grader itself) costs only that submission.
-Results are written as each submission finishes; a second run skips those that
-already have one, so nothing already graded is lost or redone.
+intake (one notebook per student, ``submissions.json``) → jobs for the submissions without a reusable result →
+a worker pool (this machine's, or a Dask cluster's) → each result written atomically as it arrives → gradebook.
+
+A batch killed at any moment (SIGKILL included) loses only the submissions being graded: started again, it first
+removes what the killed one left (partial files, scratch folders, mounts, containers), then grades only what has no
+result graded from the same submission, assignment and grader (``grader/cache.py``).
 """
 from __future__ import annotations
 
 import csv
+import fcntl
+import hashlib
+import io
 import json
 import logging
 import os
-import queue
+import shutil
 import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .assignment import Assignment
+from .cache import Provenance, assignment_digest, grader_version, provenance_of, reusable
+from .errors import BatchError
+from .files import atomic_write_text, remove_partial_files
+from .intake.stage import Manifest, intake, staged_path
 from .results import SubmissionResult
-from .scoring import score_task
+from .sandbox.container import remove_batch_containers
 from .spec import Limits
+from .workers import GRADER_FAILED, DaskPool, GradingJob, LocalPool, assignment_reference
 
 log = logging.getLogger(__name__)
 RESULTS = "results"
 FEEDBACK = "feedback"
+EXECUTED = "executed"
 GRADEBOOK = "gradebook.csv"
+LOCK = ".batch.lock"
 
 
 @dataclass(frozen=True)
@@ -38,106 +50,158 @@ class BatchSummary:
     skipped: int
     failed: int
     gradebook: Path
+    manifest: Manifest
+    workers: str = ""
+    cleaned: tuple[str, ...] = field(default_factory=tuple)
 
 
 def find_submissions(folder: Path) -> list[Path]:
+    """The notebooks directly in ``folder`` (before intake: a count for the progress bar)."""
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".ipynb")
 
 
-def _grader_failure(path: Path, assignment: Assignment, sandbox: str, why: str) -> SubmissionResult:
-    reason = f"the grader failed on this submission ({why}); an instructor will look at it"
-    tasks = tuple(score_task(t, {}, reason) for t in assignment.spec.tasks)
-    return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
-                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox, error=reason)
+def batch_id(out_dir: Path) -> str:
+    return hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:12]
 
 
-def grade_in_subprocess(path: Path, assignment: Assignment, out_dir: Path, sandbox: str, cpu_slot: int,
-                        timeout_s: float, extra_args: tuple[str, ...] = ()) -> SubmissionResult:
-    result_path = out_dir / RESULTS / f"{path.stem}.json"
-    command = [sys.executable, "-m", "grader", "grade", str(path), "--assignment",
-               str(assignment.solution_path), "--sandbox", sandbox, "--cpu-slot", str(cpu_slot),
-               "--json-out", str(result_path), "--keep", str(out_dir / "executed" / path.stem), "--quiet", *extra_args]
-    result_path.parent.mkdir(parents=True, exist_ok=True)
-    result_path.unlink(missing_ok=True)
+def scratch_root(out_dir: Path) -> Path:
+    """The batch's temporary folder: under /tmp (the sandbox's user can reach it), one per output folder."""
+    return Path(tempfile.gettempdir()) / f"notebook-grader-batch-{batch_id(out_dir)}"
+
+
+@contextmanager
+def batch_lock(out_dir: Path) -> Iterator[None]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / LOCK).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"another batch is writing into {out_dir}: wait for it, or choose another --out") \
+                from None
+        yield
+
+
+def clean_leftovers(out_dir: Path) -> list[str]:
+    """Remove what a killed batch of the same output folder left: partial files, mounts, scratch, containers."""
+    said = []
+    partial = remove_partial_files(out_dir)
+    if partial:
+        said.append(f"{partial} partly written files")
+    scratch = scratch_root(out_dir)
+    mounts = _mounts_under(scratch)
+    for mount in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+    if mounts:
+        said.append(f"{len(mounts)} mounts")
+    if scratch.exists():
+        shutil.rmtree(scratch, ignore_errors=True)
+        said.append(f"the scratch folder {scratch}")
+    containers = remove_batch_containers(batch_id(out_dir))
+    if containers:
+        said.append(f"{containers} containers")
+    return said
+
+
+def _mounts_under(folder: Path) -> list[str]:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return _grader_failure(path, assignment, sandbox, "it took too long")
-    try:
-        return SubmissionResult.from_dict(json.loads(result_path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        log.error("grading %s failed: %s", path.name, done.stderr[-3000:])
-        return _grader_failure(path, assignment, sandbox, f"exit code {done.returncode}")
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return []
+    prefix = str(folder) + "/"
+    points = [line.split()[4].encode().decode("unicode_escape") for line in lines if len(line.split()) > 4]
+    return [p for p in points if p.startswith(prefix)]
 
 
 def write_result(result: SubmissionResult, out_dir: Path, stem: str) -> None:
-    for folder in (RESULTS, FEEDBACK):
-        (out_dir / folder).mkdir(parents=True, exist_ok=True)
-    _atomic_write(out_dir / RESULTS / f"{stem}.json", json.dumps(result.to_dict(), indent=1))
-    _atomic_write(out_dir / FEEDBACK / f"{stem}.txt", result.feedback_text())
+    atomic_write_text(out_dir / RESULTS / f"{stem}.json", json.dumps(result.to_dict(), indent=1))
+    atomic_write_text(out_dir / FEEDBACK / f"{stem}.txt", result.feedback_text())
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".part")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+def read_result(out_dir: Path, stem: str) -> dict | None:
+    try:
+        return json.loads((out_dir / RESULTS / f"{stem}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
-def load_results(out_dir: Path) -> list[SubmissionResult]:
+def load_results(out_dir: Path, keys: list[str] | None = None) -> list[SubmissionResult]:
+    """The stored results (of ``keys`` only, when given: the submissions of the latest intake)."""
+    paths = sorted((out_dir / RESULTS).glob("*.json")) if keys is None \
+        else [out_dir / RESULTS / f"{k}.json" for k in keys]
     results = []
-    for path in sorted((out_dir / RESULTS).glob("*.json")):
+    for path in paths:
         try:
             results.append(SubmissionResult.from_dict(json.loads(path.read_text())))
-        except (ValueError, KeyError, TypeError):
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):
             log.warning("ignoring unreadable result %s", path)
     return results
 
 
-def write_gradebook(results: list[SubmissionResult], assignment: Assignment, path: Path) -> None:
+def gradebook_rows(results: list[SubmissionResult], assignment: Assignment,
+                   students: dict[str, str] | None = None) -> list[list[str]]:
     tasks = [t.name for t in assignment.spec.tasks]
-    rows = [["submission", "points", "max_points", *tasks, "sandbox", "problem"]]
+    rows = [["submission", "student", "points", "max_points", *tasks, "sandbox", "problem"]]
     for r in sorted(results, key=lambda r: r.submission):
         by_name = {t.name: t.points for t in r.tasks}
-        rows.append([r.submission, f"{r.points:g}", f"{r.max_points:g}",
+        stem = Path(r.submission).stem
+        rows.append([r.submission, (students or {}).get(stem, stem), f"{r.points:g}", f"{r.max_points:g}",
                      *(f"{by_name.get(t, 0):g}" for t in tasks), r.sandbox, r.error or ""])
-    temporary = path.with_suffix(".csv.part")
-    with temporary.open("w", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    os.replace(temporary, path)
+    return rows
 
 
-def grade_folder(folder: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
+def write_gradebook(results: list[SubmissionResult], assignment: Assignment, path: Path,
+                    students: dict[str, str] | None = None) -> None:
+    text = io.StringIO()
+    csv.writer(text).writerows(gradebook_rows(results, assignment, students))
+    atomic_write_text(path, text.getvalue())
+
+
+def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
-                 extra_args: list[str] | None = None) -> BatchSummary:
-    """Grade every notebook in ``folder`` into ``out_dir``, ``workers`` at a time."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    submissions = find_submissions(folder)
-    todo = [p for p in submissions if redo or not (out_dir / RESULTS / f"{p.stem}.json").is_file()]
-    workers = max(1, workers or os.cpu_count() or 1)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
-    timeout = (limits or assignment.spec.limits).notebook_timeout_s + 600
-    gradebook = out_dir / GRADEBOOK
-    failed = 0
-
-    def one(path: Path) -> SubmissionResult:
-        slot = slots.get()
+                 extra_args: list[str] | None = None, scheduler: str | None = None,
+                 on_plan: Callable[[int, int, str], None] | None = None) -> BatchSummary:
+    """Grade every submission in ``source`` (a folder or a zip, any layout ``grader/intake`` knows) into
+    ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts."""
+    limits = limits or assignment.spec.limits
+    with batch_lock(out_dir):
+        cleaned = clean_leftovers(out_dir)
+        manifest = intake(source, out_dir, assignment.name, assignment.student_notebook_path.name)
+        digest = assignment_digest(assignment)
+        version = grader_version()
+        wanted: dict[str, Provenance] = {s.key: provenance_of(staged_path(out_dir, s.key), digest, limits)
+                                         for s in manifest.submissions}
+        todo = [k for k in manifest.keys() if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
+        jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
+                           assignment_sha256=digest, grader_version=version, sandbox=sandbox,
+                           timeout_s=limits.notebook_timeout_s + 600, extra_args=tuple(extra_args or ()),
+                           batch=batch_id(out_dir)) for k in todo]
+        pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
+            LocalPool(assignment, workers or os.cpu_count() or 1, scratch_root(out_dir), out_dir / EXECUTED)
+        students = {s.key: s.student for s in manifest.submissions}
+        gradebook = out_dir / GRADEBOOK
+        failed = 0
+        if on_plan:
+            on_plan(len(jobs), len(manifest.submissions) - len(jobs), pool.describe())
         try:
-            return grade_in_subprocess(path, assignment, out_dir, sandbox, slot, timeout, tuple(extra_args or ()))
+            for job, result in pool.grade(jobs):
+                result = _with_provenance(result, wanted[job.key])
+                failed += bool(result.error and result.error.startswith(GRADER_FAILED))
+                write_result(result, out_dir, job.key)
+                write_gradebook(load_results(out_dir, manifest.keys()), assignment, gradebook, students)
+                if progress:
+                    progress(result)
         finally:
-            slots.put(slot)
+            pool.close()
+            shutil.rmtree(scratch_root(out_dir), ignore_errors=True)
+        write_gradebook(load_results(out_dir, manifest.keys()), assignment, gradebook, students)
+    return BatchSummary(graded=len(jobs), skipped=len(manifest.submissions) - len(jobs), failed=failed,
+                        gradebook=gradebook, manifest=manifest, workers=pool.describe(), cleaned=tuple(cleaned))
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(one, path): path for path in todo}
-        for future in as_completed(futures):
-            path = futures[future]
-            result = future.result()
-            failed += result.error is not None and result.error.startswith("the grader failed")
-            write_result(result, out_dir, path.stem)
-            write_gradebook(load_results(out_dir), assignment, gradebook)
-            if progress:
-                progress(result)
-    write_gradebook(load_results(out_dir), assignment, gradebook)
-    return BatchSummary(graded=len(todo), skipped=len(submissions) - len(todo), failed=failed, gradebook=gradebook)
+
+def _with_provenance(result: SubmissionResult, provenance: Provenance) -> SubmissionResult:
+    from dataclasses import replace
+
+    return replace(result, provenance=provenance.to_dict())

@@ -98,20 +98,22 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
 
 
 @main.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-output"),
               show_default=True, help="folder for results, feedback and the gradebook")
 @click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
-@click.option("--workers", type=int, help="submissions graded at once (default: one per core)")
+@click.option("--workers", type=int, help="submissions graded at once on this machine (default: one per core)")
+@click.option("--scheduler", help="grade on a Dask cluster: its scheduler's address (tcp://host:8786)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
 @limit_options
-def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, redo: bool,
-          cell_timeout, notebook_timeout, memory_mb) -> None:
-    """Grade every notebook in FOLDER into a gradebook."""
+def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, scheduler: str | None,
+          redo: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
+    """Grade every submission in SOURCE: a folder or a zip (Canvas's download, Gradescope's export, one folder per
+    student, or notebooks), into a gradebook; results are reused while nothing they were graded from changed."""
     from tqdm import tqdm
 
-    from .batch import find_submissions, grade_folder
+    from .batch import grade_folder
     from .sandbox.select import choose_sandbox
 
     try:
@@ -120,18 +122,41 @@ def batch(folder: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     except GraderError as exc:
         _fail(exc)
         return
-    click.echo(f"grading {folder} with the {used.name} sandbox")
-    with tqdm(total=len(find_submissions(folder)), unit="notebook") as bar:
-        def progress(result) -> None:
-            bar.write(f"{result.submission}: {result.points:g}/{result.max_points:g}"
-                      + (f"  ({result.error})" if result.error else ""))
-            bar.update(1)
+    bar = tqdm(total=0, unit="notebook", dynamic_ncols=True)
 
-        summary = grade_folder(folder, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
+    def plan(to_grade: int, reused: int, where: str) -> None:
+        bar.total = to_grade
+        bar.refresh()
+        bar.write(f"grading {to_grade} submissions of {source} with the {used.name} sandbox on {where}"
+                  f" ({reused} earlier results still valid, reused)")
+
+    def progress(result) -> None:
+        bar.write(f"{result.submission}: {result.points:g}/{result.max_points:g}"
+                  + (f"  ({result.error})" if result.error else ""))
+        bar.update(1)
+
+    try:
+        summary = grade_folder(source, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
                                progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
-                               extra_args=limit_args(cell_timeout, notebook_timeout, memory_mb))
-        bar.update(summary.skipped)
-    click.echo(f"graded {summary.graded}, kept {summary.skipped} earlier results, {summary.failed} grader"
+                               extra_args=limit_args(cell_timeout, notebook_timeout, memory_mb), scheduler=scheduler,
+                               on_plan=plan)
+    except GraderError as exc:
+        bar.close()
+        _fail(exc)
+        return
+    bar.close()
+    manifest = summary.manifest
+    if summary.cleaned:
+        click.echo(f"removed what an interrupted batch left: {', '.join(summary.cleaned)}")
+    click.echo(f"{manifest.layout}: {len(manifest.submissions)} students")
+    for item in manifest.superseded:
+        click.echo(f"  replaced: {item['file']} by {item['by']} ({item['reason']})")
+    for item in manifest.unmatched:
+        click.echo(f"  not graded: {item['file']}: {item['reason']}")
+    for staged in manifest.submissions:
+        for note in staged.notes:
+            click.echo(f"  note: {staged.file}: {note}")
+    click.echo(f"graded {summary.graded}, reused {summary.skipped} earlier results, {summary.failed} grader"
                f" failures; gradebook: {summary.gradebook}")
 
 
@@ -178,3 +203,29 @@ def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, 
         _fail(exc)
         return
     click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the assignment's autograder")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
+@click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), help="write here (default: OUT_DIR)")
+@click.option("--canvas-column", help='the Canvas gradebook column, as Canvas names it: "Name (id)"'
+                                      " (default: the assignment's name)")
+@click.option("--similarity-threshold", type=click.FloatRange(0, 1), default=None,
+              help="share of answer code in common that flags a pair (default 0.6)")
+def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str | None,
+           similarity_threshold: float | None) -> None:
+    """Make every report again from the stored results in OUT_DIR, without grading: gradebook.csv, canvas.csv,
+    gradescope/*/results.json, feedback/*.html and .md, report.html."""
+    from .reports import regenerate
+    from .reports.similarity import THRESHOLD
+
+    try:
+        summary = regenerate(out_dir, load_assignment(assignment), to=to, canvas_column=canvas_column,
+                             threshold=THRESHOLD if similarity_threshold is None else similarity_threshold)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs; report: {summary.report}")

@@ -30,3 +30,15 @@ class EvidenceError(GraderError):
 
 class DatasetUnavailableError(GraderError):
     """A data set the grader needs is not installed."""
+
+
+class IntakeError(GraderError):
+    """What the instructor gave the batch (a folder, an archive) cannot be read at all."""
+
+
+class BatchError(GraderError):
+    """A batch cannot run as asked (another batch writes the same folder, a worker lacks the assignment)."""
+
+
+class ReportError(GraderError):
+    """Reports cannot be made from a folder of results (none there, or the intake's list of students unreadable)."""

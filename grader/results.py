@@ -6,8 +6,18 @@ from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
+class LayerRow:
+    """One row of a layer-by-layer comparison: where, what was expected there, what was found, whether they agree."""
+
+    layer: str
+    expected: str
+    found: str
+    ok: bool
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check."""
+    """The outcome of one check; ``details``, where a check gives them, the same findings as table rows."""
 
     kind: str
     title: str
@@ -16,9 +26,12 @@ class CheckResult:
     passed: bool
     message: str
     public: bool = False
+    details: tuple[LayerRow, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
+        data = dict(data)
+        data["details"] = tuple(LayerRow(**row) for row in data.get("details", ()))  # absent in older results
         return cls(**data)
 
 
@@ -77,6 +90,7 @@ class SubmissionResult:
     sandbox: str
     execution: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
+    provenance: Mapping[str, str] = field(default_factory=dict)  # what it was graded from (grader/cache.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +102,7 @@ class SubmissionResult:
             "error": self.error,
             "execution": dict(self.execution),
             "tasks": [t.to_dict() for t in self.tasks],
+            "provenance": dict(self.provenance),
         }
 
     @classmethod
@@ -95,7 +110,7 @@ class SubmissionResult:
         return cls(
             submission=data["submission"], assignment=data["assignment"], points=data["points"],
             max_points=data["max_points"], sandbox=data["sandbox"], error=data.get("error"),
-            execution=data.get("execution") or {},
+            execution=data.get("execution") or {}, provenance=data.get("provenance") or {},
             tasks=tuple(TaskResult.from_dict(t) for t in data["tasks"]),
         )
 

@@ -44,7 +44,8 @@ def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str
         outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")), evidence)
         results.append(CheckResult(kind=check.kind, title=check_title(check),
                                    points=check.points if outcome.passed else 0.0, max_points=check.points,
-                                   passed=outcome.passed, message=outcome.message, public=check.public))
+                                   passed=outcome.passed, message=outcome.message, public=check.public,
+                                   details=outcome.details))
     points = sum(r.points for r in results)
     lines = list(notes)
     if ungraded_reason:

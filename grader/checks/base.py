@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..errors import SpecError
+from ..results import LayerRow
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one check found: passed or not, and a message a student understands."""
+    """What one check found: passed or not, a message a student understands, and its rows where it compares layers."""
 
     passed: bool
     message: str
+    details: tuple[LayerRow, ...] = ()
 
 
 @dataclass(frozen=True)

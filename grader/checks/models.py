@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Mapping, Sequence
 
+from ..results import LayerRow
 from .base import Outcome, check, fmt_shape, guard
 from .network import LayerReport, describe, expected_layers, input_shape, plain
 
@@ -89,23 +90,51 @@ def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]], 
     return pairs
 
 
-def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Layer-by-layer differences in class and settings, numbered as in a Sequential model's summary."""
+def _want_text(key: str, value: Any) -> str:
+    if isinstance(value, list):  # alternatives, some of them the same setting written two ways (3 and (3, 3))
+        return " or ".join(dict.fromkeys(_setting_text(key, v) for v in value))
+    return _setting_text(key, value)
+
+
+def _layer_text(class_name: str, settings: Mapping[str, Any], keys: Sequence[str], want: bool = False) -> str:
+    """``Conv2D, 64 filters, kernel 3x3, activation relu``: a layer's class and the settings named in ``keys``."""
+    return ", ".join([class_name, *((_want_text if want else _setting_text)(k, settings.get(k)) for k in keys)])
+
+
+def _setting_keys(settings: Mapping[str, Any]) -> list[str]:
+    return [key for key in settings if key in SETTING_WORDS]
+
+
+def _size_text(got: LayerReport) -> str:
+    """A layer found where another class was expected: its class and its size (``Dense, 64 units``)."""
+    return _layer_text(got.class_name, got.settings, [k for k in ("filters", "units") if got.settings.get(k)])
+
+
+def compare_layers(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]
+                   ) -> tuple[list[str], list[LayerRow]]:
+    """Layer-by-layer differences in class and settings, numbered as in a Sequential model's summary: as lines of
+    text, and as one table row for each layer found or expected."""
     expected = expected_layers(list(expected))
-    lines = []
+    lines: list[str] = []
+    rows: list[LayerRow] = []
     for i, j in _align(found, expected):
+        got = found[i] if i is not None else None
         if j is None:
-            lines.append(f"layer {i + 1}: unexpected {found[i].class_name} layer")
+            lines.append(f"layer {i + 1}: unexpected {got.class_name} layer")
+            rows.append(LayerRow(str(i + 1), "(none)", _size_text(got), False))
             continue
         want = expected[j]
-        if i is None:
+        keys = _setting_keys(want)
+        want_text = _layer_text(_class_text(want["class"]), want, keys, want=True)
+        if got is None:
             where = f"after layer {j} ({_class_text(expected[j - 1]['class'])})" if j else "first"
             lines.append(f"missing layer: expected {_class_text(want['class'])} {where}"
                          f" (layer {j + 1} of {len(expected)})")
+            rows.append(LayerRow(f"missing ({j + 1} of {len(expected)})", want_text, "(none)", False))
             continue
-        got = found[i]
         if not _class_matches(want["class"], got.class_name):
             lines.append(f"layer {i + 1}: expected {_class_text(want['class'])}, found {got.class_name}")
+            rows.append(LayerRow(str(i + 1), want_text, _size_text(got), False))
             continue
         wrong = [(key, value, got.settings.get(key)) for key, value in want.items()
                  if key in SETTING_WORDS and not same_setting(value, got.settings.get(key))]
@@ -113,22 +142,31 @@ def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[s
             parts = [f"expected {got.class_name} with {_setting_text(k, v if not isinstance(v, list) else v[0])},"
                      f" found {_found_text(k, g)}" for k, v, g in wrong]
             lines.append(f"layer {i + 1}: " + "; ".join(parts))
-    return lines
+        rows.append(LayerRow(str(i + 1), want_text, _layer_text(got.class_name, got.settings, keys), not wrong))
+    return lines, rows
+
+
+def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The differences of ``compare_layers`` as lines of text."""
+    return compare_layers(found, expected)[0]
 
 
 @check("model_layers", "keras_model")
 def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
     found = describe(model)
-    lines = []
+    lines, rows = [], []
     if "input_shape" in params:
         want = tuple(params["input_shape"])
         got = input_shape(model)
         if got != want:
             lines.append(f"input shape is {fmt_shape(got) if got else 'unknown'}, expected {fmt_shape(want)}")
-    lines += layer_differences(found, params["layers"])
+        rows.append(LayerRow("input", fmt_shape(want), fmt_shape(got) if got else "unknown", got == want))
+    layer_lines, layer_rows = compare_layers(found, params["layers"])
+    lines += layer_lines
+    rows += layer_rows
     if lines:
-        return Outcome(False, "\n".join(lines))
-    return Outcome(True, f"{len(found)} layers as expected")
+        return Outcome(False, "\n".join(lines), tuple(rows))
+    return Outcome(True, f"{len(found)} layers as expected", tuple(rows))
 
 
 @check("model_shapes", "keras_model")

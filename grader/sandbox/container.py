@@ -41,6 +41,8 @@ RUNNER_LABEL = "notebook-grader.runner-hash"
 RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/runner.py",
                 "grader/exporter.py", "grader/inkernel.py")
 RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
+BATCH_LABEL = "notebook-grader.batch"  # which batch made it: a batch started again removes what a killed one left
+BATCH_ENV = "NOTEBOOK_GRADER_BATCH"  # set by a batch for its grading processes (the host's, never the sandbox's)
 NAME_PREFIX = "nb-"
 CONTAINER_USER = (1000, 1000)  # the image's ``student``
 INSIDE_INPUT = "/mnt/notebook"  # the host's work folder, read-only; copied into the tmpfs home
@@ -168,7 +170,7 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
     owner = "U,notmpcopyup" if engine.name == "podman" else f"uid={uid},gid={gid}"
     fresh = ",notmpcopyup" if engine.name == "podman" else ""
     return engine.argv(
-        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1",
+        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1", *_batch_label(),
         "--network", "none", "--hostname", "localhost",
         "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
         "--cpus", str(len(cpus)), "--cpuset-cpus", ",".join(str(c) for c in cpus),
@@ -183,6 +185,24 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
         "-v", f"{export_source}:{INSIDE_EXPORT}:rw",
         "--workdir", "/",
         image, *inside_command())
+
+
+def _batch_label() -> list[str]:
+    batch = os.environ.get(BATCH_ENV)
+    return ["--label", f"{BATCH_LABEL}={batch}"] if batch else []
+
+
+def remove_batch_containers(batch: str) -> int:
+    """Remove the containers a batch left behind (it was killed); how many there were. Quiet without an engine."""
+    try:
+        engine = find_engine()
+        listed = engine.call("ps", "-a", "-q", "--filter", f"label={BATCH_LABEL}={batch}")
+    except (SandboxUnavailableError, OSError, subprocess.TimeoutExpired):
+        return 0
+    names = listed.stdout.split() if listed.returncode == 0 else []
+    for name in names:
+        remove_container(engine, name)
+    return len(names)
 
 
 def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: str, timeout_s: float,

@@ -39,6 +39,30 @@ def test_32_filters_instead_of_64_is_named_layer_by_layer(assignment, keras, mak
     assert "122,922 parameters in total, expected 243,786" in shapes.message
 
 
+
+def test_the_layer_comparison_comes_as_table_rows_too(assignment, keras, make_model):
+    """The rows the feedback's layer table shows: one per layer, the wrong one and the missing one marked."""
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(32, (3, 3), activation="relu"), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    rows = model_layers(model, cnn_params(assignment, "model_layers")).details
+    wrong = [(r.layer, r.expected, r.found) for r in rows if not r.ok]
+    assert ("3", "Conv2D, 64 filters, kernel 3x3, activation relu", "Conv2D, 32 filters, kernel 3x3, activation relu") \
+        in wrong
+    assert any(layer.startswith("missing (4 of 7)") and expected.startswith("MaxPooling2D") and found == "(none)"
+               for layer, expected, found in wrong)
+    assert len(wrong) == 2 and sum(r.ok for r in rows) == len(rows) - 2
+    right = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    assert all(r.ok for r in model_layers(right, cnn_params(assignment, "model_layers")).details)
+    extra = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(64, activation="relu"), L.Dense(10, activation="softmax"))
+    assert [(r.layer, r.expected, r.found) for r in model_layers(extra, cnn_params(assignment, "model_layers")).details
+            if not r.ok] == [("7", "(none)", "Dense, 64 units")]
+
 def test_a_missing_pooling_layer_is_reported_where_it_belongs(assignment, keras, make_model):
     L = keras.layers
     model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),

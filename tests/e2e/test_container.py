@@ -282,3 +282,46 @@ def test_the_gradescope_bundle_grades_in_gradescopes_layout(sandbox, assignment,
     assert probes in scored["tests"][-1]["output"]
     assert "setup done" in ran.stdout
     shutil.rmtree(source, ignore_errors=True)
+
+
+def test_a_batch_killed_mid_container_leaves_no_container_once_started_again(sandbox, tiny_assignment, tmp_path):
+    """SIGKILL takes the batch and its graders, but an engine's container outlives its client: the batch started
+    again removes it (by the batch's label), then finishes with every student graded."""
+    import signal
+    import sys
+    import time
+
+    from grader.batch import batch_id
+
+    from . import batch_downloads as dl
+    from .test_batch_scale import counts, wait_for
+
+    download = dl.write_canvas_zip(tmp_path / "submissions.zip", dl.canvas_members(tiny_assignment))
+    out = tmp_path / "out"
+    label = f"label=notebook-grader.batch={batch_id(out)}"
+    command = [sys.executable, "-m", "grader", "batch", str(download), "-a", str(tiny_assignment.solution_path),
+               "--out", str(out), "--sandbox", "container", "--workers", "1"]
+    victim = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+
+    def running() -> list[str]:
+        return sandbox.engine.call("ps", "-q", "--filter", label).stdout.split()
+
+    try:
+        wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2 and running(), 300,
+                 "two results and a container running")
+    finally:
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+    time.sleep(1)
+    left = sandbox.engine.call("ps", "-a", "-q", "--filter", label).stdout.split()
+    print(f"\ncontainers left by the killed batch: {len(left)}")
+    done = run_cli("batch", str(download), "-a", str(tiny_assignment.solution_path), "--out", str(out),
+                   "--sandbox", "container", "--workers", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert counts(done)[1] >= 2
+    assert sandbox.engine.call("ps", "-a", "-q", "--filter", label).stdout.split() == []
+    assert not [m for m in export_mounts() if str(tmp_path) in m or "notebook-grader-batch" in m]
+    points = {k: float(r["points"]) for k, r in ((r["submission"].removesuffix(".ipynb"), r)
+                                                 for r in read_gradebook(out))}
+    assert points == dl.EXPECTED_POINTS

@@ -1,0 +1,187 @@
+"""Who handed in what: the layouts instructors download, recognised from the files' names.
+
+- Gradescope's export: ``submission_metadata.yml`` and one ``submission_<id>/`` folder per submission;
+- Canvas's download: ``<name>[_LATE]_<userid>_<submissionid>_<original name>``, a resubmitted file's name ending in
+  ``-1``, ``-2``...;
+- one folder per student (the folder's name is the student);
+- a flat folder of notebooks (the file's name is the student).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .archives import IGNORED_PARTS
+from .names import listed_name
+
+GRADESCOPE_METADATA = "submission_metadata.yml"
+CANVAS_NAME = re.compile(r"^(?P<student>[^_]+?)(?P<late>_late)?_(?P<user_id>\d+)_(?P<submission_id>\d+)_(?P<rest>.+)$",
+                         re.IGNORECASE)
+RESUBMISSION = re.compile(r"-(?P<attempt>\d+)$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file or folder that one student handed in; ``order`` sorts a student's submissions, latest last."""
+
+    student: str
+    shown: str
+    path: Path
+    layout: str
+    user_id: str | None = None
+    submission_id: str | None = None
+    attempt: int = 0
+    order: tuple = ()
+    members: tuple[dict, ...] = ()
+
+    @property
+    def identity(self) -> str:
+        return f"id:{self.user_id}" if self.user_id else f"name:{self.student.lower()}"
+
+
+@dataclass
+class Found:
+    layout: str
+    candidates: list[Candidate] = field(default_factory=list)
+    unmatched: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A folder's regular files and sub-folders, links and special files refused, odd names noted."""
+
+    files: tuple[Path, ...]
+    folders: tuple[Path, ...]
+    refused: tuple[tuple[str, str], ...]
+
+
+def list_folder(folder: Path, shown_root: Path) -> Listing:
+    files, folders, refused = [], [], []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        path = Path(entry.path)
+        shown = str(path.relative_to(shown_root))
+        if entry.name in IGNORED_PARTS or entry.name.startswith("._"):
+            continue
+        if entry.is_symlink():
+            refused.append((shown, "a symbolic link: links are not followed; submit the file itself"))
+        elif entry.is_dir(follow_symlinks=False):
+            folders.append(path)
+        elif entry.is_file(follow_symlinks=False):
+            files.append(path)
+        else:
+            refused.append((shown, "not a regular file"))
+    return Listing(tuple(files), tuple(folders), tuple(refused))
+
+
+def find(root: Path) -> Found:
+    """The candidates in ``root`` (a downloaded folder, or an extracted archive)."""
+    listing = list_folder(root, root)
+    while not listing.files and len(listing.folders) == 1 and _is_wrapper(listing.folders[0]):
+        root = listing.folders[0]  # an archive of one folder that holds the download: look inside it
+        listing = list_folder(root, root)
+    metadata = next((p for p in listing.files if p.name == GRADESCOPE_METADATA), None)
+    if metadata is not None:
+        found = _gradescope(root, metadata, listing)
+    elif listing.files and sum(bool(CANVAS_NAME.match(p.name)) for p in listing.files) * 2 >= len(listing.files):
+        found = _canvas(root, listing)
+    elif listing.folders and not any(p.suffix.lower() == ".ipynb" for p in listing.files):
+        found = _folders(root, listing)
+    else:
+        found = _flat(root, listing)
+    found.unmatched[:0] = listing.refused
+    return found
+
+
+def _is_wrapper(folder: Path) -> bool:
+    """A folder that wraps a whole download (Gradescope's metadata, sub-folders, several files), not one
+    student's folder with their notebook."""
+    inside = list_folder(folder, folder)
+    return (folder / GRADESCOPE_METADATA).is_file() or bool(inside.folders) or len(inside.files) > 1
+
+
+def _shown(path: Path, root: Path) -> str:
+    return listed_name(str(path.relative_to(root)))[0]
+
+
+def _handed_in(path: Path) -> bool:
+    return path.suffix.lower() in (".ipynb", ".zip")
+
+
+def _flat(root: Path, listing: Listing) -> Found:
+    found = Found("folder of notebooks")
+    for path in listing.files:
+        if _handed_in(path):
+            found.candidates.append(Candidate(student=listed_name(path.stem)[0], shown=_shown(path, root), path=path,
+                                              layout=found.layout, order=(path.stat().st_mtime_ns,)))
+        else:
+            found.unmatched.append((_shown(path, root), f"not a notebook ({path.suffix or 'no extension'}):"
+                                                        " only .ipynb files (or a zip of one) are graded"))
+    for path in listing.folders:
+        found.unmatched.append((_shown(path, root), "a folder beside the notebooks: not looked into"))
+    return found
+
+
+def _folders(root: Path, listing: Listing) -> Found:
+    found = Found("one folder per student")
+    for path in listing.folders:
+        found.candidates.append(Candidate(student=listed_name(path.name)[0], shown=_shown(path, root), path=path,
+                                          layout=found.layout))
+    for path in listing.files:
+        found.unmatched.append((_shown(path, root), "a file beside the students' folders: whose is it?"))
+    return found
+
+
+def _canvas(root: Path, listing: Listing) -> Found:
+    found = Found("Canvas download")
+    for path in listing.files:
+        match = CANVAS_NAME.match(listed_name(path.name)[0])
+        if match is None:
+            found.unmatched.append((_shown(path, root), "the name does not follow Canvas's pattern"
+                                                        " name_userid_submissionid_file: whose is it?"))
+            continue
+        original = Path(match["rest"])
+        attempt = RESUBMISSION.search(original.stem)
+        number = int(attempt["attempt"]) if attempt else 0
+        if not _handed_in(path):
+            found.unmatched.append((_shown(path, root), f"not a notebook ({path.suffix or 'no extension'}):"
+                                                        " only .ipynb files (or a zip of one) are graded"))
+            continue
+        found.candidates.append(Candidate(
+            student=match["student"], shown=_shown(path, root), path=path, layout=found.layout,
+            user_id=match["user_id"], submission_id=match["submission_id"], attempt=number,
+            order=(int(match["submission_id"]), number)))
+    return found
+
+
+def _gradescope(root: Path, metadata: Path, listing: Listing) -> Found:
+    found = Found("Gradescope export")
+    try:
+        described = yaml.safe_load(metadata.read_text(errors="replace")) or {}
+    except yaml.YAMLError as exc:
+        described = {}
+        found.unmatched.append((_shown(metadata, root), f"could not be read ({exc.__class__.__name__}):"
+                                                        " students are named by their folders"))
+    if not isinstance(described, dict):
+        described = {}
+    for path in listing.folders:
+        about = described.get(path.name)
+        about = about if isinstance(about, dict) else {}
+        submitters = [s for s in about.get(":submitters", []) or [] if isinstance(s, dict)]
+        members = tuple({"name": str(s.get(":name", "")), "sid": str(s.get(":sid", "") or ""),
+                         "email": str(s.get(":email", "") or "")} for s in submitters)
+        if not members:
+            found.unmatched.append((_shown(path, root), f"not described in {GRADESCOPE_METADATA}: whose is it?"))
+            continue
+        number = path.name.removeprefix("submission_")
+        found.candidates.append(Candidate(
+            student=" & ".join(m["name"] for m in members), shown=_shown(path, root), path=path, layout=found.layout,
+            user_id=members[0]["sid"] or members[0]["email"] or None, submission_id=number,
+            order=(str(about.get(":created_at", "")), number), members=members))
+    for path in listing.files:
+        if path != metadata:
+            found.unmatched.append((_shown(path, root), "a file beside the submission folders: whose is it?"))
+    return found

@@ -1,0 +1,177 @@
+"""One notebook per student, staged under ``<out>/submissions/<key>.ipynb``, and ``<out>/submissions.json`` saying
+who each one is, which files were left out and why, and which earlier submissions a later one replaced."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import IntakeError
+from ..files import atomic_write_bytes, atomic_write_text
+from .archives import IGNORED_PARTS, extract
+from .layouts import Candidate, find
+from .names import listed_name, safe_key, unique_key
+
+STAGED = "submissions"
+MANIFEST = "submissions.json"
+SCRATCH = ".intake"
+
+
+@dataclass(frozen=True)
+class StagedSubmission:
+    key: str
+    student: str
+    file: str
+    user_id: str | None = None
+    submission_id: str | None = None
+    attempt: int = 0
+    members: tuple[dict, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Manifest:
+    assignment: str
+    layout: str
+    submissions: list[StagedSubmission] = field(default_factory=list)
+    unmatched: list[dict] = field(default_factory=list)
+    superseded: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"assignment": self.assignment, "layout": self.layout,
+                "submissions": [asdict(s) for s in self.submissions],
+                "unmatched": self.unmatched, "superseded": self.superseded}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Manifest":
+        return cls(assignment=data["assignment"], layout=data.get("layout", ""),
+                   submissions=[StagedSubmission(**{**s, "members": tuple(s.get("members", ())),
+                                                    "notes": tuple(s.get("notes", ()))})
+                                for s in data.get("submissions", [])],
+                   unmatched=list(data.get("unmatched", [])), superseded=list(data.get("superseded", [])))
+
+    def keys(self) -> list[str]:
+        return [s.key for s in self.submissions]
+
+
+def staged_path(out_dir: Path, key: str) -> Path:
+    return out_dir / STAGED / f"{key}.ipynb"
+
+
+def read_manifest(out_dir: Path) -> Manifest | None:
+    try:
+        return Manifest.from_dict(json.loads((out_dir / MANIFEST).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def intake(source: Path, out_dir: Path, assignment: str, notebook_name: str) -> Manifest:
+    """Stage the submissions found in ``source`` (a folder or a zip) for grading into ``out_dir``."""
+    scratch = out_dir / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        return _intake(source, out_dir, scratch, assignment, notebook_name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, notebook_name: str) -> Manifest:
+    unmatched: list[tuple[str, str]] = []
+    if source.is_dir():
+        root = source
+    elif source.is_file() and source.suffix.lower() == ".zip":
+        opened = extract(source, scratch / "download")
+        unmatched += opened.refused
+        root = opened.folder
+    else:
+        raise IntakeError(f"{source} is neither a folder nor a .zip archive of submissions")
+    found = find(root)
+    unmatched += found.unmatched
+    chosen: dict[str, tuple[Candidate, Path, list[str]]] = {}
+    superseded = []
+    nested = 0
+    for candidate in found.candidates:
+        nested += 1
+        notebook, problem, notes = _notebook_of(candidate, scratch / f"nested-{nested}", notebook_name)
+        if notebook is None:
+            unmatched.append((candidate.shown, problem))
+            continue
+        earlier = chosen.get(candidate.identity)
+        if earlier is not None:
+            older, newer = sorted([earlier[0], candidate], key=lambda c: (c.order, c.shown))
+            superseded.append({"file": older.shown, "by": newer.shown,
+                               "reason": f"{older.student} handed in more than once: the latest counts"})
+            if newer is earlier[0]:
+                continue
+        chosen[candidate.identity] = (candidate, notebook, notes)
+    manifest = Manifest(assignment=assignment, layout=found.layout,
+                        unmatched=[{"file": f, "reason": r} for f, r in unmatched], superseded=superseded)
+    taken: set[str] = set()
+    for candidate, notebook, notes in sorted(chosen.values(), key=lambda c: (c[0].student.lower(), c[0].shown)):
+        wanted = safe_key(f"{candidate.student}_{candidate.user_id}" if candidate.user_id else candidate.student)
+        if not listed_name(notebook.name)[1] or not listed_name(candidate.shown)[1]:
+            notes.append("its file name is not UTF-8: read as Windows' Latin-1 (cp1252)")
+        if notebook.stat().st_size == 0:
+            notes.append("the file is empty (0 bytes)")
+        manifest.submissions.append(StagedSubmission(
+            key=unique_key(wanted, taken), student=candidate.student, file=candidate.shown,
+            user_id=candidate.user_id, submission_id=candidate.submission_id, attempt=candidate.attempt,
+            members=candidate.members, notes=tuple(notes)))
+        atomic_write_bytes(staged_path(out_dir, manifest.submissions[-1].key), notebook.read_bytes())
+    keep = {f"{k}.ipynb" for k in manifest.keys()}
+    for old in (out_dir / STAGED).glob("*.ipynb"):
+        if old.name not in keep:
+            old.unlink()  # from an earlier download: its result stays, out of the gradebook
+    atomic_write_text(out_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=1, ensure_ascii=False))
+    return manifest
+
+
+def _notebook_of(candidate: Candidate, scratch: Path, notebook_name: str) -> tuple[Path | None, str, list[str]]:
+    """The notebook a candidate stands for: the file itself, the one notebook in its folder or in its own zip."""
+    path, notes = candidate.path, []
+    if path.is_file() and path.suffix.lower() == ".ipynb":
+        return path, "", notes
+    if path.is_file():  # a zip a student handed in: opened once, never an archive inside it
+        try:
+            opened = extract(path, scratch, label=candidate.shown)
+        except IntakeError as exc:
+            return None, str(exc), notes
+        notes += [f"{f}: {r}" for f, r in opened.refused]
+        path = opened.folder
+        archives_allowed = False
+    else:
+        archives_allowed = True
+    notebooks, archives = _notebooks_in(path)
+    if not notebooks and archives and archives_allowed and len(archives) == 1:
+        return _notebook_of(Candidate(candidate.student, candidate.shown, archives[0], candidate.layout),
+                            scratch, notebook_name)
+    if not notebooks:
+        what = "an archive inside the archive (not opened): hand in the notebook" if archives \
+            else "no notebook (.ipynb) in it"
+        return None, what, notes
+    if len(notebooks) > 1:
+        same_name = [p for p in notebooks if p.name.lower() == notebook_name.lower()]
+        if len(same_name) != 1:
+            names = ", ".join(sorted(str(p.relative_to(path)) for p in notebooks))
+            return None, f"several notebooks ({names}): which one is the submission?", notes
+        notes.append(f"several notebooks: {same_name[0].name} graded, as the assignment's notebook is named")
+        notebooks = same_name
+    return notebooks[0], "", notes
+
+
+def _notebooks_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    notebooks, archives = [], []
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        folders[:] = sorted(f for f in folders if f not in IGNORED_PARTS and not Path(directory, f).is_symlink())
+        for name in sorted(files):
+            path = Path(directory, name)
+            if path.is_symlink() or name.startswith("._") or not path.is_file():
+                continue
+            if path.suffix.lower() == ".ipynb":
+                notebooks.append(path)
+            elif path.suffix.lower() == ".zip":
+                archives.append(path)
+    return notebooks, archives

@@ -1,0 +1,106 @@
+"""A student's feedback as Markdown and as a self-contained HTML page: each task and its points, each check with
+what it found (its message says what was expected), and a model's layers as a table of expected and found."""
+from __future__ import annotations
+
+import html
+
+import jinja2
+
+from ..results import CheckResult, SubmissionResult, TaskResult
+
+CHECK_LINE = ("[PASS]", "[FAIL]")
+NOT_GRADED = "Not graded in full:"
+
+
+def task_notes(task: TaskResult) -> list[str]:
+    """What the grader noted about the task's cells (repairs), as ``score_task`` puts them before the checks."""
+    notes = []
+    for line in task.feedback.splitlines():
+        if line.startswith(CHECK_LINE):
+            break
+        if line.strip() and not line.startswith(NOT_GRADED):
+            notes.append(line)
+    return notes
+
+
+def points(got: float, most: float) -> str:
+    return f"{got:g} / {most:g}"
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: HTML-escaped, pipes escaped, lines joined with <br>."""
+    return "<br>".join(html.escape(line, quote=False).replace("|", "\\|") for line in text.splitlines())
+
+
+def _markdown_check_table(checks: tuple[CheckResult, ...]) -> list[str]:
+    lines = ["| Result | Check | Points | What the grader found |", "|---|---|---|---|"]
+    for check in checks:
+        lines.append(f"| {'PASS' if check.passed else 'FAIL'} | {_cell(check.title)} |"
+                     f" {points(check.points, check.max_points)} | {_cell(check.message)} |")
+    return lines
+
+
+def _markdown_layers(check: CheckResult) -> list[str]:
+    lines = ["", f"Layers for \"{_cell(check.title)}\", expected and found:", "",
+             "| Layer | Expected | Found | Same |", "|---|---|---|---|"]
+    lines += [f"| {_cell(r.layer)} | {_cell(r.expected)} | {_cell(r.found)} | {'yes' if r.ok else '**no**'} |"
+              for r in check.details]
+    return lines
+
+
+def feedback_markdown(result: SubmissionResult, student: str) -> str:
+    lines = [f"# {result.assignment}: {points(result.points, result.max_points)} points", "", f"Student: {student}"]
+    if result.error:
+        lines += ["", f"**Your notebook could not be graded:** {html.escape(result.error, quote=False)}"]
+    for task in result.tasks:
+        lines += ["", f"## {task.title}: {points(task.points, task.max_points)}", ""]
+        if task.ungraded_reason:
+            lines += [f"Not graded in full: {html.escape(task.ungraded_reason, quote=False)}.", ""]
+        notes = [f"- {html.escape(note.strip(), quote=False)}" for note in task_notes(task)]
+        lines += [*notes, ""] if notes else []
+        if task.checks:
+            lines += _markdown_check_table(task.checks)
+        for check in task.checks:
+            if check.details:
+                lines += _markdown_layers(check)
+    return "\n".join(lines) + "\n"
+
+
+PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ result.assignment }}: {{ student }}</title>
+<style>
+body { font-family: sans-serif; max-width: 60rem; margin: 2rem auto; line-height: 1.4; }
+table { border-collapse: collapse; margin: .5rem 0 1rem; }
+th, td { border: 1px solid #bbb; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+td.msg { white-space: pre-wrap; }
+.pass { color: #176117; } .fail { color: #a01010; font-weight: bold; } .bad { background: #fde2e2; }
+.error { background: #fde2e2; padding: .5rem; }
+</style></head><body>
+<h1>{{ result.assignment }}: <span class="score">{{ points(result.points, result.max_points) }}</span> points</h1>
+<p>Student: <span class="student">{{ student }}</span></p>
+{% if result.error %}<p class="error">Your notebook could not be graded: {{ result.error }}</p>{% endif %}
+{% for task in result.tasks %}
+<section class="task" data-task="{{ task.name }}">
+<h2>{{ task.title }}: <span class="task-points">{{ points(task.points, task.max_points) }}</span></h2>
+{% if task.ungraded_reason %}<p class="error">Not graded in full: {{ task.ungraded_reason }}.</p>{% endif %}
+{% set notes = task_notes(task) %}{% if notes %}<ul>{% for note in notes %}<li>{{ note.strip() }}</li>{% endfor %}</ul>{% endif %}
+{% if task.checks %}<table class="checks"><tr><th>Result</th><th>Check</th><th>Points</th><th>What the grader found</th></tr>
+{% for check in task.checks %}<tr><td class="{{ 'pass' if check.passed else 'fail' }}">{{ 'PASS' if check.passed else 'FAIL' }}</td>
+<td>{{ check.title }}</td><td>{{ points(check.points, check.max_points) }}</td><td class="msg">{{ check.message }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% for check in task.checks if check.details %}
+<p>Layers for “{{ check.title }}”, expected and found:</p>
+<table class="layers"><tr><th>Layer</th><th>Expected</th><th>Found</th><th>Same</th></tr>
+{% for row in check.details %}<tr{% if not row.ok %} class="bad"{% endif %}><td>{{ row.layer }}</td><td>{{ row.expected }}</td>
+<td>{{ row.found }}</td><td>{{ 'yes' if row.ok else 'no' }}</td></tr>
+{% endfor %}</table>
+{% endfor %}
+</section>
+{% endfor %}
+</body></html>
+""")
+
+
+def feedback_html(result: SubmissionResult, student: str) -> str:
+    return PAGE.render(result=result, student=student, points=points, task_notes=task_notes)

@@ -1,0 +1,91 @@
+"""The report's figures, drawn with matplotlib (Agg: no display) and embedded as base64 PNG data URIs."""
+from __future__ import annotations
+
+import base64
+import io
+import textwrap
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from .cohort import Cohort, PassRate  # noqa: E402
+
+
+def data_uri(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _label(text: str, width: int = 45) -> str:
+    return textwrap.shorten(text, width, placeholder="…")
+
+
+def score_distribution(cohort: Cohort) -> Figure:
+    figure = Figure(figsize=(7, 3.2))
+    axes = figure.subplots()
+    top = cohort.max_points or 1.0
+    axes.hist(cohort.scores, bins=min(20, max(5, int(top))), range=(0, top), color="#3a6ea5", edgecolor="white")
+    axes.set_xlabel(f"points (of {top:g})")
+    axes.set_ylabel("submissions")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(f"Score distribution ({len(cohort.scores)} submissions)")
+    return figure
+
+
+def pass_rates(rates: Sequence[PassRate], title: str) -> Figure:
+    figure = Figure(figsize=(7, 0.8 + 0.32 * max(1, len(rates))))
+    axes = figure.subplots()
+    names = [_label(r.name) for r in rates][::-1]
+    values = [100 * r.rate for r in rates][::-1]
+    axes.barh(names, values, color="#4f9a5b")
+    for y, (value, rate) in enumerate(zip(values, rates[::-1])):
+        axes.text(min(value, 100) + 1, y, f"{rate.passed}/{rate.total}", va="center", fontsize=8)
+    axes.set_xlim(0, 115)
+    axes.set_xlabel("% of submissions")
+    axes.set_title(title)
+    return figure
+
+
+def failure_reasons(cohort: Cohort) -> Figure:
+    figure = Figure(figsize=(7, 0.8 + 0.32 * max(1, len(cohort.failures))))
+    axes = figure.subplots()
+    labels = [_label(f"{f.check}: {f.message}", 60) for f in cohort.failures][::-1]
+    axes.barh(labels, [len(f.students) for f in cohort.failures][::-1], color="#b5523b")
+    axes.set_xlabel("students")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title("Most common failures")
+    return figure
+
+
+def grading_times(cohort: Cohort) -> Figure:
+    figure = Figure(figsize=(7, 3.2))
+    axes = figure.subplots()
+    times = sorted(cohort.times, key=lambda t: t.notebook_seconds + t.checks_seconds)
+    positions = range(len(times))
+    axes.bar(positions, [t.notebook_seconds for t in times], color="#3a6ea5", label="notebook")
+    axes.bar(positions, [t.checks_seconds for t in times], bottom=[t.notebook_seconds for t in times],
+             color="#e0a030", label="checks")
+    axes.set_xticks([])
+    axes.set_xlabel(f"submissions, fastest first ({len(times)})")
+    axes.set_ylabel("seconds")
+    axes.set_title("Grading time per submission")
+    axes.legend()
+    return figure
+
+
+def figures(cohort: Cohort) -> dict[str, str]:
+    """Title -> data URI of each figure of the report."""
+    drawn = {"Score distribution": score_distribution(cohort),
+             "Tasks with full points": pass_rates(cohort.tasks, "Tasks with full points"),
+             "Checks passed": pass_rates(cohort.checks, "Checks passed")}
+    if cohort.failures:
+        drawn["Most common failures"] = failure_reasons(cohort)
+    if cohort.times:
+        drawn["Grading time per submission"] = grading_times(cohort)
+    return {title: data_uri(figure) for title, figure in drawn.items()}

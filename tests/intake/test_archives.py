@@ -1,0 +1,82 @@
+"""Zip archives that try to escape, link, inflate, repeat or mis-encode: each member refused or renamed with a
+reason, nothing written outside the target folder."""
+from __future__ import annotations
+
+import stat
+import zipfile
+
+import pytest
+
+from grader.errors import IntakeError
+from grader.intake import archives
+from grader.intake.archives import extract, safe_parts
+
+from .conftest import notebook_bytes, write_zip
+
+
+def test_zip_slip_paths_are_refused_and_nothing_lands_outside(tmp_path):
+    bundle = write_zip(tmp_path / "in.zip", {"../escaped.ipynb": notebook_bytes(), "/etc/abs.ipynb": notebook_bytes(),
+                                             "a/../../up.ipynb": notebook_bytes(), "..\\win.ipynb": notebook_bytes(),
+                                             "ok/fine.ipynb": notebook_bytes()})
+    done = extract(bundle, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == ["fine.ipynb"]
+    assert not (tmp_path / "escaped.ipynb").exists() and not (tmp_path / "up.ipynb").exists()
+    assert not (tmp_path / "win.ipynb").exists()
+    reasons = dict(done.refused)
+    assert len(reasons) == 4 and all("zip-slip" in r for r in reasons.values())
+    assert safe_parts("C:/x.ipynb") is None and safe_parts("./a/./b.ipynb") == ("a", "b.ipynb")
+
+
+def test_symbolic_links_in_an_archive_are_not_made(tmp_path):
+    link = zipfile.ZipInfo("student/secret.ipynb")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as bundle:
+        bundle.writestr(link, "/etc/shadow")
+        bundle.writestr("student/real.ipynb", notebook_bytes())
+    done = extract(tmp_path / "in.zip", tmp_path / "out")
+    assert not (tmp_path / "out/student/secret.ipynb").exists()
+    assert (tmp_path / "out/student/real.ipynb").is_file()
+    assert "symbolic link" in dict(done.refused)["in.zip: student/secret.ipynb"]
+
+
+def test_a_member_inflating_past_the_limit_is_stopped_while_it_inflates(tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 2**20)
+    bundle = write_zip(tmp_path / "bomb.zip", {"bomb.ipynb": b"\0" * (8 * 2**20), "small.ipynb": notebook_bytes()})
+    assert bundle.stat().st_size < 64 * 2**10  # a real bomb's ratio: 8 MB of zeros in a few kB
+    done = extract(bundle, tmp_path / "out")
+    assert not (tmp_path / "out/bomb.ipynb").exists() and (tmp_path / "out/small.ipynb").is_file()
+    assert "zip bomb" in dict(done.refused)["bomb.zip: bomb.ipynb"]
+
+
+def test_an_archive_inflating_past_the_total_is_refused_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_TOTAL_BYTES", 3 * 2**20)
+    bundle = write_zip(tmp_path / "many.zip", {f"s{i}.ipynb": b"\0" * 2**20 for i in range(5)})
+    with pytest.raises(IntakeError, match="zip bomb"):
+        extract(bundle, tmp_path / "out")
+
+
+def test_too_many_members_and_a_damaged_archive_are_said(tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_MEMBERS", 3)
+    with pytest.raises(IntakeError, match="more than 3"):
+        extract(write_zip(tmp_path / "m.zip", {f"{i}.ipynb": b"{}" for i in range(4)}), tmp_path / "o1")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(IntakeError, match="not a readable zip archive"):
+        extract(tmp_path / "broken.zip", tmp_path / "o2")
+
+
+def test_a_name_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path):
+    write_zip(tmp_path / "in.zip", {"m?ller_12_34_hw.ipynb": notebook_bytes()})
+    raw = (tmp_path / "in.zip").read_bytes()
+    (tmp_path / "in.zip").write_bytes(raw.replace(b"m?ller", b"m\xfcller"))  # cp1252 bytes, no UTF-8 flag
+    done = extract(tmp_path / "in.zip", tmp_path / "out")
+    assert (tmp_path / "out/müller_12_34_hw.ipynb").is_file()
+    assert "not UTF-8" in done.renamed[0][1]
+
+
+def test_a_name_twice_in_one_archive_keeps_the_later_copy_and_says_so(tmp_path):
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as bundle:
+        bundle.writestr("hw.ipynb", notebook_bytes("first"))
+        bundle.writestr("hw.ipynb", notebook_bytes("second"))
+    done = extract(tmp_path / "in.zip", tmp_path / "out")
+    assert b"second" in (tmp_path / "out/hw.ipynb").read_bytes()
+    assert "twice" in done.refused[0][1]

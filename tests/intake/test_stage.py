@@ -1,0 +1,130 @@
+"""Each layout instructors download, staged as one notebook per student, with who is who and what was left out."""
+from __future__ import annotations
+
+import json
+import os
+
+from grader.intake.stage import intake, read_manifest
+
+from .conftest import notebook_bytes, write_zip
+
+NOTEBOOK = "fashion_cnn.ipynb"
+
+
+def staged(out):
+    return sorted(p.name for p in (out / "submissions").glob("*.ipynb"))
+
+
+def by_key(manifest):
+    return {s.key: s for s in manifest.submissions}
+
+
+def test_canvas_download_latest_resubmission_counts_and_others_are_listed(tmp_path):
+    bundle = write_zip(tmp_path / "submissions.zip", {
+        "smithjane_1201_5001_fashion_cnn.ipynb": notebook_bytes("first"),
+        "smithjane_1201_5077_fashion_cnn-1.ipynb": notebook_bytes("second"),
+        "smithjane_1201_5090_fashion_cnn-2.ipynb": notebook_bytes("third"),
+        "doejohn_LATE_1202_5002_fashion_cnn.ipynb": notebook_bytes("john"),
+        "leemin_1203_5003_notes.pdf": b"%PDF-1.4",
+        "readme.txt": b"from canvas",
+    })
+    manifest = intake(bundle, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert manifest.layout == "Canvas download"
+    assert staged(tmp_path / "out") == ["doejohn_1202.ipynb", "smithjane_1201.ipynb"]
+    jane = by_key(manifest)["smithjane_1201"]
+    assert (jane.student, jane.user_id, jane.submission_id, jane.attempt) == ("smithjane", "1201", "5090", 2)
+    assert b"third" in (tmp_path / "out/submissions/smithjane_1201.ipynb").read_bytes()
+    replaced = sorted(s["file"] for s in manifest.superseded)
+    assert replaced == ["smithjane_1201_5001_fashion_cnn.ipynb", "smithjane_1201_5077_fashion_cnn-1.ipynb"]
+    assert all("the latest counts" in s["reason"] for s in manifest.superseded)
+    reasons = {u["file"]: u["reason"] for u in manifest.unmatched}
+    assert "not a notebook (.pdf)" in reasons["leemin_1203_5003_notes.pdf"]
+    assert "Canvas's pattern" in reasons["readme.txt"]
+    assert read_manifest(tmp_path / "out") == manifest  # submissions.json says the same
+
+
+def test_gradescope_export_names_students_from_its_metadata(tmp_path):
+    metadata = """
+submission_111:
+  :submitters:
+  - :name: Jane Smith
+    :sid: '1201'
+    :email: jane@example.edu
+  :created_at: 2026-11-20 10:00:00.000000000 -08:00
+submission_222:
+  :submitters:
+  - :name: Ann Lee
+    :sid: '1203'
+  - :name: Bo Chen
+    :sid: '1204'
+  :created_at: 2026-11-20 11:00:00.000000000 -08:00
+"""
+    bundle = write_zip(tmp_path / "export.zip", {
+        "assignment_99_export/submission_metadata.yml": metadata.encode(),
+        "assignment_99_export/submission_111/fashion_cnn.ipynb": notebook_bytes("jane"),
+        "assignment_99_export/submission_222/work/fashion_cnn.ipynb": notebook_bytes("group"),
+        "assignment_99_export/submission_333/fashion_cnn.ipynb": notebook_bytes("nobody"),
+    })
+    manifest = intake(bundle, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert manifest.layout == "Gradescope export"
+    students = {s.student: s for s in manifest.submissions}
+    assert set(students) == {"Jane Smith", "Ann Lee & Bo Chen"}
+    assert students["Jane Smith"].user_id == "1201" and students["Jane Smith"].key == "Jane_Smith_1201"
+    assert [m["sid"] for m in students["Ann Lee & Bo Chen"].members] == ["1203", "1204"]
+    assert "not described in submission_metadata.yml" in manifest.unmatched[0]["reason"]
+
+
+def test_per_student_folders_with_nested_zips_checkpoints_and_several_notebooks(tmp_path):
+    inner = write_zip(tmp_path / "inner.zip", {"hw/fashion_cnn.ipynb": notebook_bytes("zipped")}).read_bytes()
+    deeper = write_zip(tmp_path / "deeper.zip", {"x.zip": inner}).read_bytes()
+    bundle = write_zip(tmp_path / "folders.zip", {
+        "ana/fashion_cnn.ipynb": notebook_bytes("ana"),
+        "ana/.ipynb_checkpoints/fashion_cnn-checkpoint.ipynb": notebook_bytes("old"),
+        "ben/my work.zip": inner,
+        "cleo/fashion_cnn.ipynb": notebook_bytes("right one"),
+        "cleo/scratch.ipynb": notebook_bytes("scratch"),
+        "dan/a.ipynb": notebook_bytes(), "dan/b.ipynb": notebook_bytes(),
+        "eve/deeper.zip": deeper,
+        "fay/notes.txt": b"nothing",
+    })
+    manifest = intake(bundle, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert manifest.layout == "one folder per student"
+    assert staged(tmp_path / "out") == ["ana.ipynb", "ben.ipynb", "cleo.ipynb"]
+    assert b"zipped" in (tmp_path / "out/submissions/ben.ipynb").read_bytes()
+    assert b"right one" in (tmp_path / "out/submissions/cleo.ipynb").read_bytes()
+    assert "several notebooks" in by_key(manifest)["cleo"].notes[0]
+    reasons = {u["file"]: u["reason"] for u in manifest.unmatched}
+    assert "several notebooks (a.ipynb, b.ipynb)" in reasons["dan"]
+    assert "an archive inside the archive" in reasons["eve"]
+    assert "no notebook" in reasons["fay"]
+
+
+def test_a_folder_with_links_empty_files_and_odd_names(tmp_path):
+    source = tmp_path / "download"
+    source.mkdir()
+    (source / "alice.ipynb").write_bytes(notebook_bytes())
+    (source / "empty.ipynb").write_bytes(b"")
+    (tmp_path / "secret.ipynb").write_bytes(notebook_bytes("secret"))
+    os.symlink(tmp_path / "secret.ipynb", source / "linked.ipynb")
+    (source / os.fsdecode(b"m\xfcller.ipynb")).write_bytes(notebook_bytes())  # a Latin-1 name on disk
+    (source / "Zoë Ünal.ipynb").write_bytes(notebook_bytes())
+    manifest = intake(source, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert manifest.layout == "folder of notebooks"
+    assert staged(tmp_path / "out") == ["Zoe_Unal.ipynb", "alice.ipynb", "empty.ipynb", "muller.ipynb"]
+    notes = {s.key: s.notes for s in manifest.submissions}
+    assert notes["empty"] == ("the file is empty (0 bytes)",)
+    assert any("not UTF-8" in n for n in notes["muller"])
+    assert {u["file"]: u["reason"] for u in manifest.unmatched}["linked.ipynb"].startswith("a symbolic link")
+    json.loads((tmp_path / "out/submissions.json").read_text())  # valid JSON whatever the names
+
+
+def test_a_second_intake_of_another_download_drops_staged_files_no_longer_there(tmp_path):
+    first = tmp_path / "first"
+    first.mkdir()
+    for name in ("a", "b"):
+        (first / f"{name}.ipynb").write_bytes(notebook_bytes(name))
+    intake(first, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    (first / "b.ipynb").unlink()
+    manifest = intake(first, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert staged(tmp_path / "out") == ["a.ipynb"] and manifest.keys() == ["a"]
+    assert not (tmp_path / "out/.intake").exists()

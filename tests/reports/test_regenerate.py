@@ -1,0 +1,73 @@
+"""`grader report`: every output made again from a batch's stored results, each student's scores in each."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.reports import regenerate
+
+from .builders import class_notebooks, class_results, write_out_dir
+from .conftest import USER_IDS
+from .reading import csv_rows, external_references, png_of, read_page
+
+
+def test_the_gradebooks_have_each_student_s_scores(class_report):
+    results = class_results()
+    gradebook = {row[1]: row for row in csv_rows(class_report.folder / "gradebook.csv")[1:]}
+    assert {name: float(row[2]) for name, row in gradebook.items()} == \
+        {f"{key}smith": r.points for key, r in results.items()}
+    canvas = csv_rows(class_report.folder / "canvas.csv")
+    assert canvas[:2] == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Convolution by hand (4242)"],
+                          ["Points Possible", "", "", "", "", "15"]]
+    assert {row[1]: float(row[5]) for row in canvas[2:]} == {USER_IDS[k]: r.points for k, r in results.items()}
+
+
+def test_gradescope_and_feedback_files_for_every_student(class_report):
+    for key, res in class_results().items():
+        stored = json.loads((class_report.folder / "gradescope" / key / "results.json").read_text())
+        assert stored == json.loads(json.dumps(res.to_gradescope_dict()))
+        markdown = (class_report.folder / "feedback" / f"{key}.md").read_text()
+        assert markdown.startswith(f"# by_hand: {res.points:g} / 15 points") and f"Student: {key}smith" in markdown
+        page = (class_report.folder / "feedback" / f"{key}.html").read_text()
+        assert f'<span class="score">{res.points:g} / 15</span>' in page
+        for task in res.tasks:
+            assert f"## {task.title}: {task.points:g} / {task.max_points:g}" in markdown
+
+
+def test_the_instructor_s_report(class_report):
+    page = read_page(class_report.report)
+    text = class_report.report.read_text()
+    assert {key: cells[2] for key, cells in page.rows.items()} == \
+        {key: f"{r.points:g}" for key, r in class_results().items()}
+    assert [image["alt"] for image in page.images] == ["Score distribution", "Tasks with full points",
+                                                       "Checks passed", "Most common failures",
+                                                       "Grading time per submission"]
+    assert all(len(png_of(image)) > 5000 for image in page.images)
+    assert external_references(text) == [] and "<script" not in text
+    assert "alicesmith and bobsmith:" in text and class_report.similar_pairs == 1
+    attention = text[text.index('id="attention"'):text.index("Most common failures</h2>")]
+    assert "davesmith" in attention and "erinsmith" in attention and "franksmith" not in attention
+    assert len(class_report.warnings) == 1 and class_report.warnings[0].endswith("similarity check: dave")
+
+
+def test_without_the_intake_s_list_the_report_says_so(tmp_path, by_hand_course):
+    results = {k: r for k, r in class_results().items() if k in ("alice", "carol")}
+    out = write_out_dir(tmp_path / "out", results, {"alice": class_notebooks()["alice"]}, user_ids=None)
+    summary = regenerate(out, by_hand_course)
+    assert summary.folder == out and (out / "report.html").is_file()
+    assert any("no submissions.json" in w and "ID column is empty" in w for w in summary.warnings)
+    assert any("no notebook" in w and "carol" in w for w in summary.warnings)
+    assert [row[:2] for row in csv_rows(out / "canvas.csv")[2:]] == [["alice", ""], ["carol", ""]]
+
+
+def test_the_command_line(tmp_path, class_out):
+    runner = CliRunner()
+    done = runner.invoke(main, ["report", str(class_out), "-a", "by_hand", "--to", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    assert "6 results, 1 similar pairs" in done.output and "has no assignment id" in done.output
+    assert (tmp_path / "r" / "report.html").is_file()
+    (tmp_path / "empty").mkdir()
+    done = runner.invoke(main, ["report", str(tmp_path / "empty"), "-a", "by_hand"])
+    assert done.exit_code == 2 and "no results in" in done.output

@@ -1,0 +1,42 @@
+"""Similar submissions: answer code without the scaffold, copies found through renamed variables, independent work
+left alone."""
+from __future__ import annotations
+
+from grader.reports.similarity import answer_code, given_code, similar_pairs
+
+from .builders import class_notebooks
+
+
+def codes_and_given() -> tuple[dict[str, str], str]:
+    notebooks = class_notebooks()
+    template = notebooks["frank"]  # the untouched notebook is the template itself
+    return {key: answer_code(nb, template) for key, nb in notebooks.items()}, given_code(template)
+
+
+def test_answer_code_is_what_the_student_wrote():
+    codes, _ = codes_and_given()
+    assert codes["frank"] == ""  # untouched: nothing of its own
+    assert "result += kernel[a, b] * image[a:a + height, b:b + width]" in codes["alice"]
+    for given in ('check("convolve")', "def convolve(image, kernel):", "kernel = np.asarray(kernel, dtype=float)",
+                  "pool_example = np.array([[1, 5, 2, 0, 7],", "print(max_pool(pool_example))"):
+        assert given not in codes["alice"], given
+    assert {line.strip() for line in codes["erin"].splitlines() if line.strip()} == {"return image[1:-1, 1:-1] * 0"}
+
+
+def test_a_copy_with_renamed_variables_is_flagged_and_independent_work_is_not():
+    codes, given = codes_and_given()
+    pairs = similar_pairs(codes, given)
+    assert [(p.first, p.second) for p in pairs] == [("alice", "bob")]
+    copy = pairs[0]
+    assert min(copy.shares) > 0.95
+    assert "<mark>" in copy.marked[0] and "tiles" in copy.marked[1]  # bob's own names, side by side with alice's
+    every = {(p.first, p.second): p for p in similar_pairs(codes, given, threshold=0.0, min_tokens=0)}
+    assert max(every[("alice", "carol")].shares) < 0.25  # the figure behind THRESHOLD
+    assert ("erin", "frank") not in every and ("alice", "frank") not in every  # empty answers pair with nothing
+
+
+def test_identical_short_answers_are_not_a_pair():
+    """Five quiz lines that everyone who is right writes alike share too few tokens to count."""
+    quiz = 'q1_conv_size = (26, 26)\nq2_pool_size = (13, 13)\nq3_values_kept = 1\nq4_convolution = "a"\n'
+    assert similar_pairs({"x": quiz, "y": quiz}, "") == []
+    assert len(similar_pairs({"x": quiz, "y": quiz}, "", min_tokens=0)) == 1

@@ -19,10 +19,15 @@ WORDS = {
     "training_stopped": "the grader reads {name} to see at which epoch training stopped",
     "figure_shown": "the grader checks that the notebook shows the pictures of {name}",
     "activation_values": "the grader compares the outputs of {name} with the trained model's own layers",
-    "choice": "the grader checks that the answer {name} is right (here, only its form)",
-    "number": "the grader checks that the answer {name} is right (here, only its form)",
-    "shape": "the grader checks that the answer {name} is right (here, only its form)",
+    "choice": "the grader checks that {name} is the right answer (here, only its form is checked)",
+    "number": "the grader checks that {name} is the right answer (here, only its form is checked)",
+    "shape": "the grader checks that {name} is the right answer (here, only its form is checked)",
     "otter_case": "the grader runs tests of its own on {name}",
+    "array_shape": "the grader checks the shape of {name}",
+    "array_range": "the grader checks the range of the values in {name}",
+    "model_layers": "the grader checks the layers of {name}",
+    "model_shapes": "the grader checks the output shapes and parameters of {name}",
+    "model_compile": "the grader checks how {name} was compiled",
 }
 OTHER = "the grader runs a further check of {name}"
 

@@ -42,6 +42,13 @@ def _caller_namespace() -> dict[str, Any]:
     return shell.user_ns if shell is not None else sys.modules["__main__"].__dict__
 
 
+def _shown(report: Any) -> Any:
+    """The report, printed too where nothing would show it: a plain ``python`` run of the notebook as a script."""
+    if _shell() is None:
+        print(report)
+    return report
+
+
 class _LastRun:
     """When the last cell finished: a notebook saved before that may not be what the student sees."""
 
@@ -77,7 +84,7 @@ def _handout(where: str | Path | None, namespace: dict[str, Any]) -> Handout:
 def check(task: str, namespace: dict[str, Any] | None = None, folder: str | Path | None = None) -> CheckReport:
     """Check a task's variables against the assignment's public checks."""
     namespace = _caller_namespace() if namespace is None else namespace
-    return check_task(_handout(folder, namespace), task, namespace)
+    return _shown(check_task(_handout(folder, namespace), task, namespace))
 
 
 def check_all(namespace: dict[str, Any] | None = None, folder: str | Path | None = None,
@@ -91,7 +98,7 @@ def check_all(namespace: dict[str, Any] | None = None, folder: str | Path | None
         path, problem = notebook_path(handout, namespace, notebook), None
     except SpecError as exc:
         path, problem = None, str(exc)
-    return check_everything(handout, namespace, path, problem)
+    return _shown(check_everything(handout, namespace, path, problem))
 
 
 def submit(notebook: str | Path | None = None, folder: str | Path | None = None, out_dir: str | Path | None = None):
@@ -110,10 +117,10 @@ def submit(notebook: str | Path | None = None, folder: str | Path | None = None,
     if last is not None and path.is_file() and path.stat().st_mtime < last - 1:
         saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime))
         ran = time.strftime("%H:%M:%S", time.localtime(last))
-        return SubmitReport(path, SubmitStatus.NOT_SAVED,
-                            (f"{path.name} was last saved at {saved}, before the last cell ran ({ran}): save the"
-                             " notebook (File > Save, or Ctrl+S), then run grader.submit() again",))
-    return hand_in(path, handout, out_dir=out_dir)
+        problem = (f"{path.name} was last saved at {saved}, before the last cell ran ({ran}): save the notebook"
+                   " (File > Save, or Ctrl+S), then run grader.submit() again")
+        return _shown(SubmitReport(path, SubmitStatus.NOT_SAVED, (problem,)))
+    return _shown(hand_in(path, handout, out_dir=out_dir))
 
 
 class Notebook:

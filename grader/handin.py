@@ -53,8 +53,10 @@ class DryRun:
             lines.append(f"  {self.problem}")
         for task in self.tasks:
             found = task_problems(task)
-            lines.append(f"  {'FAIL' if found else 'PASS'} {task.title}: "
-                         + ("; ".join(found) if found else "its public checks pass after a fresh run"))
+            failed = found or not all(c.passed for c in task.checks)
+            lines.append(f"  {'FAIL' if failed else 'PASS'} {task.title}: "
+                         + ("; ".join(found) if found else "its public checks pass after a fresh run" if not failed
+                            else "its public checks after a fresh run:"))
             lines.extend(f"       FAIL {c.title}: {first_line(c.message, 200)}" for c in task.checks if not c.passed)
         return lines
 
@@ -68,7 +70,8 @@ def task_problems(task: TaskResult) -> list[str]:
     """Why a task would not be graded in full, from its feedback: a cell that failed, a run that stopped."""
     notes = [line for line in task.feedback.splitlines()
              if line and not line.startswith(("[", " ", "Not graded in full"))]
-    return ([task.ungraded_reason] if task.ungraded_reason else []) + notes
+    found = [task.ungraded_reason] if task.ungraded_reason else []
+    return found + [note for note in notes if note not in found]
 
 
 @dataclass(frozen=True)

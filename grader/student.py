@@ -71,14 +71,12 @@ _LastRun.install()
 
 
 def _handout(where: str | Path | None, namespace: dict[str, Any]) -> Handout:
-    """The public checks beside the notebook: from ``where``, the working folder, or a script's own folder."""
-    try:
-        return find_handout(where)
-    except SpecError:
-        script = namespace.get("__file__")
-        if where is not None or not isinstance(script, str):
-            raise
-        return find_handout(Path(script).resolve().parent)
+    """The public checks beside the notebook: from ``where``; for a script, from its own folder; else from the
+    working folder (Jupyter's is the notebook's)."""
+    script = namespace.get("__file__")
+    if where is None and isinstance(script, str) and _shell() is None:
+        where = Path(script).resolve().parent
+    return find_handout(where)
 
 
 def check(task: str, namespace: dict[str, Any] | None = None, folder: str | Path | None = None) -> CheckReport:

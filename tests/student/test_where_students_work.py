@@ -2,6 +2,7 @@
 install in a fresh virtual environment followed by a check."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -63,11 +64,12 @@ def test_the_one_line_install_in_a_fresh_environment(student_folder, tmp_path):
     assert install.returncode == 0, install.stderr[-3000:]
     print(f"\nfresh venv and the one-line install: {time.monotonic() - started:.0f} s")
     script = exported_script(student_folder)
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     done = subprocess.run([str(python), str(script)], cwd=student_folder, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=clean)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Task 1: a number: all public checks passed" in done.stdout
     assert "FAIL array shape of values: shape is 5, expected 10" in done.stdout
-    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
-                           text=True, timeout=120)
+    where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], cwd=student_folder,
+                           capture_output=True, text=True, timeout=120, env=clean)
     assert str(env) in where.stdout  # the installed copy, not this checkout

@@ -229,3 +229,29 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs; report: {summary.report}")
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True,
+              help="first run it top to bottom in a fresh kernel, in the grader's sandbox with its limits")
+@click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="folder for the file to hand in (default: beside NOTEBOOK)")
+def submit(notebook: Path, dry_run: bool, sandbox: str, out_dir: Path | None) -> None:
+    """Validate NOTEBOOK (as saved) with the public_checks.json beside it and write NAME-submission.ipynb to hand in.
+
+    Exit codes: 0 ready; 1 written, but points will be lost; 2 the notebook or its public_checks.json cannot be
+    read; 4 no sandbox for --dry-run.
+    """
+    from .handin import submit as hand_in
+    from .handout import find_handout
+
+    try:
+        report = hand_in(notebook, find_handout(notebook.resolve()), run=dry_run, sandbox_name=sandbox,
+                         out_dir=out_dir)
+    except GraderError as exc:
+        _fail(exc)
+        return
+    click.echo(str(report))
+    sys.exit(int(report.status))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
@@ -98,8 +98,17 @@ def student_notebook(source: AssignmentSource, keep_solutions: bool = False):
 
 
 def public_checks_json(source: AssignmentSource) -> str:
-    """The checks students may run themselves: only those marked public."""
-    return json.dumps(source.spec.public_view().to_dict(), indent=1, sort_keys=True) + "\n"
+    """What students' own checks read: the public checks; per task, only the kind, variable and points of each
+    check left out (never its parameters: they hold the answers); the limits a submission runs under; and the
+    setup cells as given (to tell a student which were changed)."""
+    data = source.spec.public_view().to_dict()
+    for task, public in zip(source.spec.tasks, data["tasks"]):
+        public["also_graded"] = [{"kind": c.kind, "evidence": c.evidence, "points": c.points}
+                                 for c in task.checks if not c.public]
+    data["limits"] = asdict(source.spec.limits)
+    data["setup_cells"] = [{"id": cell["id"], "source": cell.source} for cell in student_notebook(source).cells
+                           if cell.metadata["grader"]["role"] == "setup"]
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 def student_files(source: AssignmentSource) -> StudentFiles:

@@ -43,7 +43,7 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
         if mismatch:
             return _zero(path, assignment, sandbox, mismatch, mismatch, summary.to_dict())
         checks_started = time.monotonic()
-        tasks = tuple(_grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
+        tasks = tuple(grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
         checks_seconds = time.monotonic() - checks_started
         if keep is not None:
             _keep(export_dir, keep)
@@ -53,7 +53,7 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
                             execution=execution, error=summary.problem)
 
 
-def _grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,
+def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,
                 limits: Limits) -> TaskResult:
     evidence = load_task_evidence(export_dir, task.name, task.exports, summary.probes)
     reason = None

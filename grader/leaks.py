@@ -10,6 +10,7 @@ from .source import MARKS, AssignmentSource
 from .spec import FORMAT_TWINS
 
 MIN_LINE = 10
+ALSO_GRADED_KEYS = {"kind", "evidence", "points"}
 
 
 def solution_lines(source: AssignmentSource) -> set[str]:
@@ -58,6 +59,11 @@ def find_leaks(source: AssignmentSource, student_dir: Path) -> list[str]:
             problems.append(f"{PUBLIC_CHECKS_FILE}: contains the hidden check {check.get('title')!r}")
         if check in hidden:
             problems.append(f"{PUBLIC_CHECKS_FILE}: contains the hidden check {check.get('title')!r}")
+    for task in public["tasks"]:
+        for note in task.get("also_graded", ()):
+            if set(note) != ALSO_GRADED_KEYS:  # a check left out is named by its kind only: its parameters hold answers
+                problems.append(f"{PUBLIC_CHECKS_FILE}: the note on a hidden check of {task.get('name')!r}"
+                                f" says more than {sorted(ALSO_GRADED_KEYS)}")
     for path in sorted(student_dir.rglob("*")):
         if path.is_file() and path.suffix not in (".ipynb", ".json", ".md", ".txt", ".py"):
             problems.append(f"{path.name}: unexpected file in the student's folder")

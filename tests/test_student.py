@@ -39,4 +39,4 @@ def test_undefined_variables(assignment):
     report = check("data", {}, assignment.student_dir)
     assert not report.all_passed
     assert "training_images is not defined yet: run the cells above first" in str(report)
-    assert report._repr_html_().startswith("<pre")
+    assert "<table" in report._repr_html_() and "not defined yet" in report._repr_html_()

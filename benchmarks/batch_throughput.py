@@ -80,7 +80,7 @@ def main(assignment: str, copies: int, runs: int, sandbox: str) -> None:
                          seconds / copies))
         started = time.perf_counter()
         timed([*grader, "batch", str(source), "-a", assignment, "--out", str(folder / "out-2"), "--sandbox", sandbox])
-        rows.append((f"the same batch again (every result reused): per submission",
+        rows.append(("the same batch again (every result reused): per submission",
                      (time.perf_counter() - started) / copies))
     base = rows[0][1]
     click.echo(f"\n{assignment}, {sandbox}, medians of {runs} for single notebooks\n")

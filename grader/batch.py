@@ -124,14 +124,14 @@ def read_result(out_dir: Path, stem: str) -> dict | None:
         return None
 
 
-def load_results(out_dir: Path, keys: list[str] | None = None) -> list[SubmissionResult]:
-    """The stored results (of ``keys`` only, when given: the submissions of the latest intake)."""
+def load_results(out_dir: Path, keys: list[str] | None = None) -> dict[str, SubmissionResult]:
+    """The stored results by key (of ``keys`` only, when given: the submissions of the latest intake)."""
     paths = sorted((out_dir / RESULTS).glob("*.json")) if keys is None \
         else [out_dir / RESULTS / f"{k}.json" for k in keys]
-    results = []
+    results = {}
     for path in paths:
         try:
-            results.append(SubmissionResult.from_dict(json.loads(path.read_text())))
+            results[path.stem] = SubmissionResult.from_dict(json.loads(path.read_text()))
         except FileNotFoundError:
             continue
         except (OSError, ValueError, KeyError, TypeError):
@@ -190,13 +190,13 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                 result = _with_provenance(result, wanted[job.key])
                 failed += bool(result.error and result.error.startswith(GRADER_FAILED))
                 write_result(result, out_dir, job.key)
-                write_gradebook(load_results(out_dir, manifest.keys()), assignment, gradebook, students)
+                write_gradebook(list(load_results(out_dir, manifest.keys()).values()), assignment, gradebook, students)
                 if progress:
                     progress(result)
         finally:
             pool.close()
             shutil.rmtree(scratch_root(out_dir), ignore_errors=True)
-        write_gradebook(load_results(out_dir, manifest.keys()), assignment, gradebook, students)
+        write_gradebook(list(load_results(out_dir, manifest.keys()).values()), assignment, gradebook, students)
     return BatchSummary(graded=len(jobs), skipped=len(manifest.submissions) - len(jobs), failed=failed,
                         gradebook=gradebook, manifest=manifest, workers=pool.describe(), cleaned=tuple(cleaned))
 

@@ -158,6 +158,15 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
             click.echo(f"  note: {staged.file}: {note}")
     click.echo(f"graded {summary.graded}, reused {summary.skipped} earlier results, {summary.failed} grader"
                f" failures; gradebook: {summary.gradebook}")
+    from .reports import regenerate
+
+    try:
+        made = regenerate(out_dir, course)
+    except GraderError as exc:  # the grades are written: only the reports are missing
+        click.echo(f"warning: the reports could not be made ({exc}); make them with `grader report`", err=True)
+        return
+    click.echo(f"report: {made.report} (feedback for each student, canvas.csv, gradescope/; `grader report`"
+               " makes them again)")
 
 
 @main.command()

@@ -20,7 +20,6 @@ from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import ensure_async, run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -39,6 +38,23 @@ class CappedClient(NotebookClient):
         self.max_output_bytes = max_output_bytes
         self.output_bytes = 0
         self.truncated_cells: set[int] = set()
+
+    timed_out = False
+
+    async def _async_handle_timeout(self, timeout, cell=None):  # type: ignore[override]
+        """Interrupt the kernel and go on waiting for the interrupted cell's last messages, within nbclient's own
+        loop: raising here instead (nbclient's other mode) leaves that cell's output listener running, and it
+        swallows the next cells' outputs (their errors and figures would go unseen)."""
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def execute_cell(self, cell, cell_index, *args, **kwargs):  # type: ignore[override]
+        """Execute one cell; a cell that ran past ``timeout`` is interrupted and raises ``CellTimeoutError``."""
+        self.timed_out = False
+        executed = super().execute_cell(cell, cell_index, *args, **kwargs)
+        if self.timed_out:
+            raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", self.timeout, cell)
+        return executed
 
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
         size = len(json.dumps(msg.get("content", {})))
@@ -80,8 +96,7 @@ def _run_hidden(client: CappedClient, source: str, timeout: int) -> Any:
 def _run_export(client: CappedClient, code: str, timeout: int = EXPORT_TIMEOUT_S) -> str:
     try:
         cell = _run_hidden(client, code, timeout)
-    except CellTimeoutError:
-        _interrupt(client)
+    except CellTimeoutError:  # interrupted already
         return "timeout"
     except DeadKernelError:
         return "kernel_died"
@@ -147,7 +162,8 @@ def run(job: dict) -> dict:
     km = AsyncKernelManager(kernel_name="python3",
                             connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
     client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), km=km, kernel_name="python3",
-                          allow_errors=True, interrupt_on_timeout=False, startup_timeout=120,
+                          allow_errors=True, interrupt_on_timeout=True, startup_timeout=120,
+                          error_on_timeout={"ename": "CellTimeoutError", "evalue": "interrupted at its time limit"},
                           resources={"metadata": {"path": job["workdir"]}})
     after_cell: dict[int, list[dict]] = {}
     for task in job["tasks"]:
@@ -173,7 +189,6 @@ def run(job: dict) -> dict:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
                     record["status"] = "timeout" if job["cell_timeout_s"] <= remaining else "notebook_timeout"
-                    _interrupt(client)
                     if not _responsive(client):
                         stopped = "stuck_after_timeout"
                 except DeadKernelError:
@@ -212,14 +227,6 @@ def datasets_seen() -> dict[str, str]:
         return {"mnist": mnist_source()}
     except Exception:  # noqa: BLE001 - no MNIST here: the grader says so if the assignment needs it
         return {}
-
-
-def _interrupt(client: CappedClient) -> None:
-    """Send the kernel an interrupt (the kernel manager is asynchronous: it must be awaited)."""
-    async def interrupt() -> None:
-        await ensure_async(client.km.interrupt_kernel())
-
-    run_sync(interrupt)()
 
 
 def _responsive(client: CappedClient) -> bool:

@@ -32,6 +32,20 @@ def test_a_looping_cell_is_interrupted_and_the_rest_runs(tmp_path):
     assert json.loads((out / "exports" / "t" / "y.json").read_text()) == {"value": 2}
 
 
+def test_cells_after_a_timeout_keep_their_outputs_and_errors(tmp_path):
+    """nbclient's raise-on-timeout mode left the interrupted cell's listener running, swallowing the next cells'
+    outputs: an error (or a figure) after a timeout went unseen."""
+    status, out = run_cells(tmp_path, "import time\ntime.sleep(30)", "print('still here')", "1 / 0",
+                            "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(8)",
+                            "print('after a cell that ignores the interrupt')", cell_timeout=2)
+    assert statuses(status) == ["timeout", "ok", "error", "timeout", "ok"]
+    assert status["cells"][2]["ename"] == "ZeroDivisionError"
+    executed = nbformat.read(out / "executed.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["ename"] == "KeyboardInterrupt"
+    assert executed.cells[1].outputs[0]["text"] == "still here\n"
+    assert "after a cell" in executed.cells[4].outputs[0]["text"]
+
+
 def test_the_notebook_deadline_stops_later_cells(tmp_path):
     status, _ = run_cells(tmp_path, "import time\ntime.sleep(30)", "z = 1", cell_timeout=30, notebook_timeout=4)
     assert statuses(status) == ["notebook_timeout", "not_run"]

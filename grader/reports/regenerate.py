@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..assignment import Assignment
-from ..batch import GRADEBOOK, RESULTS, write_gradebook
+from ..batch import GRADEBOOK, RESULTS, load_results, write_gradebook
 from ..errors import ReportError, SubmissionError
 from ..files import atomic_write_text
 from ..results import SubmissionResult
@@ -44,19 +44,6 @@ class ReportSummary:
     @property
     def report(self) -> Path:
         return self.folder / REPORT
-
-
-def load_keyed_results(out_dir: Path) -> dict[str, SubmissionResult]:
-    """The stored results by key (their file's stem); unreadable ones are left out with a warning in the log."""
-    results = {}
-    for path in sorted((out_dir / RESULTS).glob("*.json")):
-        try:
-            results[path.stem] = SubmissionResult.from_dict(json.loads(path.read_text()))
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring unreadable result %s", path)
-    if not results:
-        raise ReportError(f"no results in {out_dir / RESULTS}: run `grader batch` first")
-    return results
 
 
 def notebooks(out_dir: Path, keys: list[str], roster: Roster) -> dict[str, Path | None]:
@@ -93,8 +80,11 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
     """Write every report of ``out_dir``'s stored results into ``to`` (default: ``out_dir``)."""
     target = to or out_dir
     target.mkdir(parents=True, exist_ok=True)
-    results = load_keyed_results(out_dir)
     roster = load_roster(out_dir)
+    # the students of the latest intake (a student no longer in the download keeps a result file, not a grade)
+    results = load_results(out_dir, list(roster.students) if roster.from_intake else None)
+    if not results:
+        raise ReportError(f"no results in {out_dir / RESULTS}: run `grader batch` first")
     column = canvas_column or assignment.name
     try:
         template = read_submission(assignment.student_notebook_path)

@@ -15,7 +15,6 @@ import uuid
 import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from grader.errors import SandboxUnavailableError

@@ -105,4 +105,4 @@ def test_the_batch_wrote_a_gradebook_and_feedback(graded):
     assert (out / "feedback" / "filters_32.txt").read_text().startswith(f"fashion_cnn: {points:g} / 40 points")
     assert "graded 6" in done.stdout
     again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out), "--sandbox", "bubblewrap")
-    assert "graded 0, kept 6 earlier results" in again.stdout
+    assert "graded 0, reused 6 earlier results" in again.stdout

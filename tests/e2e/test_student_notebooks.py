@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from grader.assignment import load_assignment
+from grader.intake.stage import read_manifest
 
 from . import notebooks as nbs
 from .conftest import read_results, run_cli, task
@@ -106,7 +107,9 @@ def graded(tmp_path_factory):
     done = run_cli("batch", str(folder / "in"), "-a", "by_hand", "--out", str(folder / "out"), "--sandbox",
                    "bubblewrap")
     assert done.returncode == 0, done.stderr[-3000:]
-    return read_results(folder / "out")
+    results = read_results(folder / "out")
+    # each student's result, under the key the batch gave it ("My Notebook (2)" is "My_Notebook_2")
+    return {s.student: results[s.key] for s in read_manifest(folder / "out").submissions}
 
 
 @pytest.mark.parametrize("name", [n for n in MANIPULATIONS if n != "deleted_task"])

@@ -41,6 +41,7 @@ def otter_run(course, notebook: Path, folder: Path) -> float | None:
     if build is None or shutil.which("otter", path=str(Path(sys.executable).parent)) is None:
         return None
     bundle = sorted(build.autograder_notebook.parent.glob("*-autograder_*.zip"))[-1]
+    folder.mkdir(parents=True, exist_ok=True)
     return timed([str(Path(sys.executable).parent / "otter"), "run", "-a", str(bundle), "-o", str(folder),
                   str(notebook)])
 
@@ -60,7 +61,9 @@ def main(assignment: str, copies: int, runs: int, sandbox: str) -> None:
         plain, whole, otter = [], [], []
         nb = course.clean_submission(nbformat.read(example, as_version=4))
         for run in range(runs):  # alternating, so that each sees the same machine load
-            plain.append(plain_execution(nb, course.handouts()))
+            # the notebook beside its files, as students have it (otter's notebooks read their own file)
+            plain.append(plain_execution(nb, {**course.handouts(), course.student_notebook_path.name:
+                                              nbformat.writes(nb)}))
             whole.append(timed([*grader, "grade", str(example), "-a", assignment, "--sandbox", sandbox, "--quiet"]))
             measured = otter_run(course, example, folder / f"otter-{run}")
             if measured is not None:

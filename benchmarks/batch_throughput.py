@@ -9,6 +9,7 @@ Prints a table; asserts nothing.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
@@ -85,11 +86,17 @@ def main(assignment: str, copies: int, runs: int, sandbox: str) -> None:
         timed([*grader, "batch", str(source), "-a", assignment, "--out", str(folder / "out-2"), "--sandbox", sandbox])
         rows.append(("the same batch again (every result reused): per submission",
                      (time.perf_counter() - started) / copies))
+        phases = json.loads(next((folder / "out-1" / "results").glob("*.json")).read_text())["execution"]
     base = rows[0][1]
     click.echo(f"\n{assignment}, {sandbox}, medians of {runs} for single notebooks\n")
     click.echo(f"| {'what':<52} | seconds | ratio to plain |\n|{'-' * 54}|---------|----------------|")
     for what, seconds in rows:
         click.echo(f"| {what:<52} | {seconds:7.2f} | {seconds / base:14.2f} |")
+    click.echo(f"\none grading in the batch of 1 worker, phase by phase (execution.phases; the sandbox's"
+               f" {phases['seconds']:.2f} s include the runner's own {phases.get('runner_seconds')} s, kernel start"
+               " to last probe):")
+    for phase, seconds in phases.get("phases", {}).items():
+        click.echo(f"  {phase:<24} {seconds:8.3f} s")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,8 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                            timeout_s=limits.notebook_timeout_s + 600, extra_args=tuple(extra_args or ()),
                            batch=batch_id(out_dir)) for k in todo]
         pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
-            LocalPool(assignment, workers or os.cpu_count() or 1, scratch_root(out_dir), out_dir / EXECUTED)
+            LocalPool(assignment, workers or os.cpu_count() or 1, scratch_root(out_dir), out_dir / EXECUTED,
+                      cpus=limits.cpus)
         students = {s.key: s.student for s in manifest.submissions}
         gradebook = out_dir / GRADEBOOK
         failed = 0

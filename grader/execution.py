@@ -35,9 +35,11 @@ class ExecutionSummary:
     truncated_output: bool = False
     probes: Mapping[str, Any] = field(default_factory=dict)
     datasets: Mapping[str, str] = field(default_factory=dict)
+    runner_seconds: float | None = None  # the runner's own time, kernel start to last probe (told by the sandbox)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
+                "runner_seconds": self.runner_seconds,
                 "exit_code": self.exit_code, "stopped": self.stopped, "problem": self.problem,
                 "truncated_output": self.truncated_output, "log_tail": self.log_tail[-1500:],
                 "cells": [c.__dict__ for c in self.cells if c.status != "ok"]}
@@ -130,7 +132,8 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
                             truncated_output=bool(status.get("truncated_output_cells")),
                             probes=status.get("probes") if isinstance(status.get("probes"), dict) else {},
                             datasets={str(k): str(v)[:40] for k, v in status.get("datasets", {}).items()}
-                            if isinstance(status.get("datasets"), dict) else {})
+                            if isinstance(status.get("datasets"), dict) else {},
+                            runner_seconds=_seconds(status.get("seconds")))
 
 
 def _runner_status(export_dir: Path, token: str) -> dict | None:
@@ -181,3 +184,7 @@ def stop_problem(summary: ExecutionSummary, limits: Limits) -> str | None:
         died = next((c for c in summary.cells if c.status == "kernel_died"), None)
         return cell_problem(died, limits) if died else "the kernel died; later cells did not run"
     return None
+
+
+def _seconds(value: Any) -> float | None:
+    return round(float(value), 2) if isinstance(value, (int, float)) and 0 <= value < 10**6 else None

@@ -32,25 +32,48 @@ def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
     path = Path(path)
     spec = assignment.spec
     limits = limits or spec.limits
+    clock = _Phases()
     try:
         prepared = prepare(assignment.clean_submission(read_submission(path)), assignment.template(), spec)
     except SubmissionError as exc:
         return _zero(path, assignment, sandbox, str(exc), f"the notebook could not be read: {exc}")
     used = datasets_used(spec)
+    clock.lap("read_and_prepare")
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
+        clock.lap("sandbox")
         mismatch = _dataset_mismatch(used, summary)
         if mismatch:
             return _zero(path, assignment, sandbox, mismatch, mismatch, summary.to_dict())
         checks_started = time.monotonic()
-        tasks = tuple(grade_task(task, export_dir, summary, prepared, limits) for task in spec.tasks)
+        tasks = []
+        for task in spec.tasks:
+            tasks.append(grade_task(task, export_dir, summary, prepared, limits))
+            clock.lap(f"checks:{task.name}")
         checks_seconds = time.monotonic() - checks_started
         if keep is not None:
             _keep(export_dir, keep)
-    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2), "datasets": used}
+        clock.lap("keep")
+    tasks = tuple(tasks)
+    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2), "datasets": used,
+                 "phases": clock.seconds}
     return SubmissionResult(submission=path.name, assignment=spec.name, points=sum(t.points for t in tasks),
                             max_points=spec.max_points, tasks=tasks, sandbox=sandbox.name,
                             execution=execution, error=summary.problem)
+
+
+class _Phases:
+    """Where one grading's time went, phase by phase, in the host's process (``execution.phases``); the sandbox's
+    share is split further by the runner's own time (``execution.runner_seconds``: kernel start to last probe)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,

@@ -99,14 +99,19 @@ def grade_in_process(job: GradingJob, notebook: Path, assignment: Assignment, sl
 class LocalPool:
     """``workers`` grading processes at a time on this machine, each on its own CPU slot."""
 
-    def __init__(self, assignment: Assignment, workers: int, scratch: Path, keep_root: Path | None = None) -> None:
+    def __init__(self, assignment: Assignment, workers: int, scratch: Path, keep_root: Path | None = None,
+                 cpus: int = 1) -> None:
         self.assignment = assignment
         self.workers = max(1, workers)
         self.scratch = scratch
         self.keep_root = keep_root
+        self.cpus = max(1, cpus)
 
     def describe(self) -> str:
-        return f"{self.workers} local worker{'s' * (self.workers > 1)}"
+        cores = len(os.sched_getaffinity(0))
+        shared = self.workers * min(self.cpus, cores) > cores
+        return (f"{self.workers} local worker{'s' * (self.workers > 1)}, {min(self.cpus, cores)} of {cores} CPUs each"
+                + (" (they share CPUs: fewer workers may be as fast)" if shared else ""))
 
     def grade(self, jobs: list[GradingJob]) -> Iterator[tuple[GradingJob, SubmissionResult]]:
         slots: queue.Queue[int] = queue.Queue()

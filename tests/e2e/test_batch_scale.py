@@ -68,6 +68,11 @@ def test_a_canvas_zip_is_graded_student_by_student(uninterrupted):
     assert "replaced: evanseve_105_9005_tiny.ipynb by evanseve_105_9105_tiny-1.ipynb" in done.stdout
     assert "Canvas download: 6 students" in done.stdout
     assert counts(done) == (6, 0)
+    execution = dl.result_json(out, "adamsana_101")["execution"]  # where the time went, phase by phase
+    assert set(execution["phases"]) == {"read_and_prepare", "sandbox", "checks:numbers", "checks:array",
+                                        "checks:last", "keep"}
+    assert 0 < execution["runner_seconds"] <= execution["phases"]["sandbox"]
+    assert "2 local workers, 1 of" in done.stdout
 
 
 def test_results_are_reused_until_the_submission_or_the_assignment_changes(own_tiny, download, uninterrupted,

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -53,11 +53,6 @@ class BatchSummary:
     manifest: Manifest
     workers: str = ""
     cleaned: tuple[str, ...] = field(default_factory=tuple)
-
-
-def find_submissions(folder: Path) -> list[Path]:
-    """The notebooks directly in ``folder`` (before intake: a count for the progress bar)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".ipynb")
 
 
 def batch_id(out_dir: Path) -> str:
@@ -174,6 +169,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
         wanted: dict[str, Provenance] = {s.key: provenance_of(staged_path(out_dir, s.key), digest, limits)
                                          for s in manifest.submissions}
         todo = [k for k in manifest.keys() if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
+        results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
                            timeout_s=limits.notebook_timeout_s + 600, extra_args=tuple(extra_args or ()),
@@ -188,21 +184,17 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
             on_plan(len(jobs), len(manifest.submissions) - len(jobs), pool.describe())
         try:
             for job, result in pool.grade(jobs):
-                result = _with_provenance(result, wanted[job.key])
+                result = replace(result, provenance=wanted[job.key].to_dict())
                 failed += bool(result.error and result.error.startswith(GRADER_FAILED))
                 write_result(result, out_dir, job.key)
-                write_gradebook(list(load_results(out_dir, manifest.keys()).values()), assignment, gradebook, students)
+                results[job.key] = result
+                write_gradebook(list(results.values()), assignment, gradebook, students)
                 if progress:
                     progress(result)
         finally:
             pool.close()
             shutil.rmtree(scratch_root(out_dir), ignore_errors=True)
-        write_gradebook(list(load_results(out_dir, manifest.keys()).values()), assignment, gradebook, students)
+        write_gradebook(list(results.values()), assignment, gradebook, students)
     return BatchSummary(graded=len(jobs), skipped=len(manifest.submissions) - len(jobs), failed=failed,
                         gradebook=gradebook, manifest=manifest, workers=pool.describe(), cleaned=tuple(cleaned))
 
-
-def _with_provenance(result: SubmissionResult, provenance: Provenance) -> SubmissionResult:
-    from dataclasses import replace
-
-    return replace(result, provenance=provenance.to_dict())

@@ -111,6 +111,10 @@ def _handed_in(path: Path) -> bool:
     return path.suffix.lower() in (".ipynb", ".zip")
 
 
+def _not_a_notebook(path: Path) -> str:
+    return f"not a notebook ({path.suffix or 'no extension'}): only .ipynb files (or a zip of one) are graded"
+
+
 def _flat(root: Path, listing: Listing) -> Found:
     found = Found("folder of notebooks")
     for path in listing.files:
@@ -118,8 +122,7 @@ def _flat(root: Path, listing: Listing) -> Found:
             found.candidates.append(Candidate(student=listed_name(path.stem)[0], shown=_shown(path, root), path=path,
                                               layout=found.layout, order=(path.stat().st_mtime_ns,)))
         else:
-            found.unmatched.append((_shown(path, root), f"not a notebook ({path.suffix or 'no extension'}):"
-                                                        " only .ipynb files (or a zip of one) are graded"))
+            found.unmatched.append((_shown(path, root), _not_a_notebook(path)))
     for path in listing.folders:
         found.unmatched.append((_shown(path, root), "a folder beside the notebooks: not looked into"))
     return found
@@ -147,8 +150,7 @@ def _canvas(root: Path, listing: Listing) -> Found:
         attempt = RESUBMISSION.search(original.stem)
         number = int(attempt["attempt"]) if attempt else 0
         if not _handed_in(path):
-            found.unmatched.append((_shown(path, root), f"not a notebook ({path.suffix or 'no extension'}):"
-                                                        " only .ipynb files (or a zip of one) are graded"))
+            found.unmatched.append((_shown(path, root), _not_a_notebook(path)))
             continue
         found.candidates.append(Candidate(
             student=match["student"], shown=_shown(path, root), path=path, layout=found.layout,

@@ -61,10 +61,14 @@ def staged_path(out_dir: Path, key: str) -> Path:
 
 
 def read_manifest(out_dir: Path) -> Manifest | None:
-    try:
-        return Manifest.from_dict(json.loads((out_dir / MANIFEST).read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+    """The intake's ``submissions.json`` of ``out_dir``; None where there is none."""
+    path = out_dir / MANIFEST
+    if not path.is_file():
         return None
+    try:
+        return Manifest.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IntakeError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
 
 
 def intake(source: Path, out_dir: Path, assignment: str, notebook_name: str) -> Manifest:

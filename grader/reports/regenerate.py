@@ -16,6 +16,8 @@ from ..assignment import Assignment
 from ..batch import GRADEBOOK, RESULTS, load_results, write_gradebook
 from ..errors import ReportError, SubmissionError
 from ..files import atomic_write_text
+from ..intake.stage import MANIFEST as SUBMISSIONS
+from ..intake.stage import staged_path
 from ..results import SubmissionResult
 from ..submission import read_submission
 from . import similarity
@@ -24,7 +26,7 @@ from .cohort import cohort
 from .feedback import feedback_html, feedback_markdown
 from .html_report import report_html
 from .plots import figures
-from .roster import SUBMISSIONS, Roster, load_roster
+from .roster import Roster, load_roster
 
 log = logging.getLogger(__name__)
 REPORT = "report.html"
@@ -48,7 +50,7 @@ class ReportSummary:
 
 def notebooks(out_dir: Path, keys: list[str], roster: Roster) -> dict[str, Path | None]:
     """Each result's notebook: the one executed, else the submission the intake staged, else the original file."""
-    staged = {key: out_dir / "submissions" / f"{key}.ipynb" for key in keys}
+    staged = {key: staged_path(out_dir, key) for key in keys}
     return {key: similarity.notebook_of(out_dir, key, staged[key] if staged[key].is_file()
                                         else Path(roster.student(key).file) if roster.student(key).file else None)
             for key in keys}

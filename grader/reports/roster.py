@@ -1,14 +1,12 @@
 """Who each result belongs to: the intake's ``submissions.json``, or the result's own name where there is none."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ..errors import ReportError
-
-SUBMISSIONS = "submissions.json"
+from ..errors import IntakeError, ReportError
+from ..intake.stage import read_manifest
 
 
 @dataclass(frozen=True)
@@ -34,19 +32,13 @@ class Roster:
 
 
 def load_roster(out_dir: Path) -> Roster:
-    """The students of ``out_dir/submissions.json``; an empty roster when the intake wrote none."""
-    path = out_dir / SUBMISSIONS
-    if not path.is_file():
-        return Roster()
+    """The students of the intake's ``submissions.json``; an empty roster when the intake wrote none."""
     try:
-        entries = json.loads(path.read_text())["submissions"]
-        students = {str(e["key"]): Student(key=str(e["key"]), name=str(e.get("student") or e["key"]),
-                                           user_id=_text(e.get("user_id")), submission_id=_text(e.get("submission_id")),
-                                           file=_text(e.get("file"))) for e in entries}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReportError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
+        manifest = read_manifest(out_dir)
+    except IntakeError as exc:
+        raise ReportError(str(exc)) from None
+    if manifest is None:
+        return Roster()
+    students = {s.key: Student(key=s.key, name=s.student or s.key, user_id=s.user_id or "",
+                               submission_id=s.submission_id or "", file=s.file) for s in manifest.submissions}
     return Roster(students, from_intake=True)
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)

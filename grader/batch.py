@@ -15,12 +15,11 @@ import hashlib
 import io
 import json
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -156,7 +155,7 @@ def write_gradebook(results: list[SubmissionResult], assignment: Assignment, pat
 def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
-                 extra_args: list[str] | None = None, scheduler: str | None = None,
+                 scheduler: str | None = None,
                  on_plan: Callable[[int, int, str], None] | None = None) -> BatchSummary:
     """Grade every submission in ``source`` (a folder or a zip, any layout ``grader/intake`` knows) into
     ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts."""
@@ -172,11 +171,10 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
         results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
-                           timeout_s=limits.notebook_timeout_s + 600, extra_args=tuple(extra_args or ()),
-                           batch=batch_id(out_dir)) for k in todo]
+                           limits=asdict(limits), batch=batch_id(out_dir)) for k in todo]
         pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
-            LocalPool(assignment, workers or os.cpu_count() or 1, scratch_root(out_dir), out_dir / EXECUTED,
-                      cpus=limits.cpus)
+            LocalPool(assignment, workers, scratch_root(out_dir), out_dir / EXECUTED, cpus=limits.cpus,
+                      sandbox=sandbox, batch=batch_id(out_dir))
         students = {s.key: s.student for s in manifest.submissions}
         gradebook = out_dir / GRADEBOOK
         failed = 0

@@ -103,7 +103,8 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-output"),
               show_default=True, help="folder for results, feedback and the gradebook")
 @click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
-@click.option("--workers", type=int, help="submissions graded at once on this machine (default: one per core)")
+@click.option("--workers", type=int, help="submissions graded at once on this machine (default: one per `cpus` cores of the"
+              " assignment's limits, so that no two share a CPU)")
 @click.option("--scheduler", help="grade on a Dask cluster: its scheduler's address (tcp://host:8786)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
 @limit_options
@@ -138,7 +139,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     try:
         summary = grade_folder(source, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
                                progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
-                               extra_args=limit_args(cell_timeout, notebook_timeout, memory_mb), scheduler=scheduler,
+                               scheduler=scheduler,
                                on_plan=plan)
     except GraderError as exc:
         bar.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -43,6 +43,19 @@ class ExecutionSummary:
                 "exit_code": self.exit_code, "stopped": self.stopped, "problem": self.problem,
                 "truncated_output": self.truncated_output, "log_tail": self.log_tail[-1500:],
                 "cells": [c.__dict__ for c in self.cells if c.status != "ok"]}
+
+    def to_wire(self) -> dict[str, Any]:
+        """All of it, as JSON data (to a resident checker: every cell, the probes and the data sets too)."""
+        return {**self.to_dict(), "seconds": self.seconds, "cells": [asdict(c) for c in self.cells],
+                "log_tail": self.log_tail, "probes": dict(self.probes), "datasets": dict(self.datasets)}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> "ExecutionSummary":
+        return cls(sandbox=data["sandbox"], seconds=data["seconds"], timed_out=data["timed_out"],
+                   exit_code=data["exit_code"], cells=tuple(CellReport(**c) for c in data["cells"]),
+                   stopped=data["stopped"], problem=data["problem"], log_tail=data["log_tail"],
+                   truncated_output=data["truncated_output"], probes=data["probes"], datasets=data["datasets"],
+                   runner_seconds=data["runner_seconds"])
 
 
 def notebook_name(spec: AssignmentSpec) -> str:

@@ -1,6 +1,8 @@
 """Grading one submission, as one page of named steps.
 
-read → prepare → execute in the sandbox → load evidence → score → result.
+read → prepare → execute in the sandbox (``execute_submission``) → load evidence → score → result
+(``check_executed``).  ``grade_submission`` does both in one process; a batch's worker executes the next
+submission while its resident checker (``grader/checker.py``) checks the last one, with the same two functions.
 A submission's fault at any step becomes a result with a reason, never an exception.
 """
 from __future__ import annotations
@@ -9,7 +11,9 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 from .assignment import Assignment
 from .checks.base import Missing
@@ -20,46 +24,97 @@ from .results import SubmissionResult, TaskResult
 from .sandbox.base import Sandbox
 from .scoring import score_task
 from .spec import Limits, TaskSpec
-from .submission import PreparedNotebook, prepare, read_submission
+from .submission import prepare, read_submission
 
 log = logging.getLogger(__name__)
 MAX_KEPT_NOTEBOOK_BYTES = 50 * 2**20
 
 
 def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
-                     keep: Path | None = None) -> SubmissionResult:
+                     keep: Path | None = None, scratch: Path | None = None) -> SubmissionResult:
     """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook and evidence in."""
+    limits = limits or assignment.spec.limits
+    with tempfile.TemporaryDirectory(prefix="grading-", dir=scratch) as folder:
+        executed = execute_submission(path, assignment, sandbox, limits, Path(folder))
+        if isinstance(executed, SubmissionResult):
+            return executed
+        return check_executed(executed, assignment, keep)
+
+
+@dataclass(frozen=True)
+class Executed:
+    """A submission executed in its sandbox and not yet checked: what the checks read, as data (it crosses to a
+    resident checker's process as JSON: ``to_wire``/``from_wire``)."""
+
+    submission: str  # the notebook's path on the host
+    sandbox: str
+    export_dir: str
+    summary: ExecutionSummary
+    last_cell_of_task: Mapping[str, int | None]
+    notes: tuple[str, ...]
+    limits: Limits
+    datasets: Mapping[str, str]
+    phases: Mapping[str, float]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"submission": self.submission, "sandbox": self.sandbox, "export_dir": self.export_dir,
+                "summary": self.summary.to_wire(), "last_cell_of_task": dict(self.last_cell_of_task),
+                "notes": list(self.notes), "limits": asdict(self.limits), "datasets": dict(self.datasets),
+                "phases": dict(self.phases)}
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> "Executed":
+        return cls(submission=str(data["submission"]), sandbox=str(data["sandbox"]),
+                   export_dir=str(data["export_dir"]), summary=ExecutionSummary.from_wire(data["summary"]),
+                   last_cell_of_task=dict(data["last_cell_of_task"]), notes=tuple(data["notes"]),
+                   limits=Limits.from_dict(data["limits"]), datasets=dict(data["datasets"]),
+                   phases=dict(data["phases"]))
+
+
+def execute_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits,
+                       folder: Path) -> Executed | SubmissionResult:
+    """Read, prepare and execute the notebook in ``sandbox`` (its files under ``folder``): what the checks need,
+    or already a result when there is nothing to check (the notebook unreadable, the wrong data set)."""
     path = Path(path)
     spec = assignment.spec
-    limits = limits or spec.limits
     clock = _Phases()
     try:
         prepared = prepare(assignment.clean_submission(read_submission(path)), assignment.template(), spec)
     except SubmissionError as exc:
-        return _zero(path, assignment, sandbox, str(exc), f"the notebook could not be read: {exc}")
+        return _zero(path, assignment, sandbox.name, str(exc), f"the notebook could not be read: {exc}")
     used = datasets_used(spec)
     clock.lap("read_and_prepare")
-    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
-        summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, Path(scratch))
-        clock.lap("sandbox")
-        mismatch = _dataset_mismatch(used, summary)
-        if mismatch:
-            return _zero(path, assignment, sandbox, mismatch, mismatch, summary.to_dict())
-        checks_started = time.monotonic()
-        tasks = []
-        for task in spec.tasks:
-            tasks.append(grade_task(task, export_dir, summary, prepared, limits))
-            clock.lap(f"checks:{task.name}")
-        checks_seconds = time.monotonic() - checks_started
-        if keep is not None:
-            _keep(export_dir, keep)
-        clock.lap("keep")
+    summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, folder)
+    clock.lap("sandbox")
+    mismatch = _dataset_mismatch(used, summary)
+    if mismatch:
+        return _zero(path, assignment, sandbox.name, mismatch, mismatch, summary.to_dict())
+    return Executed(submission=str(path), sandbox=sandbox.name, export_dir=str(export_dir), summary=summary,
+                    last_cell_of_task=dict(prepared.last_cell_of_task), notes=tuple(prepared.notes), limits=limits,
+                    datasets=used, phases=clock.seconds)
+
+
+def check_executed(executed: Executed, assignment: Assignment, keep: Path | None = None) -> SubmissionResult:
+    """Score each task from the evidence an execution left (never running student code); keep the executed
+    notebook in ``keep``.  The same whether it runs in the grading process or in a worker's resident checker."""
+    spec = assignment.spec
+    clock = _Phases()
+    export_dir = Path(executed.export_dir)
+    tasks = []
+    for task in spec.tasks:
+        tasks.append(grade_task(task, export_dir, executed.summary, executed.last_cell_of_task, executed.notes,
+                                executed.limits))
+        clock.lap(f"checks:{task.name}")
+    checks_seconds = sum(clock.seconds.values())
+    if keep is not None:
+        _keep(export_dir, keep)
+    clock.lap("keep")
     tasks = tuple(tasks)
-    execution = {**summary.to_dict(), "checks_seconds": round(checks_seconds, 2), "datasets": used,
-                 "phases": clock.seconds}
-    return SubmissionResult(submission=path.name, assignment=spec.name, points=sum(t.points for t in tasks),
-                            max_points=spec.max_points, tasks=tasks, sandbox=sandbox.name,
-                            execution=execution, error=summary.problem)
+    execution = {**executed.summary.to_dict(), "checks_seconds": round(checks_seconds, 2),
+                 "datasets": dict(executed.datasets), "phases": {**executed.phases, **clock.seconds}}
+    return SubmissionResult(submission=Path(executed.submission).name, assignment=spec.name,
+                            points=sum(t.points for t in tasks), max_points=spec.max_points, tasks=tasks,
+                            sandbox=executed.sandbox, execution=execution, error=executed.summary.problem)
 
 
 class _Phases:
@@ -76,24 +131,25 @@ class _Phases:
         self._last = now
 
 
-def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary, prepared: PreparedNotebook,
-                limits: Limits) -> TaskResult:
+def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
+               last_cell_of_task: Mapping[str, int | None], prepared_notes: tuple[str, ...],
+               limits: Limits) -> TaskResult:
     evidence = load_task_evidence(export_dir, task.name, task.exports, summary.probes)
     reason = None
     if all(isinstance(v, Missing) for v in evidence.values()):
-        reason = _task_problem(task, summary, prepared, limits)
-    notes = tuple(n for n in prepared.notes if task.title in n)
+        reason = _task_problem(task, summary, last_cell_of_task, limits)
+    notes = tuple(n for n in prepared_notes if task.title in n)
     notes += tuple(p for c in summary.cells if c.task == task.name and c.status != "kernel_died"
                    for p in [cell_problem(c, limits)] if p)
     return score_task(task, evidence, reason, notes)
 
 
-def _task_problem(task: TaskSpec, summary: ExecutionSummary, prepared: PreparedNotebook,
+def _task_problem(task: TaskSpec, summary: ExecutionSummary, last_cell_of_task: Mapping[str, int | None],
                   limits: Limits) -> str | None:
     own = [c for c in summary.cells if c.task == task.name and c.status in ("timeout", "notebook_timeout", "kernel_died")]
     if own:
         return cell_problem(own[0], limits)
-    last = prepared.last_cell_of_task.get(task.name)
+    last = last_cell_of_task.get(task.name)
     ran = {c.index for c in summary.cells if c.status != "not_run"}
     if summary.problem or (last is not None and last not in ran) or (last is None and summary.stopped):
         return stop_problem(summary, limits)
@@ -118,12 +174,12 @@ def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | 
     return None
 
 
-def _zero(path: Path, assignment: Assignment, sandbox: Sandbox, error: str, task_reason: str,
+def _zero(path: Path, assignment: Assignment, sandbox: str, error: str, task_reason: str,
           execution: dict | None = None) -> SubmissionResult:
     """A result of no points: the submission could not be graded, each task says why."""
     tasks = tuple(score_task(task, {}, task_reason) for task in assignment.spec.tasks)
     return SubmissionResult(submission=path.name, assignment=assignment.name, points=0.0,
-                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox.name,
+                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox,
                             execution=execution or {}, error=error)
 
 

@@ -131,7 +131,8 @@ def dry_run(prepared: PreparedNotebook, handout: Handout, sandbox) -> DryRun:
     with tempfile.TemporaryDirectory(prefix="dry-run-") as scratch:
         summary, export_dir = execute(prepared, spec, {PUBLIC_CHECKS_FILE: handout.text()}, sandbox,
                                       handout.limits, Path(scratch))
-        tasks = tuple(grade_task(task, export_dir, summary, prepared, handout.limits) for task in spec.tasks)
+        tasks = tuple(grade_task(task, export_dir, summary, prepared.last_cell_of_task, prepared.notes,
+                                      handout.limits) for task in spec.tasks)
     return DryRun(sandbox.name, time.monotonic() - started, tasks, summary.problem)
 
 

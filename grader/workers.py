@@ -1,36 +1,40 @@
-"""Where submissions are graded: worker pools that take grading jobs and give back results, as they finish.
+"""Where submissions are graded: workers that take grading jobs and give back results, as they finish.
 
-A job is graded the same way everywhere: by a ``grader grade`` process of its own (a crash of it costs only that
-submission), in the sandbox the batch chose, pinned to its worker's CPUs. ``LocalPool`` runs these processes on
-this machine; ``DaskPool`` sends the jobs to the workers of a Dask distributed cluster, which run the same function
-on their machines (each needs this repository, its assignments, the sandbox and the data sets).
+A worker is one grading slot, the same thing on this machine and on a Dask cluster: its own CPU set (the
+assignment's ``cpus`` of them), its sandbox, and a resident checker (``grader/checker.py``: TensorFlow imported
+once, the data sets loaded once). It executes a submission in a fresh sandbox, then hands the evidence to its
+checker and executes the next submission while the last one is checked: the checks are off the critical path,
+and at most one submission waits for its checks (bounding the evidence kept on disk). A submission is executed
+and checked by the same two functions ``grader grade`` runs in one process, so its result is the same.
+
+``LocalPool`` runs workers on this machine, by default one per ``cpus`` cores (more would share CPUs and gain
+nothing); ``DaskPool`` sends the jobs to the workers of a Dask distributed cluster, where each worker process
+keeps one worker of its own (each machine needs this repository, its assignments, the sandbox and the data sets).
 """
 from __future__ import annotations
 
-import ctypes
-import json
 import logging
 import os
 import queue
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from .assignment import REPO_ROOT, Assignment, load_assignment
+from .checker import CheckerFailed, ResidentChecker
 from .errors import BatchError, GraderError
+from .grade import Executed, execute_submission
 from .results import SubmissionResult
-from .sandbox.container import BATCH_ENV
+from .sandbox.select import choose_sandbox
 from .scoring import score_task
+from .spec import Limits
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
 GRADER_FAILED = "the grader failed on this submission"
 
 
@@ -44,12 +48,11 @@ class GradingJob:
     assignment_sha256: str
     grader_version: str
     sandbox: str
-    timeout_s: float
-    extra_args: tuple[str, ...] = ()
+    limits: Mapping[str, Any]
     batch: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "limits": dict(self.limits)}
 
 
 def assignment_reference(assignment: Assignment) -> str:
@@ -67,74 +70,134 @@ def grader_failure(key: str, assignment: Assignment, sandbox: str, why: str) -> 
                             max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox, error=reason)
 
 
-def _die_with_parent() -> None:
-    """In the child: be killed when the thread that started it dies (a batch killed takes its graders with it)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def default_workers(cpus: int) -> int:
+    """As many workers as this machine has ``cpus``-sized CPU sets: each its own, none shared."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, cpus))
 
 
-def grade_in_process(job: GradingJob, notebook: Path, assignment: Assignment, slot: int, scratch: Path,
-                     keep: Path | None = None) -> SubmissionResult:
-    """Grade ``notebook`` with a ``grader grade`` process of its own; temporary files under ``scratch``."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    result_path = scratch / f"{job.key}.result.json"
-    result_path.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "grader", "grade", str(notebook), "--assignment", str(assignment.solution_path),
-               "--sandbox", job.sandbox, "--cpu-slot", str(slot), "--json-out", str(result_path), "--quiet",
-               *(["--keep", str(keep)] if keep else []), *job.extra_args]
-    env = {**os.environ, "TMPDIR": str(scratch), **({BATCH_ENV: job.batch} if job.batch else {})}
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=job.timeout_s, env=env,
-                              preexec_fn=_die_with_parent)
-    except subprocess.TimeoutExpired:
-        return grader_failure(job.key, assignment, job.sandbox, "it took too long")
-    try:
-        return SubmissionResult.from_dict(json.loads(result_path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        log.error("grading %s failed: %s", job.key, done.stderr[-3000:])
-        return grader_failure(job.key, assignment, job.sandbox, f"exit code {done.returncode}")
-    finally:
-        result_path.unlink(missing_ok=True)
+class Worker:
+    """One grading slot: its CPU set, its sandbox and its resident checker; temporary files under ``scratch``."""
+
+    def __init__(self, assignment: Assignment, sandbox: str, slot: int, scratch: Path, batch: str = "",
+                 keep_root: Path | None = None) -> None:
+        self.assignment = assignment
+        self.slot = slot
+        self.scratch = scratch
+        self.keep_root = keep_root
+        try:
+            self.sandbox = choose_sandbox(sandbox, slot, batch)
+        except GraderError as exc:
+            raise BatchError(f"no sandbox for the batch: {exc}") from None
+        self.checker = ResidentChecker(assignment_reference(assignment))
+
+    def execute(self, job: GradingJob) -> Executed | SubmissionResult:
+        """Run the submission in a fresh sandbox; its evidence stays in a folder of its own until checked."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{job.key}-", dir=self.scratch))
+        os.chmod(folder, 0o755)  # the sandbox's unprivileged user passes through it to its own folders
+        try:
+            executed = execute_submission(Path(job.notebook), self.assignment, self.sandbox,
+                                          Limits.from_dict(job.limits), folder)
+        except Exception as exc:  # noqa: BLE001 - whatever failed, this submission gets a reason, the batch goes on
+            log.exception("executing %s failed", job.key)
+            executed = grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
+        if isinstance(executed, SubmissionResult):
+            shutil.rmtree(folder, ignore_errors=True)
+        return executed
+
+    def check(self, job: GradingJob, executed: Executed | SubmissionResult) -> SubmissionResult:
+        """The result: the resident checker's scores of the evidence (then removed)."""
+        if isinstance(executed, SubmissionResult):
+            return executed
+        keep = str(self.keep_root / job.key) if self.keep_root else None
+        try:
+            return SubmissionResult.from_dict(self.checker.check(executed.to_wire(), keep))
+        except CheckerFailed as exc:
+            return grader_failure(job.key, self.assignment, self.sandbox.name, str(exc))
+        except Exception as exc:  # noqa: BLE001
+            log.exception("checking %s failed", job.key)
+            return grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
+        finally:
+            shutil.rmtree(Path(executed.export_dir).parent, ignore_errors=True)
+
+    def grade(self, job: GradingJob) -> SubmissionResult:
+        return self.check(job, self.execute(job))
+
+    def close(self) -> None:
+        self.checker.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class LocalPool:
-    """``workers`` grading processes at a time on this machine, each on its own CPU slot."""
+    """``workers`` workers on this machine, each on its own CPU slot, each checking one submission while
+    executing the next."""
 
-    def __init__(self, assignment: Assignment, workers: int, scratch: Path, keep_root: Path | None = None,
-                 cpus: int = 1) -> None:
+    def __init__(self, assignment: Assignment, workers: int | None, scratch: Path, keep_root: Path | None = None,
+                 cpus: int = 1, sandbox: str = "auto", batch: str = "") -> None:
         self.assignment = assignment
-        self.workers = max(1, workers)
+        self.cpus = max(1, cpus)
+        self.chosen = workers is None
+        self.workers = max(1, workers) if workers is not None else default_workers(self.cpus)
         self.scratch = scratch
         self.keep_root = keep_root
-        self.cpus = max(1, cpus)
+        self.sandbox = sandbox
+        self.batch = batch
+        self._workers: list[Worker] = []
 
     def describe(self) -> str:
         cores = len(os.sched_getaffinity(0))
-        shared = self.workers * min(self.cpus, cores) > cores
-        return (f"{self.workers} local worker{'s' * (self.workers > 1)}, {min(self.cpus, cores)} of {cores} CPUs each"
-                + (" (they share CPUs: fewer workers may be as fast)" if shared else ""))
+        each = min(self.cpus, cores)
+        shared = self.workers * each > cores
+        how = f" (one per {each} of the {cores} cores)" if self.chosen else f", {each} of {cores} CPUs each"
+        return (f"{self.workers} local worker{'s' * (self.workers > 1)}{how}"
+                + (" (they share CPUs: fewer workers would be as fast)" if shared else ""))
 
     def grade(self, jobs: list[GradingJob]) -> Iterator[tuple[GradingJob, SubmissionResult]]:
-        slots: queue.Queue[int] = queue.Queue()
-        for slot in range(self.workers):
-            slots.put(slot)
+        if not jobs:
+            return
+        todo: queue.Queue[GradingJob] = queue.Queue()
+        for job in jobs:
+            todo.put(job)
+        done: queue.Queue[tuple[GradingJob, SubmissionResult]] = queue.Queue()
+        stop = threading.Event()
+        count = min(self.workers, len(jobs))
+        self._workers = [Worker(self.assignment, self.sandbox, slot, self.scratch / f"slot-{slot}", self.batch,
+                                self.keep_root) for slot in range(count)]
+        threads = [threading.Thread(target=self._run, args=(worker, todo, done, stop), daemon=True)
+                   for worker in self._workers]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in jobs:
+                yield done.get()
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
 
-        def one(job: GradingJob) -> SubmissionResult:
-            slot = slots.get()
-            try:
-                keep = self.keep_root / job.key if self.keep_root else None
-                return grade_in_process(job, Path(job.notebook), self.assignment, slot,
-                                        self.scratch / f"slot-{slot}", keep)
-            finally:
-                shutil.rmtree(self.scratch / f"slot-{slot}", ignore_errors=True)
-                slots.put(slot)
+    def _run(self, worker: Worker, todo: queue.Queue, done: queue.Queue, stop: threading.Event) -> None:
+        """One worker's loop: execute a submission, then check it while the next one executes."""
+        checking: Future | None = None
 
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(one, job): job for job in jobs}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        def check(job: GradingJob, executed: Executed | SubmissionResult) -> None:
+            done.put((job, worker.check(job, executed)))
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"checks-{worker.slot}") as checks:
+            while not stop.is_set():
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    break
+                executed = worker.execute(job)
+                if checking is not None:
+                    checking.result()
+                checking = checks.submit(check, job, executed)
+            if checking is not None:
+                checking.result()
 
     def close(self) -> None:
-        pass
+        for worker in self._workers:
+            worker.close()
 
 
 # --- Dask ---------------------------------------------------------------------------------------------------------
@@ -156,22 +219,57 @@ def describe_worker(reference: str) -> dict:
     return {"grader_version": grader_version(), "assignment_sha256": digest}
 
 
+_RESIDENT: dict[tuple, Worker] = {}
+_RESIDENT_LOCK = threading.Lock()
+
+
+def _resident_worker(job: GradingJob, assignment: Assignment, slot: int) -> Worker:
+    """This Dask worker process's own worker (its checker stays between tasks), made at the batch's first job."""
+    key = (job.assignment, job.assignment_sha256, job.sandbox, job.batch, slot)
+    with _RESIDENT_LOCK:
+        if key not in _RESIDENT:
+            close_resident_workers(locked=True)  # one batch at a time: an earlier batch's worker goes
+            scratch = Path(tempfile.mkdtemp(prefix="notebook-grader-worker-"))
+            os.chmod(scratch, 0o755)  # the sandbox's unprivileged user passes through it to its own folder
+            _RESIDENT[key] = Worker(assignment, job.sandbox, slot, scratch, job.batch)
+        return _RESIDENT[key]
+
+
+def close_resident_workers(locked: bool = False) -> int:
+    """Stop this process's workers and their checkers (run on every Dask worker at the end of a batch)."""
+    if not locked:
+        with _RESIDENT_LOCK:
+            return close_resident_workers(locked=True)
+    for worker in _RESIDENT.values():
+        worker.close()
+    closed = len(_RESIDENT)
+    _RESIDENT.clear()
+    return closed
+
+
 def grade_on_worker(job_data: dict, notebook: bytes) -> dict:
-    """The task a Dask worker runs: grade one submission sent as bytes; the result comes back as JSON data."""
-    from distributed import get_worker
+    """The task a Dask worker runs: grade one submission sent as bytes; the result comes back as JSON data.
+
+    Once the notebook has run, the task leaves the worker's thread pool (``secede``) while its resident checker
+    checks it, so that the worker starts executing the next submission: the same pipeline as a local worker's."""
+    from distributed import get_worker, secede
 
     from .cache import assignment_digest
 
-    job = GradingJob(**{**job_data, "extra_args": tuple(job_data["extra_args"])})
+    job = GradingJob(**job_data)
     assignment = load_assignment(job.assignment)
     if assignment_digest(assignment) != job.assignment_sha256:
         raise BatchError(f"this worker's copy of {assignment.name} differs from the batch's: update it")
-    with tempfile.TemporaryDirectory(prefix="notebook-grader-worker-") as scratch:
-        os.chmod(scratch, 0o755)  # the sandbox's unprivileged user passes through it to its own folder
-        path = Path(scratch) / "in" / f"{job.key}.ipynb"
-        path.parent.mkdir()
-        path.write_bytes(notebook)
-        result = grade_in_process(job, path, assignment, _slot_of(get_worker().name), Path(scratch) / "work")
+    worker = _resident_worker(job, assignment, _slot_of(get_worker().name))
+    inbox = Path(tempfile.mkdtemp(prefix="in-", dir=worker.scratch))
+    path = inbox / f"{job.key}.ipynb"
+    path.write_bytes(notebook)
+    try:
+        executed = worker.execute(GradingJob(**{**job_data, "notebook": str(path)}))
+        secede()
+        result = worker.check(job, executed)
+    finally:
+        shutil.rmtree(inbox, ignore_errors=True)
     return result.to_dict()
 
 
@@ -227,4 +325,8 @@ class DaskPool:
             yield job, result
 
     def close(self) -> None:
+        try:
+            self.client.run(close_resident_workers)
+        except Exception as exc:  # noqa: BLE001 - a worker gone already has nothing to close
+            log.info("closing the workers' checkers: %s", exc)
         self.client.close()

@@ -42,7 +42,6 @@ RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init_
                 "grader/exporter.py", "grader/inkernel.py")
 RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
 BATCH_LABEL = "notebook-grader.batch"  # which batch made it: a batch started again removes what a killed one left
-BATCH_ENV = "NOTEBOOK_GRADER_BATCH"  # set by a batch for its grading processes (the host's, never the sandbox's)
 NAME_PREFIX = "nb-"
 CONTAINER_USER = (1000, 1000)  # the image's ``student``
 INSIDE_INPUT = "/mnt/notebook"  # the host's work folder, read-only; copied into the tmpfs home
@@ -162,7 +161,7 @@ def inside_command() -> list[str]:
 
 
 def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, export_source: Path,
-                   cpus: Sequence[int]) -> list[str]:
+                   cpus: Sequence[int], batch: str = "") -> list[str]:
     """The engine's command line for one submission (one place for all the container's options)."""
     limits = run.limits
     (uid, gid), user_options = container_user(engine)
@@ -170,7 +169,7 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
     owner = "U,notmpcopyup" if engine.name == "podman" else f"uid={uid},gid={gid}"
     fresh = ",notmpcopyup" if engine.name == "podman" else ""
     return engine.argv(
-        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1", *_batch_label(),
+        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1", *(["--label", f"{BATCH_LABEL}={batch}"] if batch else []),
         "--network", "none", "--hostname", "localhost",
         "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
         "--cpus", str(len(cpus)), "--cpuset-cpus", ",".join(str(c) for c in cpus),
@@ -185,11 +184,6 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
         "-v", f"{export_source}:{INSIDE_EXPORT}:rw",
         "--workdir", "/",
         image, *inside_command())
-
-
-def _batch_label() -> list[str]:
-    batch = os.environ.get(BATCH_ENV)
-    return ["--label", f"{BATCH_LABEL}={batch}"] if batch else []
 
 
 def remove_batch_containers(batch: str) -> int:
@@ -319,8 +313,9 @@ class ContainerSandbox(Sandbox):
     name = "container"
 
     def __init__(self, cpu_slot: int = 0, engine: Engine | None = None, image: str | None = None,
-                 check: bool = True) -> None:
+                 check: bool = True, batch: str = "") -> None:
         self.engine = engine or find_engine()
+        self.batch = batch  # a batch's containers carry its label, so that a killed batch's are found again
         self.image = image or os.environ.get("GRADER_IMAGE") or IMAGE
         self.cpu_slot = cpu_slot
         if check:
@@ -337,7 +332,7 @@ class ContainerSandbox(Sandbox):
                 _give_to(run.workdir, uid, gid)
                 _give_to(staging.source, uid, gid)
             argv = container_argv(self.engine, self.image, name, run, staging.source,
-                                  cpu_set(run.limits.cpus, self.cpu_slot))
+                                  cpu_set(run.limits.cpus, self.cpu_slot), self.batch)
             log.info("running %s", shlex.join(argv))
             # A tmpfs bounds the export folder; without one (not root), a watchdog does.
             watched = () if staging.mounted else (staging.source,)

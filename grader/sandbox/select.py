@@ -17,12 +17,12 @@ log = logging.getLogger(__name__)
 CHOICES = ("auto", "container", "bubblewrap", "gradescope-container")
 
 
-def choose_sandbox(name: str = "auto", cpu_slot: int = 0) -> Sandbox:
-    """The sandbox called ``name``; ``auto`` takes the best one this machine has."""
+def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "") -> Sandbox:
+    """The sandbox called ``name``; ``auto`` takes the best one this machine has; ``batch`` labels containers."""
     if name not in CHOICES:
         raise SandboxUnavailableError(f"unknown sandbox {name!r}; choose one of {', '.join(CHOICES)}")
     if name == "container":
-        return _container(cpu_slot)
+        return _container(cpu_slot, batch)
     if name == "bubblewrap":
         return _bubblewrap(cpu_slot)
     if name == "gradescope-container":
@@ -30,7 +30,7 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0) -> Sandbox:
 
         return GradescopeSandbox(cpu_slot=cpu_slot)
     try:
-        return _container(cpu_slot)
+        return _container(cpu_slot, batch)
     except SandboxUnavailableError as container_problem:
         log.info("not using the container sandbox: %s", container_problem)
         try:
@@ -40,10 +40,10 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0) -> Sandbox:
                                           f" {bubblewrap_problem}") from None
 
 
-def _container(cpu_slot: int) -> Sandbox:
+def _container(cpu_slot: int, batch: str) -> Sandbox:
     from .container import ContainerSandbox
 
-    return ContainerSandbox(cpu_slot=cpu_slot)
+    return ContainerSandbox(cpu_slot=cpu_slot, batch=batch)
 
 
 def _bubblewrap(cpu_slot: int) -> Sandbox:

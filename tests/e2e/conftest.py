@@ -39,6 +39,16 @@ def check_result(result: SubmissionResult, task_name: str, kind: str, evidence_w
     return next(c for c in task(result, task_name).checks if c.kind == kind and evidence_word in c.title)
 
 
+def without_times(result: SubmissionResult) -> dict:
+    """A result as data without what differs from run to run (figures of time) or from where it was graded (its
+    provenance, which only a batch records)."""
+    data = result.to_dict()
+    data.pop("provenance")
+    execution = data.pop("execution")
+    return {**data, "execution": {k: v for k, v in execution.items() if k not in ("seconds", "runner_seconds",
+                                                                                     "checks_seconds", "phases")}}
+
+
 def points_by_task(result: SubmissionResult) -> dict[str, float]:
     return {t.name: t.points for t in result.tasks}
 

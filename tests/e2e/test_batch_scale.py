@@ -17,8 +17,10 @@ import pytest
 from grader.batch import scratch_root
 from grader.cache import folder_digest
 
+from grader.results import SubmissionResult
+
 from . import batch_downloads as dl
-from .conftest import REPO, run_cli
+from .conftest import REPO, grade_one, run_cli, without_times
 
 
 def batch(source: Path, assignment: str, out: Path, *options: str) -> subprocess.CompletedProcess:
@@ -73,6 +75,17 @@ def test_a_canvas_zip_is_graded_student_by_student(uninterrupted):
                                         "checks:last", "keep"}
     assert 0 < execution["runner_seconds"] <= execution["phases"]["sandbox"]
     assert "2 local workers, 1 of" in done.stdout
+
+
+def test_the_batch_grades_as_grader_grade_does(own_tiny, uninterrupted, tmp_path):
+    """Two workers, each executing one submission while its resident checker checks the last: the same results as
+    one `grader grade` process per submission (time figures aside)."""
+    out, _ = uninterrupted
+    for key in ("adamsana_101", "bakerben_102", "dunndan_104"):
+        staged = shutil.copy(out / "submissions" / f"{key}.ipynb", tmp_path)
+        alone = grade_one(Path(staged), str(own_tiny.solution_path), "--sandbox", "bubblewrap")
+        in_batch = SubmissionResult.from_dict(dl.result_json(out, key))
+        assert without_times(in_batch) == without_times(alone), key
 
 
 def test_results_are_reused_until_the_submission_or_the_assignment_changes(own_tiny, download, uninterrupted,
@@ -136,16 +149,19 @@ def test_a_batch_killed_with_sigkill_resumes_where_it_stopped(own_tiny, download
     victim = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     scratch = str(scratch_root(out))
+    checker = f"grader.checker {own_tiny.solution_path}"
     try:
         # Killed while the slow student's notebook runs: two results written, one grading under way.
-        wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2 and processes_mentioning(scratch),
-                 120, "two results and a grading under way")
+        wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2 and processes_mentioning(scratch)
+                 and processes_mentioning(checker), 120, "two results and a grading under way")
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
     written = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     wait_for(lambda: not processes_mentioning(scratch), 10, "the killed batch's processes to end")
     assert not processes_mentioning(str(out))
+    # its worker's resident checker (named by the assignment it checks) died with it
+    wait_for(lambda: not processes_mentioning(checker), 10, "the checker to end")
     assert len(written) < len(dl.EXPECTED_POINTS)
     started = time.monotonic()
     done = batch(download, str(own_tiny.solution_path), out, "--workers", "1")

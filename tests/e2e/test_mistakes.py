@@ -1,10 +1,12 @@
 """Typical mistakes get the intended partial score and the right message, graded as a batch by the CLI."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from . import notebooks as nbs
-from .conftest import check_result, points_by_task, read_gradebook, read_results, run_cli, task
+from .conftest import check_result, points_by_task, read_gradebook, read_results, run_cli, task, without_times
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +33,10 @@ def mistakes(assignment):
 @pytest.fixture(scope="module")
 def graded(assignment, tmp_path_factory):
     folder = tmp_path_factory.mktemp("mistakes")
-    for name, nb in mistakes(assignment).items():
+    for name, nb in {**mistakes(assignment), "quick_reference": nbs.quick(nbs.reference(assignment))}.items():
         nbs.write(nb, folder / "in", name)
-    done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--sandbox", "bubblewrap", "--workers", "2")
+    done = run_cli("batch", str(folder / "in"), "-a", "fashion_cnn", "--out", str(folder / "out"), "--sandbox",
+                   "bubblewrap")
     assert done.returncode == 0, done.stderr[-3000:]
     return read_results(folder / "out"), folder / "out", done
 
@@ -45,6 +48,14 @@ def test_quick_training_misses_only_the_accuracy(quick_reference_graded):
     result = quick_reference_graded[1]
     assert points_by_task(result) == QUICK
     assert "needed at least 0.88" in check_result(result, "cnn", "model_accuracy").message
+
+
+def test_the_batch_grades_as_grader_grade_does(graded, quick_reference_graded):
+    """In the batch, a worker's resident checker (TensorFlow imported once) checks one submission while the next
+    executes: the quick reference gets the same result, message for message and accuracy for accuracy, as from
+    one `grader grade` process."""
+    assert without_times(graded[0]["quick_reference"]) == without_times(quick_reference_graded[1])
+    assert "1 local worker (one per 2 of the 2 cores)" in graded[2].stdout or len(os.sched_getaffinity(0)) != 2
 
 
 def test_32_filters_instead_of_64(graded):
@@ -103,6 +114,6 @@ def test_the_batch_wrote_a_gradebook_and_feedback(graded):
     points = results["filters_32"].points
     assert points == sum({**QUICK, "cnn": 1}.values())
     assert (out / "feedback" / "filters_32.txt").read_text().startswith(f"fashion_cnn: {points:g} / 40 points")
-    assert "graded 6" in done.stdout
+    assert "graded 7" in done.stdout
     again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out), "--sandbox", "bubblewrap")
-    assert "graded 0, reused 6 earlier results" in again.stdout
+    assert "graded 0, reused 7 earlier results" in again.stdout

@@ -1,0 +1,139 @@
+"""A batch worker: its resident checker scores exactly as one grading process does, is restarted when it dies or
+hangs (the submission checked again), and a submission it cannot check gets a reason; workers never share CPUs."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pytest
+
+from grader.checker import CheckerFailed, ResidentChecker
+from grader.grade import Executed, check_executed, execute_submission
+from grader.results import SubmissionResult
+from grader.sandbox.bubblewrap import cpu_set
+from grader.workers import GRADER_FAILED, GradingJob, LocalPool, Worker, assignment_reference, default_workers
+
+from . import notebooks as nbs
+from .conftest import without_times
+
+
+def job_for(assignment, notebook: Path) -> GradingJob:
+    return GradingJob(key=notebook.stem, notebook=str(notebook), assignment=assignment_reference(assignment),
+                      assignment_sha256="-", grader_version="-", sandbox="bubblewrap",
+                      limits=asdict(assignment.spec.limits))
+
+
+@pytest.fixture(scope="module")
+def scratch():
+    """A batch's scratch folder: under /tmp, which the sandbox's user can pass through (pytest's are private)."""
+    folder = Path(tempfile.mkdtemp(prefix="notebook-grader-test-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def executed(tiny_assignment, scratch, tmp_path_factory) -> Executed:
+    """A tiny submission with one wrong answer, executed by a worker in bubblewrap, its evidence kept."""
+    notebook = nbs.write(nbs.replace(nbs.reference(tiny_assignment), "answer = 6 * 7", "answer = 41"),
+                         tmp_path_factory.mktemp("in"), "wrong_answer")
+    worker = Worker(tiny_assignment, "bubblewrap", 0, scratch / "executing")
+    try:
+        done = worker.execute(job_for(tiny_assignment, notebook))
+    finally:
+        worker.checker.close()
+    assert isinstance(done, Executed), done
+    return done
+
+
+def test_the_resident_checker_scores_as_the_grading_process_does(tiny_assignment, executed):
+    in_process = check_executed(executed, tiny_assignment)
+    assert in_process.points == 3 and "41" in in_process.feedback_text()
+    checker = ResidentChecker(assignment_reference(tiny_assignment))
+    try:
+        first = SubmissionResult.from_dict(checker.check(executed.to_wire()))
+        again = SubmissionResult.from_dict(checker.check(Executed.from_wire(executed.to_wire()).to_wire()))
+    finally:
+        checker.close()
+    assert without_times(first) == without_times(again) == without_times(in_process)
+    assert checker.checked == 2 and checker.restarts == 0
+
+
+def test_a_checker_killed_mid_check_is_restarted_and_checks_again(tiny_assignment, executed):
+    checker = ResidentChecker(assignment_reference(tiny_assignment))
+    try:
+        first_pid = checker.pid
+        os.kill(first_pid, signal.SIGSTOP)  # still starting: the request waits in its pipe
+        answers = []
+        asking = threading.Thread(target=lambda: answers.append(checker.check(executed.to_wire())))
+        asking.start()
+        time.sleep(0.5)
+        os.kill(first_pid, signal.SIGKILL)
+        asking.join(120)
+        assert answers and checker.pid != first_pid and checker.restarts == 1
+        assert without_times(SubmissionResult.from_dict(answers[0])) == without_times(check_executed(executed,
+                                                                                               tiny_assignment))
+    finally:
+        checker.close()
+    assert not os.path.exists(f"/proc/{first_pid}")
+
+
+def test_a_checker_that_hangs_twice_fails_that_submission_only(tiny_assignment, executed):
+    checker = ResidentChecker(assignment_reference(tiny_assignment), timeout_s=3)
+    stopped: set[int] = set()
+    watching = True
+
+    def stop_each_new_checker() -> None:  # every checker this handle starts hangs
+        while watching:
+            pid = checker.pid
+            if pid and pid not in stopped:
+                os.kill(pid, signal.SIGSTOP)
+                stopped.add(pid)
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=stop_each_new_checker)
+    watcher.start()
+    try:
+        with pytest.raises(CheckerFailed, match="took longer than 3 s twice"):
+            checker.check(executed.to_wire())
+        watching = False
+        watcher.join()
+        # the next submission gets a fresh checker that answers
+        assert SubmissionResult.from_dict(checker.check(executed.to_wire())).points == 3
+    finally:
+        watching = False
+        checker.close()
+    assert len(stopped) == 2 and all(not os.path.exists(f"/proc/{pid}") for pid in stopped)
+
+
+def test_checks_that_raise_give_a_result_with_a_reason(tiny_assignment, executed, tmp_path):
+    worker = Worker(tiny_assignment, "bubblewrap", 0, tmp_path / "slot-0")
+    job = job_for(tiny_assignment, Path(executed.submission))
+    evidence = shutil.copytree(Path(executed.export_dir).parent, tmp_path / "copy")  # the worker removes it
+    broken = replace(executed, notes=(5,), export_dir=str(evidence / "export"))  # a note that is not text: the
+    # checks raise TypeError on it
+    try:
+        result = worker.check(job, broken)
+    finally:
+        worker.close()
+    assert result.points == 0 and result.error.startswith(GRADER_FAILED)
+    assert "checks failed" in result.error and result.submission == "wrong_answer.ipynb"
+    assert not evidence.exists()
+
+
+def test_default_workers_never_share_a_cpu(tiny_assignment, tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    for cpus in (1, 2, 3):
+        workers = default_workers(cpus)
+        assert workers == max(1, cores // cpus)
+        sets = [set(cpu_set(cpus, slot)) for slot in range(workers)]
+        assert sum(len(s) for s in sets) == len(set().union(*sets)) <= cores  # disjoint
+    pool = LocalPool(tiny_assignment, None, tmp_path, cpus=2)
+    assert pool.describe().startswith(f"{max(1, cores // 2)} local worker") and "one per 2 of the" in pool.describe()
+    assert "share CPUs" in LocalPool(tiny_assignment, cores + 1, tmp_path, cpus=1).describe()

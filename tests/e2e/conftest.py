@@ -40,13 +40,15 @@ def check_result(result: SubmissionResult, task_name: str, kind: str, evidence_w
 
 
 def without_times(result: SubmissionResult) -> dict:
-    """A result as data without what differs from run to run (figures of time) or from where it was graded (its
-    provenance, which only a batch records)."""
+    """A result as data without what differs from run to run (figures of time, and the tail of the sandbox's log,
+    where TensorFlow stamps its messages with the time) or from where it was graded (its provenance, which only a
+    batch records)."""
     data = result.to_dict()
     data.pop("provenance")
     execution = data.pop("execution")
     return {**data, "execution": {k: v for k, v in execution.items() if k not in ("seconds", "runner_seconds",
-                                                                                     "checks_seconds", "phases")}}
+                                                                                     "checks_seconds", "phases",
+                                                                                     "log_tail")}}
 
 
 def points_by_task(result: SubmissionResult) -> dict[str, float]:

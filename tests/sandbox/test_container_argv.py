@@ -53,6 +53,13 @@ def test_podman_argv_has_every_limit(tmp_path, as_root):
     assert argv[image + 1:image + 3] == ["sh", "-c"] and len(argv) == image + 4
 
 
+def test_a_batchs_containers_carry_its_label_and_others_none(tmp_path, as_root):
+    run = SandboxRun(workdir=tmp_path / "work", export_dir=tmp_path / "export", job={}, limits=LIMITS)
+    labelled = container_argv(PODMAN, "localhost/img:1", "nb-abc", run, tmp_path / "staged", [2, 3], "b0a1c2")
+    assert option(labelled, "--label") == ["notebook-grader.run=1", "notebook-grader.batch=b0a1c2"]
+    assert option(argv_for(PODMAN, tmp_path), "--label") == ["notebook-grader.run=1"]
+
+
 def test_docker_argv_owns_the_home_by_uid(tmp_path, as_root):
     argv = argv_for(DOCKER, tmp_path)
     assert argv[:3] == ["docker", "run", "--rm"]

@@ -17,21 +17,21 @@ class Named(Sandbox):
 
 
 def unavailable(why: str):
-    def make(cpu_slot: int) -> Sandbox:
+    def make(cpu_slot: int, batch: str = "") -> Sandbox:
         raise SandboxUnavailableError(why)
 
     return make
 
 
 def test_auto_takes_the_container_when_it_is_there(monkeypatch):
-    monkeypatch.setattr(select, "_container", lambda slot: Named("container"))
-    monkeypatch.setattr(select, "_bubblewrap", lambda slot: Named("bubblewrap"))
+    monkeypatch.setattr(select, "_container", lambda slot, batch="": Named("container"))
+    monkeypatch.setattr(select, "_bubblewrap", lambda slot, batch="": Named("bubblewrap"))
     assert select.choose_sandbox("auto").name == "container"
 
 
 def test_auto_takes_bubblewrap_without_the_image(monkeypatch):
     monkeypatch.setattr(select, "_container", unavailable("the image is not built"))
-    monkeypatch.setattr(select, "_bubblewrap", lambda slot: Named("bubblewrap"))
+    monkeypatch.setattr(select, "_bubblewrap", lambda slot, batch="": Named("bubblewrap"))
     assert select.choose_sandbox("auto").name == "bubblewrap"
 
 
@@ -44,7 +44,7 @@ def test_auto_without_any_sandbox_says_why(monkeypatch):
 
 def test_a_named_container_never_falls_back(monkeypatch):
     monkeypatch.setattr(select, "_container", unavailable("the image is not built"))
-    monkeypatch.setattr(select, "_bubblewrap", lambda slot: Named("bubblewrap"))
+    monkeypatch.setattr(select, "_bubblewrap", lambda slot, batch="": Named("bubblewrap"))
     with pytest.raises(SandboxUnavailableError, match="the image is not built"):
         select.choose_sandbox("container")
 
@@ -63,7 +63,7 @@ def test_unknown_names_are_refused():
 
 def test_the_gradescope_sandbox_only_where_gradescope_runs(monkeypatch):
     monkeypatch.setattr(select, "_container", unavailable("x"))
-    monkeypatch.setattr(select, "_bubblewrap", lambda slot: Named("bubblewrap"))
+    monkeypatch.setattr(select, "_bubblewrap", lambda slot, batch="": Named("bubblewrap"))
     assert select.choose_sandbox("auto").name == "bubblewrap"
     with pytest.raises(SandboxUnavailableError, match="gradescope-container"):
         select.choose_sandbox("gradescope-container")  # no /autograder here (or not root)

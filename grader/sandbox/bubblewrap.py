@@ -9,6 +9,7 @@ process limit applies and root-only files stay unreadable.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import resource
@@ -24,7 +25,15 @@ from .base import (INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxO
                    hard_timeout)
 from .process import run_limited
 
-SANDBOX_UID_BASE = 200_000  # a uid of its own per grading process, so process limits do not add up
+SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
+_RUNS = itertools.count()
+
+
+def sandbox_uid() -> int:
+    """The unprivileged user of one sandbox run (when the grader runs as root): a uid of its own, so that the
+    process limit (counted per uid) of one submission never takes from another's, also between the sandboxes a
+    batch's workers run at once in one process (up to 100 at a time), and between grading processes."""
+    return SANDBOX_UID_BASE + (os.getpid() % 10_000) * 100 + next(_RUNS) % 100
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt/conda")
 DATASETS = SANDBOX_FILES  # shown at ~/.keras/datasets/<name> when the host has them
 
@@ -121,7 +130,7 @@ class BubblewrapSandbox(Sandbox):
         find_bwrap()
 
     def run(self, run: SandboxRun) -> SandboxOutcome:
-        drop_to = SANDBOX_UID_BASE + os.getpid() % 100_000 if os.geteuid() == 0 else None
+        drop_to = sandbox_uid() if os.geteuid() == 0 else None
         if drop_to is not None:
             for parent in {run.workdir.parent, run.export_dir.parent}:
                 parent.chmod(0o711)  # traversable by the sandbox's user, not listable

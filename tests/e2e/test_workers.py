@@ -3,6 +3,7 @@ hangs (the submission checked again), and a submission it cannot check gets a re
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -137,3 +138,24 @@ def test_default_workers_never_share_a_cpu(tiny_assignment, tmp_path):
     pool = LocalPool(tiny_assignment, None, tmp_path, cpus=2)
     assert pool.describe().startswith(f"{max(1, cores // 2)} local worker") and "one per 2 of the" in pool.describe()
     assert "share CPUs" in LocalPool(tiny_assignment, cores + 1, tmp_path, cpus=1).describe()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox changes user only when the grader runs as root")
+def test_each_sandbox_of_a_batch_has_a_user_of_its_own(tiny_assignment, scratch, tmp_path):
+    """Process limits count per user: a fork storm in one submission must not take from the submission another
+    worker of the same batch (the same process) runs at the same time, nor from the next one."""
+    notebooks = [nbs.write(nbs.insert_cell(nbs.reference(tiny_assignment), "last",
+                                           'import os\nprint("UID", os.getuid())'), tmp_path / "in", f"student{n}")
+                 for n in range(3)]
+    pool = LocalPool(tiny_assignment, 2, scratch / "uids", keep_root=tmp_path / "kept", cpus=1,
+                     sandbox="bubblewrap")
+    try:
+        results = {job.key: result for job, result in pool.grade([job_for(tiny_assignment, n) for n in notebooks])}
+    finally:
+        pool.close()
+    assert {key: r.points for key, r in results.items()} == {f"student{n}": 4 for n in range(3)}
+    uids = set()
+    for n in range(3):
+        executed = (tmp_path / "kept" / f"student{n}" / "executed.ipynb").read_text()
+        uids.update(int(u) for u in re.findall(r"UID (\d+)", executed))
+    assert len(uids) == 3 and min(uids) >= 200_000

@@ -219,6 +219,7 @@ def describe_worker(reference: str) -> dict:
     return {"grader_version": grader_version(), "assignment_sha256": digest}
 
 
+WORKER_SCRATCH = "notebook-grader-worker-"  # then the worker process's pid: a dead one's folder is found again
 _RESIDENT: dict[tuple, Worker] = {}
 _RESIDENT_LOCK = threading.Lock()
 
@@ -229,14 +230,15 @@ def _resident_worker(job: GradingJob, assignment: Assignment, slot: int) -> Work
     with _RESIDENT_LOCK:
         if key not in _RESIDENT:
             close_resident_workers(locked=True)  # one batch at a time: an earlier batch's worker goes
-            scratch = Path(tempfile.mkdtemp(prefix="notebook-grader-worker-"))
+            scratch = Path(tempfile.mkdtemp(prefix=f"{WORKER_SCRATCH}{os.getpid()}-"))
             os.chmod(scratch, 0o755)  # the sandbox's unprivileged user passes through it to its own folder
             _RESIDENT[key] = Worker(assignment, job.sandbox, slot, scratch, job.batch)
         return _RESIDENT[key]
 
 
 def close_resident_workers(locked: bool = False) -> int:
-    """Stop this process's workers and their checkers (run on every Dask worker at the end of a batch)."""
+    """Stop this process's workers and their checkers (run on every Dask worker at the end of a batch), and remove
+    what dead worker processes of this machine left in its temporary folder (a worker killed mid-batch)."""
     if not locked:
         with _RESIDENT_LOCK:
             return close_resident_workers(locked=True)
@@ -244,7 +246,19 @@ def close_resident_workers(locked: bool = False) -> int:
         worker.close()
     closed = len(_RESIDENT)
     _RESIDENT.clear()
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORKER_SCRATCH}*-*"):
+        pid = folder.name.removeprefix(WORKER_SCRATCH).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
     return closed
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, killed and not yet waited for, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def grade_on_worker(job_data: dict, notebook: bytes) -> dict:

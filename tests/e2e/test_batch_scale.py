@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -213,11 +214,16 @@ def test_the_batch_on_a_dask_cluster_equals_the_local_one_even_when_a_worker_die
 
     wait_for(grading_the_slow_one, 120, "a worker to take the slow submission")
     time.sleep(2)  # its grading process and sandbox are running
-    pid = client.run(os.getpid, workers=grading_the_slow_one())
-    os.kill(next(iter(pid.values())), signal.SIGKILL)
+    pid = next(iter(client.run(os.getpid, workers=grading_the_slow_one()).values()))
+    assert list(Path(tempfile.gettempdir()).glob(f"notebook-grader-worker-{pid}-*"))  # its scratch, as it grades
+    os.kill(pid, signal.SIGKILL)
     stdout, stderr = batch_process.communicate(timeout=600)
     assert batch_process.returncode == 0, stdout[-2000:] + stderr[-3000:]
     assert "on 2 Dask workers" in stdout
     assert dl.gradebook_text(out) == dl.gradebook_text(uninterrupted[0])
     # the killed worker's grading process died with it (the retry graded the submission again elsewhere)
     wait_for(lambda: not processes_mentioning("notebook-grader-worker-"), 10, "the workers' gradings to end")
+    # what the killed worker left in /tmp is removed by the other at the batch's end, and the other's own too
+    assert not list(Path(tempfile.gettempdir()).glob(f"notebook-grader-worker-{pid}-*"))
+    assert not [p for p in Path(tempfile.gettempdir()).glob("notebook-grader-worker-*")
+                if p.name.split("-")[3] in {str(w.pid) for w in workers}]

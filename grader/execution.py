@@ -12,9 +12,9 @@ import nbformat
 from .evidence import EvidenceError, read_json
 from .probes import job_probes
 from .results import CellReport
-from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun
+from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun
 from .spec import AssignmentSpec, Limits, TaskSpec
-from .submission import PreparedNotebook, grader_meta
+from .submission import PreparedNotebook
 
 log = logging.getLogger(__name__)
 KILLED_CODES = {-6, -9, 134, 137}
@@ -91,6 +91,32 @@ def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits)
 def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str, str], sandbox: Sandbox,
             limits: Limits, folder: Path) -> tuple[ExecutionSummary, Path]:
     """Run the notebook in ``sandbox``; return the summary and the export folder."""
+    return start_execution(prepared, spec, handouts, sandbox, limits, folder).finish()
+
+
+@dataclass
+class StartedExecution:
+    """A notebook's files written and its sandbox started, waiting for its job (``finish`` gives it)."""
+
+    sandbox: Sandbox
+    run: StartedRun
+    export_dir: Path
+    prepared: PreparedNotebook
+    limits: Limits
+    token: str
+
+    def finish(self) -> tuple[ExecutionSummary, Path]:
+        outcome = self.run.go()
+        return (summarize(self.sandbox.name, outcome, self.export_dir, self.prepared, self.limits, self.token),
+                self.export_dir)
+
+    def cancel(self) -> None:
+        self.run.cancel()
+
+
+def start_execution(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str, str], sandbox: Sandbox,
+                    limits: Limits, folder: Path) -> StartedExecution:
+    """Write the notebook and its files under ``folder`` and start its sandbox (which waits for the job)."""
     workdir = folder / "work"
     export_dir = folder / "export"
     workdir.mkdir(parents=True)
@@ -99,8 +125,8 @@ def execute(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: dict[str
     for name, text in handouts.items():
         (workdir / name).write_text(text)
     job = runner_job(prepared, spec, limits)
-    outcome = sandbox.run(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits))
-    return summarize(sandbox.name, outcome, export_dir, prepared, limits, job["token"]), export_dir
+    run = sandbox.start(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits))
+    return StartedExecution(sandbox, run, export_dir, prepared, limits, job["token"])
 
 
 def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:

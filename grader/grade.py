@@ -19,7 +19,7 @@ from .assignment import Assignment
 from .checks.base import Missing
 from .errors import EvidenceError, SubmissionError
 from .evidence import load_task_evidence, regular_file
-from .execution import ExecutionSummary, cell_problem, execute, stop_problem
+from .execution import ExecutionSummary, StartedExecution, cell_problem, start_execution, stop_problem
 from .results import SubmissionResult, TaskResult
 from .sandbox.base import Sandbox
 from .scoring import score_task
@@ -75,6 +75,42 @@ def execute_submission(path: str | Path, assignment: Assignment, sandbox: Sandbo
                        folder: Path) -> Executed | SubmissionResult:
     """Read, prepare and execute the notebook in ``sandbox`` (its files under ``folder``): what the checks need,
     or already a result when there is nothing to check (the notebook unreadable, the wrong data set)."""
+    started = start_submission(path, assignment, sandbox, limits, folder)
+    return started if isinstance(started, SubmissionResult) else started.finish()
+
+
+@dataclass
+class StartedSubmission:
+    """A submission read, prepared, its files written and its sandbox started ahead, waiting to run."""
+
+    path: Path
+    assignment: Assignment
+    execution: StartedExecution
+    used: Mapping[str, str]
+    clock: "_Phases"
+
+    def finish(self) -> Executed | SubmissionResult:
+        """Run it: the sandbox's time limits start now."""
+        self.clock.restart()
+        summary, export_dir = self.execution.finish()
+        self.clock.lap("sandbox")
+        sandbox = self.execution.sandbox.name
+        mismatch = _dataset_mismatch(self.used, summary)
+        if mismatch:
+            return _zero(self.path, self.assignment, sandbox, mismatch, mismatch, summary.to_dict())
+        prepared = self.execution.prepared
+        return Executed(submission=str(self.path), sandbox=sandbox, export_dir=str(export_dir), summary=summary,
+                        last_cell_of_task=dict(prepared.last_cell_of_task), notes=tuple(prepared.notes),
+                        limits=self.execution.limits, datasets=self.used, phases=self.clock.seconds)
+
+    def cancel(self) -> None:
+        self.execution.cancel()
+
+
+def start_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits,
+                     folder: Path) -> StartedSubmission | SubmissionResult:
+    """Read and prepare the notebook, write its files under ``folder`` and start its sandbox; or a result when
+    the notebook cannot be read."""
     path = Path(path)
     spec = assignment.spec
     clock = _Phases()
@@ -83,15 +119,9 @@ def execute_submission(path: str | Path, assignment: Assignment, sandbox: Sandbo
     except SubmissionError as exc:
         return _zero(path, assignment, sandbox.name, str(exc), f"the notebook could not be read: {exc}")
     used = datasets_used(spec)
+    started = start_execution(prepared, spec, assignment.handouts(), sandbox, limits, folder)
     clock.lap("read_and_prepare")
-    summary, export_dir = execute(prepared, spec, assignment.handouts(), sandbox, limits, folder)
-    clock.lap("sandbox")
-    mismatch = _dataset_mismatch(used, summary)
-    if mismatch:
-        return _zero(path, assignment, sandbox.name, mismatch, mismatch, summary.to_dict())
-    return Executed(submission=str(path), sandbox=sandbox.name, export_dir=str(export_dir), summary=summary,
-                    last_cell_of_task=dict(prepared.last_cell_of_task), notes=tuple(prepared.notes), limits=limits,
-                    datasets=used, phases=clock.seconds)
+    return StartedSubmission(path, assignment, started, used, clock)
 
 
 def check_executed(executed: Executed, assignment: Assignment, keep: Path | None = None) -> SubmissionResult:
@@ -123,6 +153,10 @@ class _Phases:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def restart(self) -> None:
+        """Count from now (a submission started ahead waited for its turn: not its time)."""
         self._last = time.monotonic()
 
     def lap(self, name: str) -> None:

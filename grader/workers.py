@@ -4,7 +4,9 @@ A worker is one grading slot, the same thing on this machine and on a Dask clust
 assignment's ``cpus`` of them), its sandbox, and a resident checker (``grader/checker.py``: TensorFlow imported
 once, the data sets loaded once). It executes a submission in a fresh sandbox, then hands the evidence to its
 checker and executes the next submission while the last one is checked: the checks are off the critical path,
-and at most one submission waits for its checks (bounding the evidence kept on disk). A submission is executed
+and at most one submission waits for its checks (bounding the evidence kept on disk). Locally, the next
+submission's sandbox is started (bubblewrap, the interpreter, the runner's imports) while the current one runs,
+and waits for its job: a fresh sandbox per submission, never one that ran another student's code. A submission is executed
 and checked by the same two functions ``grader grade`` runs in one process, so its result is the same.
 
 ``LocalPool`` runs workers on this machine, by default one per ``cpus`` cores (more would share CPUs and gain
@@ -28,7 +30,7 @@ from typing import Any, Iterator, Mapping
 from .assignment import REPO_ROOT, Assignment, load_assignment
 from .checker import CheckerFailed, ResidentChecker
 from .errors import BatchError, GraderError
-from .grade import Executed, execute_submission
+from .grade import Executed, StartedSubmission, start_submission
 from .results import SubmissionResult
 from .sandbox.select import choose_sandbox
 from .scoring import score_task
@@ -90,20 +92,40 @@ class Worker:
             raise BatchError(f"no sandbox for the batch: {exc}") from None
         self.checker = ResidentChecker(assignment_reference(assignment))
 
-    def execute(self, job: GradingJob) -> Executed | SubmissionResult:
-        """Run the submission in a fresh sandbox; its evidence stays in a folder of its own until checked."""
+    def start(self, job: GradingJob) -> StartedSubmission | SubmissionResult:
+        """Prepare the submission and start its fresh sandbox, which waits for ``finish``; its files and evidence
+        stay in a folder of its own until checked."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f"{job.key}-", dir=self.scratch))
         os.chmod(folder, 0o755)  # the sandbox's unprivileged user passes through it to its own folders
         try:
-            executed = execute_submission(Path(job.notebook), self.assignment, self.sandbox,
-                                          Limits.from_dict(job.limits), folder)
+            started = start_submission(Path(job.notebook), self.assignment, self.sandbox,
+                                       Limits.from_dict(job.limits), folder)
         except Exception as exc:  # noqa: BLE001 - whatever failed, this submission gets a reason, the batch goes on
-            log.exception("executing %s failed", job.key)
-            executed = grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
-        if isinstance(executed, SubmissionResult):
+            log.exception("starting %s failed", job.key)
+            started = grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
+        if isinstance(started, SubmissionResult):
             shutil.rmtree(folder, ignore_errors=True)
-        return executed
+        return started
+
+    def finish(self, job: GradingJob, started: StartedSubmission | SubmissionResult) -> Executed | SubmissionResult:
+        """Run a started submission to its end."""
+        if isinstance(started, SubmissionResult):
+            return started
+        try:
+            return started.finish()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("executing %s failed", job.key)
+            shutil.rmtree(started.execution.export_dir.parent, ignore_errors=True)
+            return grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
+
+    def cancel(self, started: StartedSubmission | SubmissionResult | None) -> None:
+        if isinstance(started, StartedSubmission):
+            started.cancel()
+            shutil.rmtree(started.execution.export_dir.parent, ignore_errors=True)
+
+    def execute(self, job: GradingJob) -> Executed | SubmissionResult:
+        return self.finish(job, self.start(job))
 
     def check(self, job: GradingJob, executed: Executed | SubmissionResult) -> SubmissionResult:
         """The result: the resident checker's scores of the evidence (then removed)."""
@@ -143,6 +165,8 @@ class LocalPool:
         self.sandbox = sandbox
         self.batch = batch
         self._workers: list[Worker] = []
+        self._lock = threading.Lock()
+        self._reserved: dict[int, tuple[GradingJob, StartedSubmission | SubmissionResult]] = {}
 
     def describe(self) -> str:
         cores = len(os.sched_getaffinity(0))
@@ -176,24 +200,48 @@ class LocalPool:
                 thread.join()
 
     def _run(self, worker: Worker, todo: queue.Queue, done: queue.Queue, stop: threading.Event) -> None:
-        """One worker's loop: execute a submission, then check it while the next one executes."""
+        """One worker's loop: the next submission's sandbox started while the current one runs, and each
+        submission checked while the next one runs. A worker that finds no submission left takes one another
+        worker started ahead but has not run (its sandbox ended unused), so that none waits behind a long one."""
         checking: Future | None = None
 
         def check(job: GradingJob, executed: Executed | SubmissionResult) -> None:
             done.put((job, worker.check(job, executed)))
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"checks-{worker.slot}") as checks:
-            while not stop.is_set():
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    break
-                executed = worker.execute(job)
+            job, started = self._take(worker, todo, reserve=False)
+            while job is not None and not stop.is_set():
+                self._take(worker, todo, reserve=True)  # its sandbox starts up while this one runs
+                executed = worker.finish(job, started)
                 if checking is not None:
                     checking.result()
                 checking = checks.submit(check, job, executed)
+                with self._lock:
+                    job, started = self._reserved.pop(worker.slot, (None, None))
+                if job is None:  # none was left, or another worker took it
+                    job, started = self._take(worker, todo, reserve=False)
+            with self._lock:
+                _, unused = self._reserved.pop(worker.slot, (None, None))
+            worker.cancel(unused)  # stopped early: what was started and not run ends unused
+            worker.cancel(started if job is not None else None)
             if checking is not None:
                 checking.result()
+
+    def _take(self, worker: Worker, todo: queue.Queue, reserve: bool
+              ) -> tuple[GradingJob | None, StartedSubmission | SubmissionResult | None]:
+        """The next job, started: from the queue; else, when not for later, one another worker started ahead."""
+        with self._lock:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                if reserve or not self._reserved:
+                    return None, None
+                job, theirs = self._reserved.pop(next(iter(self._reserved)))
+                worker.cancel(theirs)
+            started = worker.start(job)
+            if reserve:
+                self._reserved[worker.slot] = (job, started)
+            return job, started
 
     def close(self) -> None:
         for worker in self._workers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..spec import Limits
 
@@ -45,6 +45,24 @@ class Sandbox(abc.ABC):
     @abc.abstractmethod
     def run(self, run: SandboxRun) -> SandboxOutcome:
         """Execute the job; return when it ended or was killed at the wall-clock limit."""
+
+    def start(self, run: SandboxRun) -> "StartedRun":
+        """Start what can start before the job is given (a sandbox that cannot: nothing, until ``go``)."""
+        return StartedRun(lambda: self.run(run))
+
+
+class StartedRun:
+    """A sandbox run started ahead: ``go`` gives it its job and waits for the outcome; ``cancel`` ends it."""
+
+    def __init__(self, go: Callable[[], SandboxOutcome], cancel: Callable[[], None] = lambda: None) -> None:
+        self._go = go
+        self._cancel = cancel
+
+    def go(self) -> SandboxOutcome:
+        return self._go()
+
+    def cancel(self) -> None:
+        self._cancel()
 
     def describe(self) -> str:
         return self.name

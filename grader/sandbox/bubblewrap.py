@@ -21,9 +21,9 @@ from typing import Callable
 
 from ..datasets import SANDBOX_FILES
 from ..errors import SandboxUnavailableError
-from .base import (INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
+from .base import (StartedRun, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
                    hard_timeout)
-from .process import run_limited
+from .process import StartedProcess
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
 _RUNS = itertools.count()
@@ -130,6 +130,12 @@ class BubblewrapSandbox(Sandbox):
         find_bwrap()
 
     def run(self, run: SandboxRun) -> SandboxOutcome:
+        return self.start(run).go()
+
+    def start(self, run: SandboxRun) -> StartedRun:
+        """Start the sandbox now, its runner waiting for the job (given by ``go``, when its time limit starts):
+        a batch's worker starts the next submission's sandbox while the current one runs. A sandbox started is
+        that submission's only: its folders, its user, its process."""
         drop_to = sandbox_uid() if os.geteuid() == 0 else None
         if drop_to is not None:
             for parent in {run.workdir.parent, run.export_dir.parent}:
@@ -138,7 +144,11 @@ class BubblewrapSandbox(Sandbox):
                 os.chown(folder, drop_to, drop_to)
                 for path in folder.rglob("*"):
                     os.chown(path, drop_to, drop_to, follow_symlinks=False)
-        job = dict(run.job)
-        return run_limited(bwrap_argv(run, self.python), json.dumps(job), hard_timeout(run.limits),
-                           preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)),
-                           watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
+        started = StartedProcess(bwrap_argv(run, self.python),
+                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)))
+
+        def go() -> SandboxOutcome:
+            return started.finish(json.dumps(dict(run.job)), hard_timeout(run.limits),
+                                  watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
+
+        return StartedRun(go, started.cancel)

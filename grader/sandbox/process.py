@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from collections import deque
@@ -75,6 +74,49 @@ def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: 
     return None
 
 
+class StartedProcess:
+    """A sandbox's process started ahead of its job: it starts up (bubblewrap, the interpreter, the runner's
+    imports) and then waits for the job on its standard input, a pipe. Its limits start with ``finish``."""
+
+    def __init__(self, argv: Sequence[str], preexec: Callable[[], None] | None = None,
+                 env: dict | None = None) -> None:
+        self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
+                                        env=env)
+        self.tail = OutputTail(self.process.stdout)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def finish(self, stdin_text: str, timeout_s: float, watched: Sequence[Path] = (),
+               disk_bytes: int | None = None) -> SandboxOutcome:
+        """Give it its job; kill it at ``timeout_s`` from now or when ``watched`` folders pass ``disk_bytes``."""
+        started = time.monotonic()
+        try:
+            self.process.stdin.write(stdin_text.encode())
+            self.process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # it ended before reading its job: its exit code says how
+        try:
+            stopped_for = watch(self.process, started, timeout_s, watched, disk_bytes)
+        finally:
+            _kill_group(self.process)
+        text = self.tail.text()
+        if not self.tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
+            self.process.stdout.close()
+        return SandboxOutcome(exit_code=None if stopped_for else self.process.returncode,
+                              timed_out=stopped_for == "time", seconds=time.monotonic() - started, log_tail=text,
+                              stopped_for=stopped_for)
+
+    def cancel(self) -> None:
+        _kill_group(self.process)
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
 def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
                 preexec: Callable[[], None] | None = None, env: dict | None = None,
                 watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
@@ -82,22 +124,7 @@ def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
 
     Its output goes through a pipe of which only the tail is kept: nothing it prints lands on the host's disk.
     """
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as stdin:
-        stdin.write(stdin_text.encode())
-        stdin.seek(0)
-        process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=preexec, env=env)
-    tail = OutputTail(process.stdout)
-    try:
-        stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
-    finally:
-        _kill_group(process)
-    text = tail.text()
-    if not tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
-        process.stdout.close()
-    return SandboxOutcome(exit_code=None if stopped_for else process.returncode, timed_out=stopped_for == "time",
-                          seconds=time.monotonic() - started, log_tail=text, stopped_for=stopped_for)
+    return StartedProcess(argv, preexec, env).finish(stdin_text, timeout_s, watched, disk_bytes)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -159,3 +159,58 @@ def test_each_sandbox_of_a_batch_has_a_user_of_its_own(tiny_assignment, scratch,
         executed = (tmp_path / "kept" / f"student{n}" / "executed.ipynb").read_text()
         uids.update(int(u) for u in re.findall(r"UID (\d+)", executed))
     assert len(uids) == 3 and min(uids) >= 200_000
+
+
+def slow_and_quick(assignment, folder: Path) -> list[Path]:
+    slow = nbs.write(nbs.insert_cell(nbs.reference(assignment), "array", "import time\ntime.sleep(8)"), folder,
+                     "a_slow")
+    return [slow, *(nbs.write(nbs.reference(assignment), folder, f"b_quick{n}") for n in range(2))]
+
+
+def test_the_next_sandbox_starts_while_one_runs(tiny_assignment, scratch, tmp_path):
+    """One worker: while the slow submission runs, the next one's sandbox is there already, waiting for its job
+    (a fresh one: its own folder, its own user; it never ran anything else)."""
+    notebooks = slow_and_quick(tiny_assignment, tmp_path / "in")[:2]
+    pool = LocalPool(tiny_assignment, 1, scratch / "warm", cpus=1, sandbox="bubblewrap")
+    order, seen_waiting = [], []
+
+    def watch() -> None:
+        while not order:  # until the slow one's result: only one runs at a time, so this one waits
+            seen_waiting.extend(p.name for p in (scratch / "warm").glob("slot-0/b_quick*") if sandbox_of(p))
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for job, result in pool.grade([job_for(tiny_assignment, n) for n in notebooks]):
+            order.append(job.key)
+            assert result.points == 4, result.feedback_text()
+    finally:
+        pool.close()
+        watcher.join()
+    assert order == ["a_slow", "b_quick0"] and seen_waiting
+
+
+def test_an_idle_worker_takes_a_submission_another_started_ahead(tiny_assignment, scratch, tmp_path):
+    """Two workers: the one running the slow submission started a quick one ahead; the other, with nothing left,
+    takes it (that sandbox ends unused), so that no quick one waits behind the slow one."""
+    notebooks = slow_and_quick(tiny_assignment, tmp_path / "in")
+    pool = LocalPool(tiny_assignment, 2, scratch / "ahead", cpus=1, sandbox="bubblewrap")
+    try:
+        order = [job.key for job, result in pool.grade([job_for(tiny_assignment, n) for n in notebooks])
+                 if result.points == 4]
+    finally:
+        pool.close()
+    assert order[-1] == "a_slow" and len(order) == 3, order
+
+
+def sandbox_of(folder: Path) -> bool:
+    """Whether a bubblewrap process binds ``folder``'s work folder (a sandbox started for it)."""
+    work = str(folder / "work").encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and work in (entry / "cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False

@@ -155,7 +155,7 @@ def write_gradebook(results: list[SubmissionResult], assignment: Assignment, pat
 def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
-                 scheduler: str | None = None,
+                 scheduler: str | None = None, start_ahead: bool = True,
                  on_plan: Callable[[int, int, str], None] | None = None) -> BatchSummary:
     """Grade every submission in ``source`` (a folder or a zip, any layout ``grader/intake`` knows) into
     ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts."""
@@ -174,7 +174,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                            limits=asdict(limits), batch=batch_id(out_dir)) for k in todo]
         pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
             LocalPool(assignment, workers, scratch_root(out_dir), out_dir / EXECUTED, cpus=limits.cpus,
-                      sandbox=sandbox, batch=batch_id(out_dir))
+                      sandbox=sandbox, batch=batch_id(out_dir), start_ahead=start_ahead)
         students = {s.key: s.student for s in manifest.submissions}
         gradebook = out_dir / GRADEBOOK
         failed = 0

@@ -155,8 +155,9 @@ class LocalPool:
     executing the next."""
 
     def __init__(self, assignment: Assignment, workers: int | None, scratch: Path, keep_root: Path | None = None,
-                 cpus: int = 1, sandbox: str = "auto", batch: str = "") -> None:
+                 cpus: int = 1, sandbox: str = "auto", batch: str = "", start_ahead: bool = True) -> None:
         self.assignment = assignment
+        self.start_ahead = start_ahead  # off only to measure what starting ahead saves
         self.cpus = max(1, cpus)
         self.chosen = workers is None
         self.workers = max(1, workers) if workers is not None else default_workers(self.cpus)
@@ -211,7 +212,8 @@ class LocalPool:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"checks-{worker.slot}") as checks:
             job, started = self._take(worker, todo, reserve=False)
             while job is not None and not stop.is_set():
-                self._take(worker, todo, reserve=True)  # its sandbox starts up while this one runs
+                if self.start_ahead:
+                    self._take(worker, todo, reserve=True)  # its sandbox starts up while this one runs
                 executed = worker.finish(job, started)
                 if checking is not None:
                     checking.result()

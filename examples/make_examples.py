@@ -25,8 +25,8 @@ CNN_SECOND_CONV = ('tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),\n    
 def fashion_cnn(course) -> dict[str, object]:
     ref = lambda: nbs.reference(course)  # noqa: E731
     return {
-        "ben_filters_32": nbs.replace(nbs.replace(ref(), "epochs=5)", "epochs=1)", count=3), CNN_SECOND_CONV,
-                                      CNN_SECOND_CONV.replace("Conv2D(64", "Conv2D(32")),
+        # trained on 3,000 images for one epoch, as the other mistakes: a mistake costs CI seconds, not minutes
+        "ben_filters_32": nbs.replace(nbs.quick(ref()), CNN_SECOND_CONV, CNN_SECOND_CONV.replace("Conv2D(64", "Conv2D(32")),
         "chloe_no_normalisation": nbs.replace(nbs.replace(nbs.quick(ref()), "training_images = training_images / 255.0\n",
                                                           ""), "test_images = test_images / 255.0\n", ""),
         "finn_kernel_exit": nbs.insert_cell(nbs.quick(ref()), "cnn", "import os\nos._exit(1)", where="start"),

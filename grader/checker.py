@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,13 +46,18 @@ def _die_with_parent() -> None:
 class ResidentChecker:
     """The host's handle on a checker process for ``assignment`` (a reference ``load_assignment`` takes)."""
 
-    def __init__(self, assignment: str, timeout_s: float = CHECK_TIMEOUT_S, warm: bool = True) -> None:
+    def __init__(self, assignment: str, timeout_s: float = CHECK_TIMEOUT_S, warm: bool = True,
+                 log_dir: Path | None = None) -> None:
+        """``log_dir``: where its log goes (a worker's scratch folder, which a batch killed and started again
+        removes); a temporary folder of its own when not given."""
         self.assignment = assignment
         self.timeout_s = timeout_s
         self.warm = warm
         self.restarts = 0
         self.checked = 0
-        self._log_dir = Path(tempfile.mkdtemp(prefix="notebook-grader-checker-"))
+        if log_dir is not None:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        self._log_dir = Path(tempfile.mkdtemp(prefix="notebook-grader-checker-", dir=log_dir))
         self._process: subprocess.Popen | None = None
         self._answers: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -154,9 +160,7 @@ class ResidentChecker:
                     pass
             self._stop()
             self._spawns.put(None)
-        for path in self._log_dir.glob("*"):
-            path.unlink(missing_ok=True)
-        self._log_dir.rmdir()
+        shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 # --- the checker's own process -----------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ class Worker:
             self.sandbox = choose_sandbox(sandbox, slot, batch)
         except GraderError as exc:
             raise BatchError(f"no sandbox for the batch: {exc}") from None
-        self.checker = ResidentChecker(assignment_reference(assignment))
+        self.checker = ResidentChecker(assignment_reference(assignment), log_dir=scratch)
 
     def start(self, job: GradingJob) -> StartedSubmission | SubmissionResult:
         """Prepare the submission and start its fresh sandbox, which waits for ``finish``; its files and evidence

@@ -155,6 +155,7 @@ def test_a_batch_killed_with_sigkill_resumes_where_it_stopped(own_tiny, download
         # Killed while the slow student's notebook runs: two results written, one grading under way.
         wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2 and processes_mentioning(scratch)
                  and processes_mentioning(checker), 120, "two results and a grading under way")
+        assert list(Path(scratch).glob("slot-*/notebook-grader-checker-*/checker.log"))  # its log: in the scratch
     finally:
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()

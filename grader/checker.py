@@ -36,7 +36,8 @@ KERAS_KINDS = {"keras_model", "any"}  # what the checks load with Keras
 
 
 class CheckerFailed(GraderError):
-    """The checker died or hung twice on one submission."""
+    """A submission's checks could not be done: they raised, the checker could not start, or it died or hung
+    twice on that submission."""
 
 
 def _die_with_parent() -> None:
@@ -46,13 +47,11 @@ def _die_with_parent() -> None:
 class ResidentChecker:
     """The host's handle on a checker process for ``assignment`` (a reference ``load_assignment`` takes)."""
 
-    def __init__(self, assignment: str, timeout_s: float = CHECK_TIMEOUT_S, warm: bool = True,
-                 log_dir: Path | None = None) -> None:
+    def __init__(self, assignment: str, timeout_s: float = CHECK_TIMEOUT_S, log_dir: Path | None = None) -> None:
         """``log_dir``: where its log goes (a worker's scratch folder, which a batch killed and started again
         removes); a temporary folder of its own when not given."""
         self.assignment = assignment
         self.timeout_s = timeout_s
-        self.warm = warm
         self.restarts = 0
         self.checked = 0
         if log_dir is not None:
@@ -81,7 +80,7 @@ class ResidentChecker:
         return self._process.pid if self._process else None
 
     def _start(self) -> None:
-        command = [sys.executable, "-m", "grader.checker", self.assignment, *([] if self.warm else ["--cold"])]
+        command = [sys.executable, "-m", "grader.checker", self.assignment]
         self._answers = queue.Queue()
         reply: queue.Queue = queue.Queue()
         self._spawns.put((command, reply))
@@ -195,7 +194,7 @@ def _forget_models() -> None:
     gc.collect()
 
 
-def serve(reference: str, warm: bool = True) -> int:
+def serve(reference: str) -> int:
     """Answer requests from standard input until it closes."""
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever else prints goes to the log
@@ -203,8 +202,7 @@ def serve(reference: str, warm: bool = True) -> int:
     from .grade import Executed, check_executed
 
     assignment = load_assignment(reference)
-    if warm:
-        _warm_up(assignment)
+    _warm_up(assignment)
     for line in sys.stdin:
         try:
             request = json.loads(line)
@@ -222,4 +220,4 @@ def serve(reference: str, warm: bool = True) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    sys.exit(serve(sys.argv[1], warm="--cold" not in sys.argv[2:]))
+    sys.exit(serve(sys.argv[1]))

@@ -31,10 +31,10 @@ MAX_KEPT_NOTEBOOK_BYTES = 50 * 2**20
 
 
 def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
-                     keep: Path | None = None, scratch: Path | None = None) -> SubmissionResult:
+                     keep: Path | None = None) -> SubmissionResult:
     """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook and evidence in."""
     limits = limits or assignment.spec.limits
-    with tempfile.TemporaryDirectory(prefix="grading-", dir=scratch) as folder:
+    with tempfile.TemporaryDirectory(prefix="grading-") as folder:
         executed = execute_submission(path, assignment, sandbox, limits, Path(folder))
         if isinstance(executed, SubmissionResult):
             return executed
@@ -97,7 +97,7 @@ class StartedSubmission:
         sandbox = self.execution.sandbox.name
         mismatch = _dataset_mismatch(self.used, summary)
         if mismatch:
-            return _zero(self.path, self.assignment, sandbox, mismatch, mismatch, summary.to_dict())
+            return zero_result(self.path, self.assignment, sandbox, mismatch, mismatch, summary.to_dict())
         prepared = self.execution.prepared
         return Executed(submission=str(self.path), sandbox=sandbox, export_dir=str(export_dir), summary=summary,
                         last_cell_of_task=dict(prepared.last_cell_of_task), notes=tuple(prepared.notes),
@@ -117,7 +117,7 @@ def start_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
     try:
         prepared = prepare(assignment.clean_submission(read_submission(path)), assignment.template(), spec)
     except SubmissionError as exc:
-        return _zero(path, assignment, sandbox.name, str(exc), f"the notebook could not be read: {exc}")
+        return zero_result(path, assignment, sandbox.name, str(exc), f"the notebook could not be read: {exc}")
     used = datasets_used(spec)
     started = start_execution(prepared, spec, assignment.handouts(), sandbox, limits, folder)
     clock.lap("read_and_prepare")
@@ -208,7 +208,7 @@ def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | 
     return None
 
 
-def _zero(path: Path, assignment: Assignment, sandbox: str, error: str, task_reason: str,
+def zero_result(path: Path, assignment: Assignment, sandbox: str, error: str, task_reason: str,
           execution: dict | None = None) -> SubmissionResult:
     """A result of no points: the submission could not be graded, each task says why."""
     tasks = tuple(score_task(task, {}, task_reason) for task in assignment.spec.tasks)

@@ -30,10 +30,9 @@ from typing import Any, Iterator, Mapping
 from .assignment import REPO_ROOT, Assignment, load_assignment
 from .checker import CheckerFailed, ResidentChecker
 from .errors import BatchError, GraderError
-from .grade import Executed, StartedSubmission, start_submission
+from .grade import Executed, StartedSubmission, start_submission, zero_result
 from .results import SubmissionResult
 from .sandbox.select import choose_sandbox
-from .scoring import score_task
 from .spec import Limits
 
 log = logging.getLogger(__name__)
@@ -66,10 +65,9 @@ def assignment_reference(assignment: Assignment) -> str:
 
 
 def grader_failure(key: str, assignment: Assignment, sandbox: str, why: str) -> SubmissionResult:
+    """No points because the grader failed, not the submission: said so, for an instructor to look at."""
     reason = f"{GRADER_FAILED} ({why}); an instructor will look at it"
-    tasks = tuple(score_task(t, {}, reason) for t in assignment.spec.tasks)
-    return SubmissionResult(submission=f"{key}.ipynb", assignment=assignment.name, points=0.0,
-                            max_points=assignment.spec.max_points, tasks=tasks, sandbox=sandbox, error=reason)
+    return zero_result(Path(f"{key}.ipynb"), assignment, sandbox, reason, reason)
 
 
 def default_workers(cpus: int) -> int:
@@ -141,9 +139,6 @@ class Worker:
             return grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
         finally:
             shutil.rmtree(Path(executed.export_dir).parent, ignore_errors=True)
-
-    def grade(self, job: GradingJob) -> SubmissionResult:
-        return self.check(job, self.execute(job))
 
     def close(self) -> None:
         self.checker.close()

@@ -159,8 +159,9 @@ def main(assignment: str, copies: str, runs: int, sandbox: str) -> None:
     for what, seconds, memory in rows:
         click.echo(f"| {what:<52} | {seconds:7.2f} | {seconds / base:14.2f} | {megabytes(memory)} |")
     click.echo(f"\none grading in the batch of {count} with 1 worker, phase by phase (execution.phases; the sandbox's"
-               f" {phases['seconds']:.2f} s include the runner's own {phases.get('runner_seconds')} s, kernel start"
-               " to last probe):")
+               f" {phases['seconds']:.2f} s include the runner's own {phases.get('runner_seconds')} s, first cell"
+               f" to last probe; its kernel started, and imported {sorted(phases.get('warm_imports', {}))}, in"
+               f" {phases.get('kernel_seconds')} s before its turn):")
     for phase, seconds in phases.get("phases", {}).items():
         click.echo(f"  {phase:<24} {seconds:8.3f} s")
 

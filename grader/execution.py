@@ -15,6 +15,7 @@ from .results import CellReport
 from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun
 from .spec import AssignmentSpec, Limits, TaskSpec
 from .submission import PreparedNotebook
+from .warm_imports import notebook_warm_imports
 
 log = logging.getLogger(__name__)
 KILLED_CODES = {-6, -9, 134, 137}
@@ -35,11 +36,14 @@ class ExecutionSummary:
     truncated_output: bool = False
     probes: Mapping[str, Any] = field(default_factory=dict)
     datasets: Mapping[str, str] = field(default_factory=dict)
-    runner_seconds: float | None = None  # the runner's own time, kernel start to last probe (told by the sandbox)
+    runner_seconds: float | None = None  # the runner's own time, first cell to last probe (told by the sandbox)
+    kernel_seconds: float | None = None  # the kernel's start (and imports ahead), before the job's turn (told too)
+    warm_imports: Mapping[str, str] = field(default_factory=dict)  # modules imported ahead, and how it went
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
-                "runner_seconds": self.runner_seconds,
+                "runner_seconds": self.runner_seconds, "kernel_seconds": self.kernel_seconds,
+                "warm_imports": dict(self.warm_imports),
                 "exit_code": self.exit_code, "stopped": self.stopped, "problem": self.problem,
                 "truncated_output": self.truncated_output, "log_tail": self.log_tail[-1500:],
                 "cells": [c.__dict__ for c in self.cells if c.status != "ok"]}
@@ -55,7 +59,8 @@ class ExecutionSummary:
                    exit_code=data["exit_code"], cells=tuple(CellReport(**c) for c in data["cells"]),
                    stopped=data["stopped"], problem=data["problem"], log_tail=data["log_tail"],
                    truncated_output=data["truncated_output"], probes=data["probes"], datasets=data["datasets"],
-                   runner_seconds=data["runner_seconds"])
+                   runner_seconds=data["runner_seconds"], kernel_seconds=data["kernel_seconds"],
+                   warm_imports=data["warm_imports"])
 
 
 def notebook_name(spec: AssignmentSpec) -> str:
@@ -85,6 +90,7 @@ def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits)
                    "after_cell": prepared.last_cell_of_task[t.name], "cells": prepared.cells_of_task(t.name)}
                   for t in spec.tasks],
         "probes": job_probes(spec),
+        "warm_imports": notebook_warm_imports(prepared.notebook),
     }
 
 
@@ -172,7 +178,10 @@ def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: Pr
                             probes=status.get("probes") if isinstance(status.get("probes"), dict) else {},
                             datasets={str(k): str(v)[:40] for k, v in status.get("datasets", {}).items()}
                             if isinstance(status.get("datasets"), dict) else {},
-                            runner_seconds=_seconds(status.get("seconds")))
+                            runner_seconds=_seconds(status.get("seconds")),
+                            kernel_seconds=_seconds(status.get("kernel_seconds")),
+                            warm_imports={str(k)[:40]: str(v)[:20] for k, v in list(status["warm_imports"].items())[:5]}
+                            if isinstance(status.get("warm_imports"), dict) else {})
 
 
 def _runner_status(export_dir: Path, token: str) -> dict | None:

@@ -149,7 +149,8 @@ def check_executed(executed: Executed, assignment: Assignment, keep: Path | None
 
 class _Phases:
     """Where one grading's time went, phase by phase, in the host's process (``execution.phases``); the sandbox's
-    share is split further by the runner's own time (``execution.runner_seconds``: kernel start to last probe)."""
+    share is split further by the runner's own times (``execution.kernel_seconds``: the kernel's start and imports
+    ahead, before its turn; ``execution.runner_seconds``: first cell to last probe)."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}

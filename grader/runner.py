@@ -1,5 +1,10 @@
 """Executes a notebook inside the sandbox: run as ``python -m grader.runner`` with a job as JSON on stdin.
 
+The job comes first, on a line of its own: the runner starts the kernel (and imports what the job says may be
+imported ahead), then waits for the next line (``go``) or the end of its input before the notebook's first cell;
+the notebook's time limit counts from then.  A batch's worker starts the next submission's sandbox so, while
+the current one runs.
+
 One fresh kernel; every code cell runs with a time limit of its own and within the
 notebook's deadline; outputs are capped; after the last cell of a task, the
 task's variables are exported as data.  It writes ``status.json`` (how each cell
@@ -16,7 +21,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -28,6 +33,7 @@ from .exporter import call_code, export_code
 EXPORT_TIMEOUT_S = 120
 PR_SET_DUMPABLE = 4
 PROBE_TIMEOUT_S = 15
+STARTUP_TIMEOUT_S = 120
 
 
 class CappedClient(NotebookClient):
@@ -152,17 +158,29 @@ def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
                            int(probe.get("timeout_s", EXPORT_TIMEOUT_S)))
 
 
-def run(job: dict) -> dict:
+def _warm_imports(client: CappedClient, modules: list[str]) -> dict[str, str]:
+    """Import ``modules`` in the kernel before the notebook's first cell, as a hidden cell that binds no name
+    (which modules, and why that changes nothing the notebook computes: ``grader/warm_imports.py``)."""
+    modules = [m for m in modules if isinstance(m, str) and all(p.isidentifier() for p in m.split("."))]
+    if not modules:
+        return {}
+    code = f"(lambda _modules: [__import__(_m) for _m in _modules] and None)({modules!r})"
+    outcome = _run_export(client, code, STARTUP_TIMEOUT_S)
+    return {module: outcome for module in modules}
+
+
+def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> dict:
+    """Start the kernel (and import what the job says to), wait for ``wait_for_go`` (a sandbox started ahead
+    waits there for its turn), then execute the notebook: its time limit counts from then."""
     nb = nbformat.read(job["notebook"], as_version=4)
     export_dir = Path(job["export_dir"])
     seen = datasets_seen()
-    started = time.monotonic()
-    deadline = started + float(job["notebook_timeout_s"])
+    began = time.monotonic()
     # The kernel's connection file goes where Jupyter puts it (the runtime folder, which is also the export folder).
     km = AsyncKernelManager(kernel_name="python3",
                             connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
     client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), km=km, kernel_name="python3",
-                          allow_errors=True, interrupt_on_timeout=True, startup_timeout=120,
+                          allow_errors=True, interrupt_on_timeout=True, startup_timeout=STARTUP_TIMEOUT_S,
                           error_on_timeout={"ename": "CellTimeoutError", "evalue": "interrupted at its time limit"},
                           resources={"metadata": {"path": job["workdir"]}})
     after_cell: dict[int, list[dict]] = {}
@@ -172,6 +190,12 @@ def run(job: dict) -> dict:
     exports: dict[str, str] = {}
     stopped: str | None = None
     with client.setup_kernel():
+        warmed = _warm_imports(client, list(job.get("warm_imports", ())))
+        kernel_seconds = time.monotonic() - began
+        if wait_for_go is not None:
+            wait_for_go()
+        started = time.monotonic()
+        deadline = started + float(job["notebook_timeout_s"])
         for index, cell in enumerate(nb.cells):
             if stopped:
                 if cell.cell_type == "code":
@@ -213,7 +237,8 @@ def run(job: dict) -> dict:
             probes[probe["variable"]] = _probe(client, probe, export_dir)
             stopped = "kernel_died" if probes[probe["variable"]] == "kernel_died" else stopped
     status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped, "datasets": seen,
-              "seconds": round(time.monotonic() - started, 3),
+              "seconds": round(time.monotonic() - started, 3), "kernel_seconds": round(kernel_seconds, 3),
+              "warm_imports": warmed,
               "truncated_output_cells": sorted(client.truncated_cells)}
     nbformat.write(nb, export_dir / "executed.ipynb")
     return status
@@ -260,10 +285,12 @@ def look_like_jupyter(job: dict) -> None:
 
 
 def main() -> int:
-    job = json.loads(sys.stdin.read())
+    """The job is the first line of standard input; the next line (or its end) says go. A sandbox started ahead
+    gets its job at once and starts its kernel, and says go when the submission's turn comes."""
+    job = json.loads(sys.stdin.readline())
     look_like_jupyter(job)
     try:
-        status = run(job)
+        status = run(job, sys.stdin.readline)
     except Exception as exc:  # noqa: BLE001 - report any failure of the run itself, then fail
         status = {"cells": [], "stopped": "runner_failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
         _write_status(job, status)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import nbformat
 import pytest
@@ -9,14 +12,20 @@ import pytest
 from grader.runner import run
 
 
-def run_cells(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000, probes=()):
+def write_job(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000, probes=(),
+              warm=()):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nbformat.write(nb, tmp_path / "nb.ipynb")
     out = tmp_path / "out"
     out.mkdir()
     job = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "export_dir": str(out),
            "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout, "max_output_bytes": max_output,
-           "tasks": list(tasks), "token": "t", "probes": list(probes)}
+           "tasks": list(tasks), "token": "t", "probes": list(probes), "warm_imports": list(warm)}
+    return job, out
+
+
+def run_cells(tmp_path, *sources, **options):
+    job, out = write_job(tmp_path, *sources, **options)
     return run(job), out
 
 
@@ -92,6 +101,49 @@ def test_the_export_leaves_no_trace_in_the_namespace(tmp_path):
                             "assert names == ['In', 'Out', 'a', 'exit', 'get_ipython', 'open', 'quit'], names\n"
                             "assert len(In) == 3, In", tasks=tasks)
     assert statuses(status) == ["ok", "ok"], status
+
+
+SEEN_BY_THE_FIRST_CELL = """import sys, json
+open('seen.json', 'w').write(json.dumps({
+    'names': sorted(k for k in globals() if not k.startswith('_')), 'history': len(In), 'outputs': len(Out),
+    'count': get_ipython().execution_count, 'colorsys': 'colorsys' in sys.modules}))"""
+
+
+@pytest.mark.parametrize("warm", [["colorsys"], []])
+def test_a_module_imported_ahead_is_there_before_the_first_cell_and_nothing_else_shows(tmp_path, warm):
+    status, _ = run_cells(tmp_path, SEEN_BY_THE_FIRST_CELL, warm=warm)
+    assert statuses(status) == ["ok"], status
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    # the same namespace, history and execution count as in a kernel that imported nothing ahead
+    assert seen == {"names": ["In", "Out", "exit", "get_ipython", "json", "open", "quit", "sys"], "history": 2,
+                    "outputs": 0, "count": 2, "colorsys": bool(warm)}
+    assert status["warm_imports"] == {m: "ok" for m in warm} and status["kernel_seconds"] > 0
+
+
+def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
+    """``python -m grader.runner``: the job on its first line starts the kernel; the first cell runs only once
+    ``go`` comes, and the notebook's time counts from then."""
+    job, out = write_job(tmp_path, "open('ran', 'w').write('yes')", warm=["colorsys"])
+    runner = subprocess.Popen([sys.executable, "-m", "grader.runner"], stdin=subprocess.PIPE, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        runner.stdin.write(json.dumps(job) + "\n")
+        runner.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not list(out.glob("kernel-*.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(out.glob("kernel-*.json")), "the kernel did not start before its turn"
+        time.sleep(3)
+        assert not (tmp_path / "ran").exists() and runner.poll() is None
+        runner.stdin.write("go\n")
+        runner.stdin.close()
+        assert runner.wait(60) == 0
+    finally:
+        runner.kill()
+    status = json.loads((out / "status.json").read_text())
+    assert (tmp_path / "ran").read_text() == "yes" and statuses(status) == ["ok"]
+    assert status["seconds"] < 3, "the wait for its turn counted in the notebook's time"
+    assert status["warm_imports"] == {"colorsys": "ok"}
 
 
 PROBED_TASK = {

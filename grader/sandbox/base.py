@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -66,6 +67,14 @@ class StartedRun:
 
     def describe(self) -> str:
         return self.name
+
+
+GO = "go\n"  # the runner's second line of input: the notebook's turn has come (its time limit starts)
+
+
+def job_line(job: Mapping[str, Any]) -> str:
+    """The runner's first line of input: its job (it starts the kernel on it, then waits for ``GO``)."""
+    return json.dumps(dict(job)) + "\n"
 
 
 def hard_timeout(limits: Limits) -> float:

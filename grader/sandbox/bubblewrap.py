@@ -10,7 +10,6 @@ process limit applies and root-only files stay unreadable.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import resource
 import shutil
@@ -21,8 +20,8 @@ from typing import Callable
 
 from ..datasets import SANDBOX_FILES
 from ..errors import SandboxUnavailableError
-from .base import (StartedRun, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
-                   hard_timeout)
+from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
+                   hard_timeout, job_line)
 from .process import StartedProcess
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
@@ -145,10 +144,11 @@ class BubblewrapSandbox(Sandbox):
                 for path in folder.rglob("*"):
                     os.chown(path, drop_to, drop_to, follow_symlinks=False)
         started = StartedProcess(bwrap_argv(run, self.python),
-                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)))
+                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)),
+                                 first_input=job_line(run.job))
 
         def go() -> SandboxOutcome:
-            return started.finish(json.dumps(dict(run.job)), hard_timeout(run.limits),
+            return started.finish(GO, hard_timeout(run.limits),
                                   watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
 
         return StartedRun(go, started.cancel)

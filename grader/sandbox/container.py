@@ -13,7 +13,6 @@ environment holds what a desktop's would (HOME, USER, LANG, PATH), nothing that 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shlex
@@ -21,7 +20,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,9 +27,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import SandboxUnavailableError
-from .base import INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, hard_timeout
+from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
+                   hard_timeout, job_line)
 from .bubblewrap import DATASETS, cpu_set
-from .process import OutputTail, watch
+from .process import StartedProcess
 
 log = logging.getLogger(__name__)
 
@@ -199,35 +198,39 @@ def remove_batch_containers(batch: str) -> int:
     return len(names)
 
 
+class StartedContainer:
+    """A container started now (the engine's ``run`` in ``argv``; its process reads ``first_input`` at once), and
+    removed, whatever happened, before ``finish`` or ``cancel`` returns."""
+
+    def __init__(self, engine: Engine, argv: Sequence[str], name: str, first_input: str = "",
+                 cwd: Path | None = None) -> None:
+        self.engine = engine
+        self.name = name
+        # The engine runs in a scratch folder: conmon leaves files (an "oom" marker) in its working directory.
+        self.process = StartedProcess(argv, env=engine.environ(), cwd=cwd, first_input=first_input)
+
+    def finish(self, rest: str, timeout_s: float, watched: Sequence[Path] = (),
+               disk_bytes: int | None = None) -> SandboxOutcome:
+        """Write the rest of its input; wait until it ends, ``timeout_s`` passes or the ``watched`` host folders
+        pass ``disk_bytes``."""
+        try:
+            return self.process.finish(rest, timeout_s, watched, disk_bytes)
+        finally:
+            remove_container(self.engine, self.name)
+
+    def cancel(self) -> None:
+        try:
+            self.process.cancel()
+        finally:
+            remove_container(self.engine, self.name)
+
+
 def run_container(engine: Engine, argv: Sequence[str], name: str, stdin_text: str, timeout_s: float,
                   watched: Sequence[Path] = (), disk_bytes: int | None = None,
                   cwd: Path | None = None) -> SandboxOutcome:
     """Run ``argv`` (an engine's ``run``) until it ends, ``timeout_s`` passes or the ``watched`` host folders pass
     ``disk_bytes``; whatever happens, the container is removed before this returns."""
-    started = time.monotonic()
-    stopped_for = None
-    process = None
-    try:
-        with tempfile.TemporaryFile() as stdin:
-            stdin.write(stdin_text.encode())
-            stdin.seek(0)
-            # The engine runs in a scratch folder: conmon leaves files (an "oom" marker) in its working directory.
-            process = subprocess.Popen(list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       env=engine.environ(), cwd=cwd)
-        assert process.stdout is not None
-        tail = OutputTail(process.stdout)
-        stopped_for = watch(process, started, timeout_s, watched, disk_bytes)
-    finally:
-        remove_container(engine, name)
-        if process is not None and process.poll() is None:
-            process.kill()
-        if process is not None:
-            process.wait()
-    text = tail.text()
-    if not tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
-        process.stdout.close()
-    return SandboxOutcome(exit_code=None if stopped_for else process.returncode, timed_out=stopped_for == "time",
-                          seconds=time.monotonic() - started, log_tail=text, stopped_for=stopped_for)
+    return StartedContainer(engine, argv, name, cwd=cwd).finish(stdin_text, timeout_s, watched, disk_bytes)
 
 
 def remove_container(engine: Engine, name: str) -> None:
@@ -325,20 +328,43 @@ class ContainerSandbox(Sandbox):
         return f"{self.name} ({self.engine.name}, {self.image})"
 
     def run(self, run: SandboxRun) -> SandboxOutcome:
+        return self.start(run).go()
+
+    def start(self, run: SandboxRun) -> StartedRun:
+        """Start the container now, its runner starting the kernel and then waiting for ``go`` (when its time
+        limit starts): a batch's worker starts the next submission's container while the current one runs."""
         name = f"{NAME_PREFIX}{uuid.uuid4().hex[:16]}"
         (uid, gid), _ = container_user(self.engine)
-        with ExportStaging(run.export_dir, run.limits.disk_mb) as staging:
+        staging = ExportStaging(run.export_dir, run.limits.disk_mb).__enter__()
+        try:
             if os.geteuid() == 0:
                 _give_to(run.workdir, uid, gid)
                 _give_to(staging.source, uid, gid)
             argv = container_argv(self.engine, self.image, name, run, staging.source,
                                   cpu_set(run.limits.cpus, self.cpu_slot), self.batch)
             log.info("running %s", shlex.join(argv))
-            # A tmpfs bounds the export folder; without one (not root), a watchdog does.
-            watched = () if staging.mounted else (staging.source,)
-            outcome = run_container(self.engine, argv, name, json.dumps(dict(run.job)), hard_timeout(run.limits),
-                                    watched=watched, disk_bytes=run.limits.disk_mb * 2**20, cwd=run.workdir.parent)
-        if outcome.exit_code in ENGINE_ERRORS and "Traceback" not in outcome.log_tail:
-            raise SandboxUnavailableError(f"{self.engine.name} could not run the container (exit code"
-                                          f" {outcome.exit_code}): {outcome.log_tail.strip()[-800:]}")
-        return outcome
+            started = StartedContainer(self.engine, argv, name, job_line(run.job), cwd=run.workdir.parent)
+        except BaseException:
+            staging.__exit__(None, None, None)
+            raise
+        # A tmpfs bounds the export folder; without one (not root), a watchdog does.
+        watched = () if staging.mounted else (staging.source,)
+
+        def go() -> SandboxOutcome:
+            try:
+                outcome = started.finish(GO, hard_timeout(run.limits), watched=watched,
+                                         disk_bytes=run.limits.disk_mb * 2**20)
+            finally:
+                staging.__exit__(None, None, None)
+            if outcome.exit_code in ENGINE_ERRORS and "Traceback" not in outcome.log_tail:
+                raise SandboxUnavailableError(f"{self.engine.name} could not run the container (exit code"
+                                              f" {outcome.exit_code}): {outcome.log_tail.strip()[-800:]}")
+            return outcome
+
+        def cancel() -> None:
+            try:
+                started.cancel()
+            finally:
+                staging.__exit__(None, None, None)
+
+        return StartedRun(go, cancel)

@@ -59,6 +59,31 @@ class OutputTail:
         return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
 
 
+class InputWriter:
+    """Writes a process's first input in a thread (a job larger than a pipe's buffer does not hold up the caller
+    while the process starts), and the rest with ``finish``, which then closes its input."""
+
+    def __init__(self, stream: IO[bytes], first: str) -> None:
+        self.stream = stream
+        self.thread = threading.Thread(target=self._write, args=(first,), daemon=True)
+        self.thread.start()
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text.encode())
+            self.stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # it ended before reading its input: its exit code says how
+
+    def finish(self, text: str) -> None:
+        self.thread.join()
+        self._write(text)
+        try:
+            self.stream.close()
+        except (BrokenPipeError, OSError):
+            pass
+
+
 def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: Sequence[Path] = (),
           disk_bytes: int | None = None) -> str | None:
     """Wait for ``process``; return "time" or "disk" as soon as a limit is passed (None when it ended)."""
@@ -79,11 +104,12 @@ class StartedProcess:
     imports) and then waits for the job on its standard input, a pipe. Its limits start with ``finish``."""
 
     def __init__(self, argv: Sequence[str], preexec: Callable[[], None] | None = None,
-                 env: dict | None = None) -> None:
+                 env: dict | None = None, first_input: str = "", cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
-                                        env=env)
+                                        env=env, cwd=cwd)
         self.tail = OutputTail(self.process.stdout)
+        self.writer = InputWriter(self.process.stdin, first_input)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -92,11 +118,7 @@ class StartedProcess:
                disk_bytes: int | None = None) -> SandboxOutcome:
         """Give it its job; kill it at ``timeout_s`` from now or when ``watched`` folders pass ``disk_bytes``."""
         started = time.monotonic()
-        try:
-            self.process.stdin.write(stdin_text.encode())
-            self.process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass  # it ended before reading its job: its exit code says how
+        self.writer.finish(stdin_text)
         try:
             stopped_for = watch(self.process, started, timeout_s, watched, disk_bytes)
         finally:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,26 @@ def without_times(result: SubmissionResult) -> dict:
     data = result.to_dict()
     data.pop("provenance")
     execution = data.pop("execution")
-    return {**data, "execution": {k: v for k, v in execution.items() if k not in ("seconds", "runner_seconds",
-                                                                                     "checks_seconds", "phases",
-                                                                                     "log_tail")}}
+    times = ("seconds", "runner_seconds", "kernel_seconds", "checks_seconds", "phases", "log_tail")
+    return {**data, "execution": {k: v for k, v in execution.items() if k not in times}}
+
+
+def job_for(assignment, notebook: Path, sandbox: str = "bubblewrap") -> "GradingJob":
+    """A batch worker's job for ``notebook`` (a key of its own: the file's name)."""
+    from grader.workers import GradingJob, assignment_reference
+
+    return GradingJob(key=notebook.stem, notebook=str(notebook), assignment=assignment_reference(assignment),
+                      assignment_sha256="-", grader_version="-", sandbox=sandbox,
+                      limits=asdict(assignment.spec.limits))
+
+
+def slow_and_quick(assignment, folder: Path) -> list[Path]:
+    """A tiny submission that sleeps 8 s (a_slow), then two quick ones (b_quick0, b_quick1): all full marks."""
+    from . import notebooks as nbs
+
+    slow = nbs.write(nbs.insert_cell(nbs.reference(assignment), "array", "import time\ntime.sleep(8)"), folder,
+                     "a_slow")
+    return [slow, *(nbs.write(nbs.reference(assignment), folder, f"b_quick{n}") for n in range(2))]
 
 
 def points_by_task(result: SubmissionResult) -> dict[str, float]:

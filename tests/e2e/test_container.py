@@ -324,3 +324,41 @@ def test_a_batch_killed_mid_container_leaves_no_container_once_started_again(san
     points = {k: float(r["points"]) for k, r in ((r["submission"].removesuffix(".ipynb"), r)
                                                  for r in read_gradebook(out))}
     assert points == dl.EXPECTED_POINTS
+
+
+def test_the_next_container_starts_while_one_runs(sandbox, tiny_assignment, tmp_path):
+    """One worker: while the slow submission runs in its container, the next one's container is running too, its
+    kernel started, waiting for its turn; each gets its full marks and no container is left."""
+    import tempfile
+    import threading
+    import time
+
+    from grader.workers import LocalPool
+
+    from .conftest import job_for, slow_and_quick
+
+    scratch = Path(tempfile.mkdtemp(prefix="notebook-grader-test-"))
+    os.chmod(scratch, 0o755)  # the container's user passes through it
+    notebooks = slow_and_quick(tiny_assignment, tmp_path / "in")[:2]
+    pool = LocalPool(tiny_assignment, 1, scratch, cpus=1, sandbox="container")
+    order, seen_waiting = [], []
+
+    def watch() -> None:
+        while not order:  # until the slow one's result: only one runs at a time, so this one waits
+            if any(next(p.glob("export*/kernel-*.json"), None) for p in scratch.glob("slot-0/b_quick*")):
+                seen_waiting.append(len(our_containers(sandbox)))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for job, result in pool.grade([job_for(tiny_assignment, n, "container") for n in notebooks]):
+            order.append(job.key)
+            assert result.points == 4 and result.sandbox == "container", result.feedback_text()
+    finally:
+        pool.close()
+        watcher.join()
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert order == ["a_slow", "b_quick0"]
+    assert seen_waiting and max(seen_waiting) == 2, seen_waiting  # the slow one's and the next one's
+    assert our_containers(sandbox) == []

@@ -9,7 +9,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,16 +18,10 @@ from grader.checker import CheckerFailed, ResidentChecker
 from grader.grade import Executed, check_executed, execute_submission
 from grader.results import SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
-from grader.workers import GRADER_FAILED, GradingJob, LocalPool, Worker, assignment_reference, default_workers
+from grader.workers import GRADER_FAILED, LocalPool, Worker, assignment_reference, default_workers
 
 from . import notebooks as nbs
-from .conftest import without_times
-
-
-def job_for(assignment, notebook: Path) -> GradingJob:
-    return GradingJob(key=notebook.stem, notebook=str(notebook), assignment=assignment_reference(assignment),
-                      assignment_sha256="-", grader_version="-", sandbox="bubblewrap",
-                      limits=asdict(assignment.spec.limits))
+from .conftest import job_for, slow_and_quick, without_times
 
 
 @pytest.fixture(scope="module")
@@ -161,22 +155,17 @@ def test_each_sandbox_of_a_batch_has_a_user_of_its_own(tiny_assignment, scratch,
     assert len(uids) == 3 and min(uids) >= 200_000
 
 
-def slow_and_quick(assignment, folder: Path) -> list[Path]:
-    slow = nbs.write(nbs.insert_cell(nbs.reference(assignment), "array", "import time\ntime.sleep(8)"), folder,
-                     "a_slow")
-    return [slow, *(nbs.write(nbs.reference(assignment), folder, f"b_quick{n}") for n in range(2))]
-
-
 def test_the_next_sandbox_starts_while_one_runs(tiny_assignment, scratch, tmp_path):
-    """One worker: while the slow submission runs, the next one's sandbox is there already, waiting for its job
-    (a fresh one: its own folder, its own user; it never ran anything else)."""
+    """One worker: while the slow submission runs, the next one's sandbox is there already, its kernel started,
+    waiting for its turn (a fresh one: its own folder, its own user; it never ran anything else)."""
     notebooks = slow_and_quick(tiny_assignment, tmp_path / "in")[:2]
     pool = LocalPool(tiny_assignment, 1, scratch / "warm", cpus=1, sandbox="bubblewrap")
     order, seen_waiting = [], []
 
     def watch() -> None:
         while not order:  # until the slow one's result: only one runs at a time, so this one waits
-            seen_waiting.extend(p.name for p in (scratch / "warm").glob("slot-0/b_quick*") if sandbox_of(p))
+            seen_waiting.extend(p.name for p in (scratch / "warm").glob("slot-0/b_quick*")
+                                if sandbox_of(p) and list((p / "export").glob("kernel-*.json")))
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch)

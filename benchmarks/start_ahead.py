@@ -49,7 +49,7 @@ def main(assignment: str, copies: int, runs: int, workers: int, sandbox: str) ->
     click.echo(f"\n{assignment}, {sandbox}, batch of {copies}, {workers} worker(s), medians of {runs}\n")
     click.echo("| per submission | seconds | runs |\n|---|---|---|")
     click.echo(f"| each sandbox started when its turn comes | {cold:.2f} | {', '.join(f'{s:.2f}' for s in seconds[False])} |")
-    click.echo(f"| the next sandbox started while one runs | {warm:.2f} | {', '.join(f'{s:.2f}' for s in seconds[True])} |")
+    click.echo(f"| the next sandbox (and its kernel, its imports ahead) started while one runs | {warm:.2f} | {', '.join(f'{s:.2f}' for s in seconds[True])} |")
     click.echo(f"\nratio {warm / cold:.3f} ({cold - warm:+.2f} s per submission saved)")
 
 

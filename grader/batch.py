@@ -156,9 +156,10 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
                  scheduler: str | None = None, start_ahead: bool = True,
-                 on_plan: Callable[[int, int, str], None] | None = None) -> BatchSummary:
+                 on_plan: Callable[[int, int, str], None] | None = None, gpu: bool = False) -> BatchSummary:
     """Grade every submission in ``source`` (a folder or a zip, any layout ``grader/intake`` knows) into
-    ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts."""
+    ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts; ``gpu``: the
+    students' code runs on the machine's GPUs (each worker machine's own, on a cluster)."""
     limits = limits or assignment.spec.limits
     with batch_lock(out_dir):
         cleaned = clean_leftovers(out_dir)
@@ -171,10 +172,10 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
         results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
-                           limits=asdict(limits), batch=batch_id(out_dir)) for k in todo]
+                           limits=asdict(limits), batch=batch_id(out_dir), gpu=gpu) for k in todo]
         pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
             LocalPool(assignment, workers, scratch_root(out_dir), out_dir / EXECUTED, cpus=limits.cpus,
-                      sandbox=sandbox, batch=batch_id(out_dir), start_ahead=start_ahead)
+                      sandbox=sandbox, batch=batch_id(out_dir), start_ahead=start_ahead, gpu=gpu)
         students = {s.key: s.student for s in manifest.submissions}
         gradebook = out_dir / GRADEBOOK
         failed = 0

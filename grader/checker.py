@@ -33,6 +33,7 @@ PR_SET_PDEATHSIG = 1
 CHECK_TIMEOUT_S = 900.0
 WARM_MODULES = ("tensorflow", "keras")
 KERAS_KINDS = {"keras_model", "any"}  # what the checks load with Keras
+CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
 
 
 class CheckerFailed(GraderError):
@@ -71,7 +72,8 @@ class ResidentChecker:
             try:
                 with (self._log_dir / "checker.log").open("ab") as log_file:
                     reply.put(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                               stderr=log_file, preexec_fn=_die_with_parent, text=True))
+                                               stderr=log_file, preexec_fn=_die_with_parent, text=True,
+                                               env={**os.environ, **CPU_ONLY}))
             except OSError as exc:
                 reply.put(exc)
 

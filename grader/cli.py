@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,13 @@ def limit_options(command):
                              ("--memory-mb", int, "memory (address space) of the student's processes")):
         command = click.option(name, type=kind, help=f"{text} (default: the assignment's)")(command)
     return command
+
+
+def gpu_option(command):
+    """--gpu: the students' code on this machine's GPUs, or a plain reason why it cannot be."""
+    return click.option("--gpu", is_flag=True, help="run the students' code on this machine's GPUs (their kernels"
+                        " share them; bubblewrap sandbox, TensorFlow with CUDA); the scores are still measured on"
+                        " the CPU")(command)
 
 
 def limits_of(course, cell_timeout, notebook_timeout, memory_mb):
@@ -73,16 +81,19 @@ def generate(assignment: str) -> None:
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="keep the executed notebook here")
 @click.option("--cpu-slot", default=0, show_default=True, help="which CPUs to use, for parallel grading")
 @click.option("--quiet", is_flag=True, help="print nothing")
+@gpu_option
 @limit_options
 def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None, gradescope: Path | None,
-          keep: Path | None, cpu_slot: int, quiet: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
+          keep: Path | None, cpu_slot: int, quiet: bool, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade one SUBMISSION notebook."""
+    from .checker import CPU_ONLY
     from .grade import grade_submission
     from .sandbox.select import choose_sandbox
 
+    os.environ.update(CPU_ONLY)  # this process's checks measure on the CPU, as a batch's checker does
     try:
         course = load_assignment(assignment)
-        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot),
+        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot, gpu=gpu),
                                   limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb), keep=keep)
     except GraderError as exc:
         _fail(exc)
@@ -107,9 +118,10 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
               " assignment's limits, so that no two share a CPU)")
 @click.option("--scheduler", help="grade on a Dask cluster: its scheduler's address (tcp://host:8786)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
+@gpu_option
 @limit_options
 def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, scheduler: str | None,
-          redo: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
+          redo: bool, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade every submission in SOURCE: a folder or a zip (Canvas's download, Gradescope's export, one folder per
     student, or notebooks), into a gradebook; results are reused while nothing they were graded from changed."""
     from tqdm import tqdm
@@ -119,7 +131,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
 
     try:
         course = load_assignment(assignment)
-        used = choose_sandbox(sandbox)
+        used = choose_sandbox(sandbox, gpu=gpu and not scheduler)  # a cluster's workers ask their own machines
     except GraderError as exc:
         _fail(exc)
         return
@@ -128,7 +140,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     def plan(to_grade: int, reused: int, where: str) -> None:
         bar.total = to_grade
         bar.refresh()
-        bar.write(f"grading {to_grade} submissions of {source} with the {used.name} sandbox on {where}"
+        bar.write(f"grading {to_grade} submissions of {source} with the {used.describe()} sandbox on {where}"
                   f" ({reused} earlier results still valid, reused)")
 
     def progress(result) -> None:
@@ -139,7 +151,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     try:
         summary = grade_folder(source, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
                                progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
-                               scheduler=scheduler,
+                               scheduler=scheduler, gpu=gpu,
                                on_plan=plan)
     except GraderError as exc:
         bar.close()

@@ -51,6 +51,7 @@ class GradingJob:
     sandbox: str
     limits: Mapping[str, Any]
     batch: str = ""
+    gpu: bool = False  # the students' code on the worker machine's GPUs
 
     def to_dict(self) -> dict:
         return {**asdict(self), "limits": dict(self.limits)}
@@ -79,13 +80,13 @@ class Worker:
     """One grading slot: its CPU set, its sandbox and its resident checker; temporary files under ``scratch``."""
 
     def __init__(self, assignment: Assignment, sandbox: str, slot: int, scratch: Path, batch: str = "",
-                 keep_root: Path | None = None) -> None:
+                 keep_root: Path | None = None, gpu: bool = False) -> None:
         self.assignment = assignment
         self.slot = slot
         self.scratch = scratch
         self.keep_root = keep_root
         try:
-            self.sandbox = choose_sandbox(sandbox, slot, batch)
+            self.sandbox = choose_sandbox(sandbox, slot, batch, gpu)
         except GraderError as exc:
             raise BatchError(f"no sandbox for the batch: {exc}") from None
         self.checker = ResidentChecker(assignment_reference(assignment), log_dir=scratch)
@@ -150,7 +151,8 @@ class LocalPool:
     executing the next."""
 
     def __init__(self, assignment: Assignment, workers: int | None, scratch: Path, keep_root: Path | None = None,
-                 cpus: int = 1, sandbox: str = "auto", batch: str = "", start_ahead: bool = True) -> None:
+                 cpus: int = 1, sandbox: str = "auto", batch: str = "", start_ahead: bool = True,
+                 gpu: bool = False) -> None:
         self.assignment = assignment
         self.start_ahead = start_ahead  # off only to measure what starting ahead saves
         self.cpus = max(1, cpus)
@@ -160,6 +162,7 @@ class LocalPool:
         self.keep_root = keep_root
         self.sandbox = sandbox
         self.batch = batch
+        self.gpu = gpu
         self._workers: list[Worker] = []
         self._lock = threading.Lock()
         self._reserved: dict[int, tuple[GradingJob, StartedSubmission | SubmissionResult]] = {}
@@ -170,7 +173,8 @@ class LocalPool:
         shared = self.workers * each > cores
         how = f" (one per {each} of the {cores} cores)" if self.chosen else f", {each} of {cores} CPUs each"
         return (f"{self.workers} local worker{'s' * (self.workers > 1)}{how}"
-                + (" (they share CPUs: fewer workers would be as fast)" if shared else ""))
+                + (" (they share CPUs: fewer workers would be as fast)" if shared else "")
+                + (", their kernels sharing the GPU" if self.gpu else ""))
 
     def grade(self, jobs: list[GradingJob]) -> Iterator[tuple[GradingJob, SubmissionResult]]:
         if not jobs:
@@ -182,7 +186,7 @@ class LocalPool:
         stop = threading.Event()
         count = min(self.workers, len(jobs))
         self._workers = [Worker(self.assignment, self.sandbox, slot, self.scratch / f"slot-{slot}", self.batch,
-                                self.keep_root) for slot in range(count)]
+                                self.keep_root, self.gpu) for slot in range(count)]
         threads = [threading.Thread(target=self._run, args=(worker, todo, done, stop), daemon=True)
                    for worker in self._workers]
         for thread in threads:
@@ -271,13 +275,13 @@ _RESIDENT_LOCK = threading.Lock()
 
 def _resident_worker(job: GradingJob, assignment: Assignment, slot: int) -> Worker:
     """This Dask worker process's own worker (its checker stays between tasks), made at the batch's first job."""
-    key = (job.assignment, job.assignment_sha256, job.sandbox, job.batch, slot)
+    key = (job.assignment, job.assignment_sha256, job.sandbox, job.batch, job.gpu, slot)
     with _RESIDENT_LOCK:
         if key not in _RESIDENT:
             close_resident_workers(locked=True)  # one batch at a time: an earlier batch's worker goes
             scratch = Path(tempfile.mkdtemp(prefix=f"{WORKER_SCRATCH}{os.getpid()}-"))
             os.chmod(scratch, 0o755)  # the sandbox's unprivileged user passes through it to its own folder
-            _RESIDENT[key] = Worker(assignment, job.sandbox, slot, scratch, job.batch)
+            _RESIDENT[key] = Worker(assignment, job.sandbox, slot, scratch, job.batch, gpu=job.gpu)
         return _RESIDENT[key]
 
 

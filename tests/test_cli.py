@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_validate_files_only():
@@ -40,3 +44,18 @@ def test_an_unknown_sandbox_is_refused(tmp_path):
     notebook.write_text("{}")
     done = CliRunner().invoke(main, ["grade", str(notebook), "-a", "fashion_cnn", "--sandbox", "none"])
     assert done.exit_code == 2 and "'none' is not one of" in done.output
+
+
+def test_grading_on_a_gpu_this_machine_lacks_says_why_and_grades_nothing(tmp_path):
+    """`--gpu` where there is none (CI's machines, this one): a plain reason, not a silent run on the CPU."""
+    if list(Path("/dev").glob("nvidia[0-9]*")):
+        pytest.skip("this machine has an NVIDIA GPU")
+    out = tmp_path / "out"
+    examples = str(REPO / "examples" / "by_hand")
+    done = CliRunner().invoke(main, ["batch", examples, "-a", "by_hand", "--out", str(out), "--gpu"])
+    assert done.exit_code == 2
+    assert "no NVIDIA GPU on this machine" in done.output
+    assert not (out / "gradebook.csv").exists()
+    done = CliRunner().invoke(main, ["batch", examples, "-a", "by_hand", "--out", str(out), "--gpu", "--sandbox",
+                                     "container"])
+    assert done.exit_code == 2 and "--gpu runs in the bubblewrap sandbox" in done.output

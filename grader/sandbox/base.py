@@ -51,6 +51,10 @@ class Sandbox(abc.ABC):
         """Start what can start before the job is given (a sandbox that cannot: nothing, until ``go``)."""
         return StartedRun(lambda: self.run(run))
 
+    def describe(self) -> str:
+        """The sandbox, in a line for a person (which engine or image, which GPU)."""
+        return self.name
+
 
 class StartedRun:
     """A sandbox run started ahead: ``go`` gives it its job and waits for the outcome; ``cancel`` ends it."""
@@ -64,9 +68,6 @@ class StartedRun:
 
     def cancel(self) -> None:
         self._cancel()
-
-    def describe(self) -> str:
-        return self.name
 
 
 GO = "go\n"  # the runner's second line of input: the notebook's turn has come (its time limit starts)

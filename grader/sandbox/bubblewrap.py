@@ -22,6 +22,7 @@ from ..datasets import SANDBOX_FILES
 from ..errors import SandboxUnavailableError
 from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
                    hard_timeout, job_line)
+from .gpu import GpuShare
 from .process import StartedProcess
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
@@ -64,7 +65,8 @@ def _system_args() -> list[str]:
     return args
 
 
-def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
+def bwrap_argv(run: SandboxRun, python: str, gpu: GpuShare | None = None, slot: int = 0) -> list[str]:
+    """The sandbox's command line; with ``gpu``, the NVIDIA device files and worker ``slot``'s GPU variables."""
     limits = run.limits
     size = str(limits.disk_mb * 2**20)
     # --as-pid-1: the runner is PID 1, as in the container: the kernel cannot kill it, and no bwrap process
@@ -72,6 +74,7 @@ def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
     argv = [find_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
             "--hostname", "localhost", *_system_args(),
             "--proc", "/proc", "--dev", "/dev",
+            *(a for device in (gpu.devices if gpu else ()) for a in ("--dev-bind", device, f"/dev/{Path(device).name}")),
             "--size", size, "--tmpfs", "/tmp",
             "--size", size, "--tmpfs", "/home"]
     for root in python_roots():
@@ -87,6 +90,7 @@ def bwrap_argv(run: SandboxRun, python: str) -> list[str]:
              "--setenv", "LANG", "C.UTF-8",
              "--setenv", "PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
              "--setenv", "TF_CPP_MIN_LOG_LEVEL", "2",
+             *(a for name, value in (gpu.environment(slot) if gpu else {}).items() for a in ("--setenv", name, value)),
              python, "-m", "grader.runner"]
     return argv
 
@@ -100,12 +104,14 @@ def cpu_set(cpus: int, slot: int) -> list[int]:
     return available[start:start + cpus]
 
 
-def _limits_preexec(run: SandboxRun, drop_to: int | None, cpus: list[int]) -> Callable[[], None]:
+def _limits_preexec(run: SandboxRun, drop_to: int | None, cpus: list[int], gpu: bool = False) -> Callable[[], None]:
+    """Limits set in the sandbox's first process. The memory limit is on the address space, or, on the GPU (whose
+    driver reserves far more address space than it uses), on the data: heap and private writable mappings."""
     limits = run.limits
 
     def apply() -> None:
         memory = limits.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_DATA if gpu else resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.disk_mb * 2**20,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         os.sched_setaffinity(0, cpus)
@@ -123,10 +129,14 @@ class BubblewrapSandbox(Sandbox):
 
     name = "bubblewrap"
 
-    def __init__(self, python: str | None = None, cpu_slot: int = 0) -> None:
+    def __init__(self, python: str | None = None, cpu_slot: int = 0, gpu: GpuShare | None = None) -> None:
         self.python = python or sys.executable
         self.cpu_slot = cpu_slot
+        self.gpu = gpu  # the machine's GPUs, shared by the batch's sandboxes (``--gpu``)
         find_bwrap()
+
+    def describe(self) -> str:
+        return self.name + (f" (GPU {self.gpu.gpu_of(self.cpu_slot)})" if self.gpu else "")
 
     def run(self, run: SandboxRun) -> SandboxOutcome:
         return self.start(run).go()
@@ -143,8 +153,9 @@ class BubblewrapSandbox(Sandbox):
                 os.chown(folder, drop_to, drop_to)
                 for path in folder.rglob("*"):
                     os.chown(path, drop_to, drop_to, follow_symlinks=False)
-        started = StartedProcess(bwrap_argv(run, self.python),
-                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot)),
+        started = StartedProcess(bwrap_argv(run, self.python, self.gpu, self.cpu_slot),
+                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
+                                                         gpu=self.gpu is not None),
                                  first_input=job_line(run.job))
 
         def go() -> SandboxOutcome:

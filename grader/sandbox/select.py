@@ -8,6 +8,8 @@ and rlimits) is never chosen by ``auto``: only run_autograder names it.
 from __future__ import annotations
 
 import logging
+import sys
+from functools import lru_cache
 
 from ..errors import SandboxUnavailableError
 from .base import Sandbox
@@ -17,10 +19,18 @@ log = logging.getLogger(__name__)
 CHOICES = ("auto", "container", "bubblewrap", "gradescope-container")
 
 
-def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "") -> Sandbox:
-    """The sandbox called ``name``; ``auto`` takes the best one this machine has; ``batch`` labels containers."""
+def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "", gpu: bool = False) -> Sandbox:
+    """The sandbox called ``name``; ``auto`` takes the best one this machine has; ``batch`` labels containers;
+    ``gpu``: the students' code runs on this machine's GPUs (bubblewrap), or an error says why it cannot."""
     if name not in CHOICES:
         raise SandboxUnavailableError(f"unknown sandbox {name!r}; choose one of {', '.join(CHOICES)}")
+    if gpu:
+        if name not in ("auto", "bubblewrap"):
+            raise SandboxUnavailableError(f"--gpu runs in the bubblewrap sandbox, not in {name!r}: the grading"
+                                          " image's TensorFlow is built without CUDA (choose --sandbox bubblewrap)")
+        from .bubblewrap import BubblewrapSandbox
+
+        return BubblewrapSandbox(cpu_slot=cpu_slot, gpu=_gpu_share())
     if name == "container":
         return _container(cpu_slot, batch)
     if name == "bubblewrap":
@@ -38,6 +48,16 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "") -> Sa
         except SandboxUnavailableError as bubblewrap_problem:
             raise SandboxUnavailableError(f"no sandbox can run student code on this machine: {container_problem};"
                                           f" {bubblewrap_problem}") from None
+
+
+@lru_cache(maxsize=1)
+def _gpu_share():
+    """This machine's GPUs, once its students' TensorFlow is known to use them (asked once per process)."""
+    from .gpu import check_tensorflow_has_cuda, find_gpus
+
+    share = find_gpus()
+    check_tensorflow_has_cuda(sys.executable)
+    return share
 
 
 def _container(cpu_slot: int, batch: str) -> Sandbox:

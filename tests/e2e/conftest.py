@@ -51,8 +51,8 @@ def without_times(result: SubmissionResult) -> dict:
     return {**data, "execution": {k: v for k, v in execution.items() if k not in times}}
 
 
-def job_for(assignment, notebook: Path, sandbox: str = "bubblewrap") -> "GradingJob":
-    """A batch worker's job for ``notebook`` (a key of its own: the file's name)."""
+def job_for(assignment, notebook: Path, sandbox: str = "bubblewrap"):
+    """A batch worker's job (``GradingJob``) for ``notebook``, keyed by the file's name."""
     from grader.workers import GradingJob, assignment_reference
 
     return GradingJob(key=notebook.stem, notebook=str(notebook), assignment=assignment_reference(assignment),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.checker import CheckerFailed, ResidentChecker
-from grader.grade import Executed, check_executed, execute_submission
+from grader.grade import Executed, check_executed
 from grader.results import SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
 from grader.workers import GRADER_FAILED, LocalPool, Worker, assignment_reference, default_workers

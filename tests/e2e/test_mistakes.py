@@ -13,6 +13,9 @@ pytestmark = pytest.mark.slow
 CNN_SECOND_CONV = 'tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),\n    tf.keras.layers.MaxPooling2D(2, 2),\n    tf.keras.layers.Flatten(),'
 
 
+ENVIRONMENT_FIRST = "import os\nos.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'  # the same numbers on every machine"
+
+
 def mistakes(assignment):
     q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
     return {
@@ -21,8 +24,10 @@ def mistakes(assignment):
                                   "test_images = test_images.reshape(10000, 28, 28, 1)\n", ""),
         "no_normalisation": nbs.replace(nbs.replace(q(), "training_images = training_images / 255.0\n", ""),
                                         "test_images = test_images / 255.0\n", ""),
-        "wrong_activation": nbs.replace(q(), 'Conv2D(64, (3, 3), activation="relu")',
-                                        'Conv2D(64, (3, 3), activation="sigmoid")'),
+        # with a variable set before TensorFlow's import, as some students do (its kernel imports nothing ahead)
+        "wrong_activation": nbs.insert_cell(nbs.replace(q(), 'Conv2D(64, (3, 3), activation="relu")',
+                                                        'Conv2D(64, (3, 3), activation="sigmoid")'),
+                                            "data", ENVIRONMENT_FIRST, where="start"),
         "missing_pooling": nbs.replace(q(), CNN_SECOND_CONV, CNN_SECOND_CONV.replace(
             "\n    tf.keras.layers.MaxPooling2D(2, 2),", "")),
         "never_trained": nbs.replace(q(), "cnn_model.fit(training_images[:3000], training_labels[:3000], epochs=1)",
@@ -55,6 +60,10 @@ def test_the_batch_grades_as_grader_grade_does(graded, quick_reference_graded):
     executes: the quick reference gets the same result, message for message and accuracy for accuracy, as from
     one `grader grade` process."""
     assert without_times(graded[0]["quick_reference"]) == without_times(quick_reference_graded[1])
+    # its kernel was started, and TensorFlow imported, ahead; not where the notebook sets the environment first
+    assert graded[0]["quick_reference"].execution["warm_imports"] == {"tensorflow": "ok"}
+    assert graded[0]["quick_reference"].execution["kernel_seconds"] > 0
+    assert graded[0]["wrong_activation"].execution["warm_imports"] == {}
     assert "1 local worker (one per 2 of the 2 cores)" in graded[2].stdout or len(os.sched_getaffinity(0)) != 2
 
 

@@ -111,9 +111,6 @@ class StartedProcess:
         self.tail = OutputTail(self.process.stdout)
         self.writer = InputWriter(self.process.stdin, first_input)
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
     def finish(self, stdin_text: str, timeout_s: float, watched: Sequence[Path] = (),
                disk_bytes: int | None = None) -> SandboxOutcome:
         """Give it its job; kill it at ``timeout_s`` from now or when ``watched`` folders pass ``disk_bytes``."""

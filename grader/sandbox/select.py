@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ..errors import SandboxUnavailableError
 from .base import Sandbox
+
+if TYPE_CHECKING:
+    from .gpu import GpuShare
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +32,7 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "", gpu: 
         if name not in ("auto", "bubblewrap"):
             raise SandboxUnavailableError(f"--gpu runs in the bubblewrap sandbox, not in {name!r}: the grading"
                                           " image's TensorFlow is built without CUDA (choose --sandbox bubblewrap)")
-        from .bubblewrap import BubblewrapSandbox
-
-        return BubblewrapSandbox(cpu_slot=cpu_slot, gpu=_gpu_share())
+        return _bubblewrap(cpu_slot, _gpu_share())
     if name == "container":
         return _container(cpu_slot, batch)
     if name == "bubblewrap":
@@ -66,7 +68,7 @@ def _container(cpu_slot: int, batch: str) -> Sandbox:
     return ContainerSandbox(cpu_slot=cpu_slot, batch=batch)
 
 
-def _bubblewrap(cpu_slot: int) -> Sandbox:
+def _bubblewrap(cpu_slot: int, gpu: "GpuShare | None" = None) -> Sandbox:
     from .bubblewrap import BubblewrapSandbox
 
-    return BubblewrapSandbox(cpu_slot=cpu_slot)
+    return BubblewrapSandbox(cpu_slot=cpu_slot, gpu=gpu)

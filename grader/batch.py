@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .assignment import Assignment
-from .cache import Provenance, assignment_digest, grader_version, provenance_of, reusable
+from .cache import Provenance, assignment_digest, grader_version, grading_environment, provenance_of, reusable
 from .errors import BatchError
 from .files import atomic_write_text, remove_partial_files
 from .intake.stage import Manifest, intake, staged_path
 from .results import SubmissionResult
 from .sandbox.container import remove_batch_containers
 from .spec import Limits
-from .workers import GRADER_FAILED, DaskPool, GradingJob, LocalPool, assignment_reference
+from .workers import DaskPool, GradingJob, LocalPool, assignment_reference
 
 log = logging.getLogger(__name__)
 RESULTS = "results"
@@ -166,14 +166,15 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
         manifest = intake(source, out_dir, assignment.name, assignment.student_notebook_path.name)
         digest = assignment_digest(assignment)
         version = grader_version()
-        wanted: dict[str, Provenance] = {s.key: provenance_of(staged_path(out_dir, s.key), digest, limits)
-                                         for s in manifest.submissions}
+        environment = grading_environment(gpu)
+        wanted: dict[str, Provenance] = {s.key: provenance_of(staged_path(out_dir, s.key), digest, limits,
+                                                              environment) for s in manifest.submissions}
         todo = [k for k in manifest.keys() if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
         results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
                            limits=asdict(limits), batch=batch_id(out_dir), gpu=gpu) for k in todo]
-        pool = DaskPool(assignment, scheduler, digest, version) if scheduler else \
+        pool = DaskPool(assignment, scheduler, digest, version, environment, gpu) if scheduler else \
             LocalPool(assignment, workers, scratch_root(out_dir), out_dir / EXECUTED, cpus=limits.cpus,
                       sandbox=sandbox, batch=batch_id(out_dir), start_ahead=start_ahead, gpu=gpu)
         students = {s.key: s.student for s in manifest.submissions}
@@ -184,7 +185,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
         try:
             for job, result in pool.grade(jobs):
                 result = replace(result, provenance=wanted[job.key].to_dict())
-                failed += bool(result.error and result.error.startswith(GRADER_FAILED))
+                failed += result.grader_failed
                 write_result(result, out_dir, job.key)
                 results[job.key] = result
                 write_gradebook(list(results.values()), assignment, gradebook, students)

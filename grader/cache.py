@@ -1,8 +1,10 @@
 """When a stored result may be reused: only while the submission, the assignment and the grader are unchanged.
 
-A result carries its provenance (digests of the three, and the limits it was graded under); a batch reuses it
-only when a fresh provenance is equal, so an edited submission, an edited assignment or a new grader version is
-graded again.
+A result carries its provenance (digests of the three, the limits it was graded under, and what else makes its
+score: the MNIST this machine grades with, the CPU or the GPU); a batch reuses it only when a fresh provenance is
+equal, so an edited submission, an edited assignment, a new grader version, other limits, another MNIST or another
+device is graded again. A result the grader failed on (not the student) is never reused: running the batch again
+retries it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from . import datasets
 from .assignment import Assignment
+from .errors import DatasetUnavailableError
+from .results import GRADER_FAILED
 from .spec import Limits
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -59,22 +64,36 @@ def assignment_digest(assignment: Assignment) -> str:
     return folder_digest([assignment.solution_path.parent, assignment.student_dir])
 
 
+def grading_environment(gpu: bool = False) -> str:
+    """What of this machine changes a score: the MNIST it grades with (the full set or the subset, each with its
+    thresholds) and whether the students' code trains on the GPU (other numerics)."""
+    try:
+        mnist = datasets.mnist_source()
+    except DatasetUnavailableError:
+        mnist = "none"
+    return json.dumps({"device": "gpu" if gpu else "cpu", "mnist": mnist}, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class Provenance:
     submission_sha256: str
     assignment_sha256: str
     grader_version: str
     limits: str
+    environment: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
 
 
-def provenance_of(notebook: Path, assignment_sha256: str, limits: Limits) -> Provenance:
+def provenance_of(notebook: Path, assignment_sha256: str, limits: Limits, environment: str) -> Provenance:
     return Provenance(submission_sha256=file_digest(notebook), assignment_sha256=assignment_sha256,
-                      grader_version=grader_version(), limits=json.dumps(asdict(limits), sort_keys=True))
+                      grader_version=grader_version(), limits=json.dumps(asdict(limits), sort_keys=True),
+                      environment=environment)
 
 
 def reusable(stored: dict, wanted: Provenance) -> bool:
-    """Whether a stored result (its JSON) was graded from exactly this submission, assignment and grader."""
-    return stored.get("provenance") == wanted.to_dict()
+    """Whether a stored result (its JSON) was graded from exactly this submission, assignment, grader and
+    environment, and graded at all (a grader failure is tried again)."""
+    return stored.get("provenance") == wanted.to_dict() and not str(stored.get("error") or "").startswith(
+        GRADER_FAILED)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+GRADER_FAILED = "the grader failed on this submission"  # how a result the grader, not the student, failed begins
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -91,6 +93,11 @@ class SubmissionResult:
     execution: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     provenance: Mapping[str, str] = field(default_factory=dict)  # what it was graded from (grader/cache.py)
+
+    @property
+    def grader_failed(self) -> bool:
+        """No points because the grader failed (an infrastructure fault), not because of the submission."""
+        return bool(self.error and self.error.startswith(GRADER_FAILED))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -31,12 +31,11 @@ from .assignment import REPO_ROOT, Assignment, load_assignment
 from .checker import CheckerFailed, ResidentChecker
 from .errors import BatchError, GraderError
 from .grade import Executed, StartedSubmission, start_submission, zero_result
-from .results import SubmissionResult
+from .results import GRADER_FAILED, SubmissionResult
 from .sandbox.select import choose_sandbox
 from .spec import Limits
 
 log = logging.getLogger(__name__)
-GRADER_FAILED = "the grader failed on this submission"
 
 
 @dataclass(frozen=True)
@@ -257,15 +256,17 @@ def _slot_of(worker_name: object) -> int:
     return int(match.group(1)) if match else 0
 
 
-def describe_worker(reference: str) -> dict:
-    """Run on each worker before a batch: its grader's version and its copy of the assignment."""
-    from .cache import assignment_digest, grader_version
+def describe_worker(reference: str, gpu: bool = False) -> dict:
+    """Run on each worker before a batch: its grader's version, its copy of the assignment, and what else of the
+    machine makes a score (its MNIST, the device)."""
+    from .cache import assignment_digest, grader_version, grading_environment
 
     try:
         digest = assignment_digest(load_assignment(reference))
     except GraderError as exc:
         digest = f"none ({exc})"
-    return {"grader_version": grader_version(), "assignment_sha256": digest}
+    return {"grader_version": grader_version(), "assignment_sha256": digest,
+            "environment": grading_environment(gpu)}
 
 
 WORKER_SCRATCH = "notebook-grader-worker-"  # then the worker process's pid: a dead one's folder is found again
@@ -340,7 +341,8 @@ class DaskPool:
     """The jobs sent to a Dask cluster's workers; results gathered as they come (a worker that dies costs only
     the retry of the submission it was grading: the scheduler gives it to another worker)."""
 
-    def __init__(self, assignment: Assignment, address: str, assignment_sha256: str, grader_version: str) -> None:
+    def __init__(self, assignment: Assignment, address: str, assignment_sha256: str, grader_version: str,
+                 environment: str, gpu: bool = False) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -351,10 +353,10 @@ class DaskPool:
         except (OSError, TimeoutError) as exc:
             raise BatchError(f"no Dask scheduler answers at {address}: {exc}") from None
         self.address = address
-        self._check_workers(assignment_sha256, grader_version)
+        self._check_workers(assignment_sha256, grader_version, environment, gpu)
 
-    def _check_workers(self, assignment_sha256: str, grader_version: str) -> None:
-        described = self.client.run(describe_worker, assignment_reference(self.assignment))
+    def _check_workers(self, assignment_sha256: str, grader_version: str, environment: str, gpu: bool) -> None:
+        described = self.client.run(describe_worker, assignment_reference(self.assignment), gpu)
         if not described:
             raise BatchError("the Dask cluster has no workers yet: start them with `dask worker ADDRESS`")
         problems = []
@@ -364,8 +366,11 @@ class DaskPool:
             if about["assignment_sha256"] != assignment_sha256:
                 problems.append(f"{worker} has another version of {self.assignment.name}:"
                                 f" {about['assignment_sha256'][:16]}, this batch {assignment_sha256[:16]}")
+            if about.get("environment") != environment:
+                problems.append(f"{worker} would grade with {about.get('environment')}, this batch with {environment}"
+                                " (install the same MNIST on every machine: scripts/setup.sh)")
         if problems:
-            raise BatchError("the workers must grade with the same grader and assignment: " + "; ".join(problems))
+            raise BatchError("the workers must grade with the same grader, assignment and data: " + "; ".join(problems))
         self.workers = len(described)
 
     def describe(self) -> str:

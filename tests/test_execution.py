@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from grader.execution import summarize
-from grader.sandbox.base import SandboxOutcome
-from grader.sandbox.process import folder_bytes, run_limited
+from grader.sandbox.base import GO, SandboxOutcome
+from grader.sandbox.process import StartedProcess, folder_bytes, run_limited
 from grader.spec import Limits
 from grader.submission import PreparedNotebook
 
@@ -19,6 +19,15 @@ def test_a_run_that_writes_too_much_is_stopped(tmp_path):
                           disk_bytes=5 * 2**20, preexec=lambda: __import__("os").chdir(tmp_path))
     assert outcome.stopped_for == "disk"
     assert outcome.seconds < 30
+
+
+def test_a_process_that_never_reads_its_job_is_still_stopped_at_its_time_limit():
+    """Its job (larger than a pipe's buffer) and the word to go are written in a thread: the limit runs."""
+    started = StartedProcess(["sleep", "120"], first_input="x" * (4 * 2**20) + "\n")
+    before = time.monotonic()
+    outcome = started.finish(GO, timeout_s=2)
+    assert outcome.stopped_for == "time" and outcome.exit_code is None
+    assert time.monotonic() - before < 60  # not the 120 s of a process that never reads
 
 
 def test_a_run_past_its_time_is_killed_with_its_children(tmp_path):

@@ -10,7 +10,6 @@ from typing import Mapping
 from ..results import SubmissionResult
 from .roster import Roster
 
-GRADER_FAILED = "the grader failed"
 CHECK_CRASHED = "could not be checked"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 TOP_FAILURES = 12
@@ -110,7 +109,7 @@ def concerns_of(result: SubmissionResult, answer_lines: int) -> tuple[str, ...]:
     """Why a submission needs a human look (nothing when it does not)."""
     reasons = []
     if result.error:
-        reasons.append(("grader failure: " if result.error.startswith(GRADER_FAILED) else "not graded: ")
+        reasons.append(("grader failure: " if result.grader_failed else "not graded: ")
                        + result.error)
     if result.execution.get("timed_out"):
         reasons.append("the notebook ran out of time")

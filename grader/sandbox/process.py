@@ -61,7 +61,8 @@ class OutputTail:
 
 class InputWriter:
     """Writes a process's first input in a thread (a job larger than a pipe's buffer does not hold up the caller
-    while the process starts), and the rest with ``finish``, which then closes its input."""
+    while the process starts), and the rest with ``finish``, in a thread too, which then closes its input: a
+    process that never reads its input holds up no one (its time limit runs meanwhile)."""
 
     def __init__(self, stream: IO[bytes], first: str) -> None:
         self.stream = stream
@@ -76,12 +77,18 @@ class InputWriter:
             pass  # it ended before reading its input: its exit code says how
 
     def finish(self, text: str) -> None:
-        self.thread.join()
-        self._write(text)
-        try:
-            self.stream.close()
-        except (BrokenPipeError, OSError):
-            pass
+        first = self.thread
+
+        def rest() -> None:
+            first.join()
+            self._write(text)
+            try:
+                self.stream.close()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+        self.thread = threading.Thread(target=rest, daemon=True)
+        self.thread.start()
 
 
 def watch(process: subprocess.Popen, started: float, timeout_s: float, watched: Sequence[Path] = (),

@@ -2,6 +2,7 @@
 changed, a batch killed with SIGKILL and started again, and the same batch on a real Dask cluster."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,8 +18,7 @@ import pytest
 
 from grader.batch import scratch_root
 from grader.cache import folder_digest
-
-from grader.results import SubmissionResult
+from grader.results import GRADER_FAILED, SubmissionResult
 
 from . import batch_downloads as dl
 from .conftest import REPO, grade_one, run_cli, without_times
@@ -89,11 +89,17 @@ def test_the_batch_grades_as_grader_grade_does(own_tiny, uninterrupted, tmp_path
         assert without_times(in_batch) == without_times(alone), key
 
 
-def test_results_are_reused_until_the_submission_or_the_assignment_changes(own_tiny, download, uninterrupted,
-                                                                           tmp_path):
+def test_results_are_reused_until_something_changes_and_grader_failures_are_retried(own_tiny, download,
+                                                                                      uninterrupted, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(uninterrupted[0], out)
     assert counts(batch(download, str(own_tiny.solution_path), out)) == (0, 6)
+    failed = out / "results" / "adamsana_101.json"  # as if the grader had failed on Ana's last time
+    stored = json.loads(failed.read_text())
+    failed.write_text(json.dumps({**stored, "points": 0, "error": f"{GRADER_FAILED} (CheckerFailed: it died)"}))
+    assert counts(batch(download, str(own_tiny.solution_path), out)) == (1, 5)  # tried again, not kept
+    assert dl.result_json(out, "adamsana_101")["points"] == stored["points"] and not dl.result_json(
+        out, "adamsana_101")["error"]
     members = dl.canvas_members(own_tiny)
     members["bakerben_102_9002_tiny.ipynb"] = members["adamsana_101_9001_tiny.ipynb"]  # Ben fixed his answer
     edited = dl.write_canvas_zip(tmp_path / "again.zip", members)

@@ -16,9 +16,9 @@ import pytest
 
 from grader.checker import CheckerFailed, ResidentChecker
 from grader.grade import Executed, check_executed
-from grader.results import SubmissionResult
+from grader.results import GRADER_FAILED, SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
-from grader.workers import GRADER_FAILED, LocalPool, Worker, assignment_reference, default_workers
+from grader.workers import LocalPool, Worker, assignment_reference, default_workers
 
 from . import notebooks as nbs
 from .conftest import job_for, slow_and_quick, without_times

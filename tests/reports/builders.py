@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.results import GRADER_FAILED as GRADER_FAILED_PREFIX
 from grader.results import CheckResult, LayerRow, SubmissionResult, TaskResult
 from grader.submission import read_submission
 
@@ -16,7 +17,7 @@ from ..e2e.test_course import CONVOLVE_BODY, NOTES_LOOPS, POOL_BODY
 REPO = Path(__file__).resolve().parents[2]
 COMPLETE = REPO / "examples" / "by_hand" / "by_hand_complete.ipynb"
 TEMPLATE = REPO / "assignments" / "by_hand" / "by_hand.ipynb"
-GRADER_FAILED = "the grader failed on this submission (exit code 1); an instructor will look at it"
+GRADER_FAILED = f"{GRADER_FAILED_PREFIX} (exit code 1); an instructor will look at it"
 LAYERS = (LayerRow("1", "Conv2D, 64 filters", "Conv2D, 64 filters", True),
           LayerRow("3", "Conv2D, 64 filters, kernel 3x3", "Conv2D, 32 filters, kernel 3x3", False),
           LayerRow("missing (4 of 7)", "MaxPooling2D, pool size 2x2", "(none)", False))

@@ -6,7 +6,6 @@ import os
 import pickle
 
 import numpy as np
-import pytest
 
 from grader.checks.base import Missing
 from grader.evidence import MAX_BYTES, load_task_evidence, task_folder

@@ -66,7 +66,7 @@ def main() -> None:
             times.append(time.perf_counter() - started)
     print(f"{args.results} results of {args.assignment}: regenerating every report takes"
           f" {statistics.median(times):.2f} s (median of {args.runs}: {', '.join(f'{t:.2f}' for t in times)});"
-          f" {summary.similar_pairs} similar pairs listed")
+          f" {summary.similar_pairs} similar pairs found, {summary.similar_shown} shown")
 
 
 if __name__ == "__main__":

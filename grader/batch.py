@@ -9,10 +9,8 @@ result graded from the same submission, assignment and grader (``grader/cache.py
 """
 from __future__ import annotations
 
-import csv
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import shutil
@@ -26,7 +24,7 @@ from typing import Callable, Iterator
 from .assignment import Assignment
 from .cache import Provenance, assignment_digest, grader_version, grading_environment, provenance_of, reusable
 from .errors import BatchError
-from .files import atomic_write_text, remove_partial_files
+from .files import atomic_write_csv, atomic_write_text, remove_partial_files
 from .intake.stage import Manifest, intake, staged_path
 from .results import SubmissionResult
 from .sandbox.container import remove_batch_containers
@@ -118,19 +116,26 @@ def read_result(out_dir: Path, stem: str) -> dict | None:
         return None
 
 
-def load_results(out_dir: Path, keys: list[str] | None = None) -> dict[str, SubmissionResult]:
-    """The stored results by key (of ``keys`` only, when given: the submissions of the latest intake)."""
+def read_results(out_dir: Path, keys: list[str] | None = None
+                 ) -> tuple[dict[str, SubmissionResult], dict[str, str]]:
+    """The stored results by key (of ``keys`` only, when given: the submissions of the latest intake), and why
+    each result file that is there could not be read."""
     paths = sorted((out_dir / RESULTS).glob("*.json")) if keys is None \
         else [out_dir / RESULTS / f"{k}.json" for k in keys]
-    results = {}
+    results, unreadable = {}, {}
     for path in paths:
         try:
             results[path.stem] = SubmissionResult.from_dict(json.loads(path.read_text()))
         except FileNotFoundError:
             continue
-        except (OSError, ValueError, KeyError, TypeError):
-            log.warning("ignoring unreadable result %s", path)
-    return results
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            unreadable[path.stem] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            log.warning("ignoring unreadable result %s (%s)", path, unreadable[path.stem])
+    return results, unreadable
+
+
+def load_results(out_dir: Path, keys: list[str] | None = None) -> dict[str, SubmissionResult]:
+    return read_results(out_dir, keys)[0]
 
 
 def gradebook_rows(results: list[SubmissionResult], assignment: Assignment,
@@ -147,9 +152,7 @@ def gradebook_rows(results: list[SubmissionResult], assignment: Assignment,
 
 def write_gradebook(results: list[SubmissionResult], assignment: Assignment, path: Path,
                     students: dict[str, str] | None = None) -> None:
-    text = io.StringIO()
-    csv.writer(text).writerows(gradebook_rows(results, assignment, students))
-    atomic_write_text(path, text.getvalue())
+    atomic_write_csv(path, gradebook_rows(results, assignment, students))
 
 
 def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
@@ -171,6 +174,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                                                               environment) for s in manifest.submissions}
         todo = [k for k in manifest.keys() if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
         results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
+        todo += [k for k in manifest.keys() if k not in todo and k not in results]  # damaged: graded again
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
                            limits=asdict(limits), batch=batch_id(out_dir), gpu=gpu) for k in todo]

@@ -13,6 +13,7 @@ from .assignment import load_assignment
 from .errors import GraderError
 from .sandbox.select import CHOICES as SANDBOXES
 
+log = logging.getLogger(__name__)
 ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
 
 
@@ -175,8 +176,10 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
 
     try:
         made = regenerate(out_dir, course)
-    except GraderError as exc:  # the grades are written: only the reports are missing
-        click.echo(f"warning: the reports could not be made ({exc}); make them with `grader report`", err=True)
+    except Exception as exc:  # noqa: BLE001 - the grades are written: only the reports are missing
+        log.exception("making the reports failed")
+        click.echo(f"warning: the reports could not be made ({type(exc).__name__}: {exc}); the grades are written;"
+                   " make the reports with `grader report`", err=True)
         return
     click.echo(f"report: {made.report} (feedback for each student, canvas.csv, gradescope/; `grader report`"
                " makes them again)")
@@ -250,7 +253,8 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
         return
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs; report: {summary.report}")
+    shown = f" (the {summary.similar_shown} most similar shown)" if summary.similar_shown < summary.similar_pairs else ""
+    click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; report: {summary.report}")
 
 
 @main.command()

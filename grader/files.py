@@ -1,8 +1,14 @@
-"""Files written so that a reader (or a batch killed half-way) sees the old content or the new, never a part."""
+"""Files written so that a reader (or a batch killed half-way) sees the old content or the new, never a part;
+CSV files so that a spreadsheet opening them runs nothing a student wrote."""
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
+from typing import Iterable, Sequence
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel, LibreOffice and Sheets read as a formula
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -27,3 +33,22 @@ def remove_partial_files(folder: Path) -> int:
             leftover.unlink(missing_ok=True)
             count += 1
     return count
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A cell that a spreadsheet shows as the text it is: one that begins like a formula (a student's name
+    ``=HYPERLINK(...)`` from a file name) gets a leading apostrophe, as OWASP advises against CSV injection;
+    numbers stay numbers."""
+    if not cell.startswith(FORMULA_STARTS):
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return "'" + cell
+
+
+def atomic_write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    text = io.StringIO()
+    csv.writer(text).writerows([spreadsheet_text(c) if isinstance(c, str) else c for c in row] for row in rows)
+    atomic_write_text(path, text.getvalue())

@@ -5,6 +5,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 GRADER_FAILED = "the grader failed on this submission"  # how a result the grader, not the student, failed begins
+CHECK_MARKS = ("[PASS]", "[FAIL]")  # how a check's line in a task's feedback begins
+NOT_GRADED = "Not graded in full:"
+HIDDEN_ON_GRADESCOPE = "after_due_date"  # a hidden check's outcome: not shown to students before the due date
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,13 @@ class CheckResult:
     public: bool = False
     details: tuple[LayerRow, ...] = ()
 
+    def feedback_lines(self) -> list[str]:
+        """Its lines in a task's feedback: ``[PASS] title (1/1): message``, the message's further lines indented."""
+        first, *rest = self.message.splitlines() or [""]
+        mark = CHECK_MARKS[0] if self.passed else CHECK_MARKS[1]
+        return [f"{mark} {self.title} ({self.points:g}/{self.max_points:g}): {first}",
+                *(f"       {line}" for line in rest)]
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
         data = dict(data)
@@ -53,6 +63,38 @@ class TaskResult:
     def passed_checks(self) -> list[str]:
         return [c.title for c in self.checks if c.passed]
 
+    @property
+    def notes(self) -> list[str]:
+        """What the grader noted about the task's cells (repairs), which its feedback gives before the checks."""
+        notes = []
+        for line in self.feedback.splitlines():
+            if line.startswith(CHECK_MARKS):
+                break
+            if line.strip() and not line.startswith(NOT_GRADED):
+                notes.append(line)
+        return notes
+
+    def gradescope_tests(self) -> list[dict[str, Any]]:
+        """The task as Gradescope tests: the checks students may see at once (those they can run themselves), and
+        the hidden checks in a test of their own shown after the due date, so that resubmitting cannot probe them."""
+        shown = [c for c in self.checks if c.public]
+        hidden = [c for c in self.checks if not c.public]
+        lines = [*self.notes, *([f"{NOT_GRADED} {self.ungraded_reason}."] if self.ungraded_reason else [])]
+        lines += [line for check in shown for line in check.feedback_lines()]
+        if hidden:
+            lines.append(f"{len(hidden)} more check{'s' * (len(hidden) > 1)} of this task: shown after the due date.")
+        if not self.checks:
+            return [{"name": self.title, "score": self.points, "max_score": self.max_points,
+                     "output": "\n".join(lines), "visibility": "visible"}]
+        tests = [{"name": self.title, "score": sum(c.points for c in shown),
+                  "max_score": sum(c.max_points for c in shown), "output": "\n".join(lines), "visibility": "visible"}]
+        if hidden:
+            tests.append({"name": f"{self.title}: hidden checks", "score": sum(c.points for c in hidden),
+                          "max_score": sum(c.max_points for c in hidden),
+                          "output": "\n".join(line for check in hidden for line in check.feedback_lines()),
+                          "visibility": HIDDEN_ON_GRADESCOPE})
+        return tests
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["checks"] = [asdict(c) for c in self.checks]
@@ -62,6 +104,9 @@ class TaskResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TaskResult":
         data = dict(data)
+        for name in ("points", "max_points"):
+            if isinstance(data.get(name), bool) or not isinstance(data.get(name), (int, float)):
+                raise ValueError(f"task {str(data.get('name'))[:40]!r}: its {name!r} is not a number")
         data.pop("passed_checks", None)
         data["checks"] = tuple(CheckResult.from_dict(c) for c in data.get("checks", ()))
         return cls(**data)
@@ -114,6 +159,23 @@ class SubmissionResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SubmissionResult":
+        """Read back from JSON; a field of the wrong type is a ValueError that names it (a result file edited or
+        damaged by hand), never a result that breaks a report later."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a result is a JSON object")
+        for name in ("submission", "assignment", "sandbox"):
+            if not isinstance(data.get(name), str):
+                raise ValueError(f"its {name!r} is not text")
+        for name in ("points", "max_points"):
+            if isinstance(data.get(name), bool) or not isinstance(data.get(name), (int, float)):
+                raise ValueError(f"its {name!r} is not a number")
+        if not isinstance(data.get("tasks"), list) or not all(isinstance(t, Mapping) for t in data["tasks"]):
+            raise ValueError("its 'tasks' are not a list of tasks")
+        if data.get("error") is not None and not isinstance(data["error"], str):
+            raise ValueError("its 'error' is not text")
+        for name in ("execution", "provenance"):
+            if not isinstance(data.get(name) or {}, Mapping):
+                raise ValueError(f"its {name!r} is not an object")
         return cls(
             submission=data["submission"], assignment=data["assignment"], points=data["points"],
             max_points=data["max_points"], sandbox=data["sandbox"], error=data.get("error"),
@@ -122,24 +184,19 @@ class SubmissionResult:
         )
 
     def to_gradescope_dict(self) -> dict[str, Any]:
-        """The results.json format of Gradescope's autograder."""
-        tests = []
-        for task in self.tasks:
-            output = task.feedback
-            tests.append({
-                "name": task.title,
-                "score": task.points,
-                "max_score": task.max_points,
-                "output": output,
-                "visibility": "visible",
-            })
-        return {
+        """The results.json format of Gradescope's autograder (its "Autograder Specifications"): hidden checks in
+        tests shown after the due date (Gradescope then shows students their total only when all are shown)."""
+        data: dict[str, Any] = {
             "score": self.points,
             "output": self.error or f"{self.points:g} / {self.max_points:g} points",
             "visibility": "visible",
             "stdout_visibility": "hidden",
-            "tests": tests,
+            "tests": [test for task in self.tasks for test in task.gradescope_tests()],
         }
+        seconds = self.execution.get("seconds")
+        if isinstance(seconds, (int, float)):
+            data["execution_time"] = round(seconds)
+        return data
 
     def feedback_text(self) -> str:
         """A plain-text report for the student."""

@@ -5,7 +5,7 @@ import logging
 from typing import Any, Mapping
 
 from .checks.base import Missing, Outcome, lookup
-from .results import CheckResult, TaskResult
+from .results import NOT_GRADED, CheckResult, TaskResult
 from .spec import CheckSpec, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,8 @@ def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str
     points = sum(r.points for r in results)
     lines = list(notes)
     if ungraded_reason:
-        lines.append(f"Not graded in full: {ungraded_reason}.")
+        lines.append(f"{NOT_GRADED} {ungraded_reason}.")
     for result in results:
-        mark = "PASS" if result.passed else "FAIL"
-        first, *rest = result.message.splitlines() or [""]
-        lines.append(f"[{mark}] {result.title} ({result.points:g}/{result.max_points:g}): {first}")
-        lines.extend(f"       {line}" for line in rest)
+        lines += result.feedback_lines()
     return TaskResult(name=task.name, title=task.title, points=points, max_points=task.max_points,
                       checks=tuple(results), ungraded_reason=ungraded_reason, feedback="\n".join(lines))

@@ -35,7 +35,9 @@ def test_grading_a_file_that_is_not_a_notebook(tmp_path):
     assert result["points"] == 0 and "invalid JSON" in result["error"]
     assert all(t["ungraded_reason"].startswith("the notebook could not be read") for t in result["tasks"])
     scored = json.loads(gradescope.read_text())
-    assert scored["score"] == 0 and len(scored["tests"]) == 6
+    assert scored["score"] == 0 and len([t for t in scored["tests"] if t["visibility"] == "visible"]) == 6
+    assert all(t["output"].startswith("Not graded in full: the notebook could not be read") for t in scored["tests"]
+               if t["visibility"] == "visible")
     assert "Your notebook could not be graded" in done.output
 
 

@@ -46,10 +46,14 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Manifest":
-        return cls(assignment=data["assignment"], layout=data.get("layout", ""),
-                   submissions=[StagedSubmission(**{**s, "members": tuple(s.get("members", ())),
-                                                    "notes": tuple(s.get("notes", ()))})
-                                for s in data.get("submissions", [])],
+        submissions = []
+        for number, entry in enumerate(data.get("submissions", []), start=1):
+            try:
+                submissions.append(StagedSubmission(**{**entry, "members": tuple(entry.get("members", ())),
+                                                       "notes": tuple(entry.get("notes", ()))}))
+            except (TypeError, AttributeError) as exc:
+                raise ValueError(f"submission {number} ({str(entry)[:120]}): {exc}") from None
+        return cls(assignment=data["assignment"], layout=data.get("layout", ""), submissions=submissions,
                    unmatched=list(data.get("unmatched", [])), superseded=list(data.get("superseded", [])))
 
     def keys(self) -> list[str]:

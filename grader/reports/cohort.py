@@ -122,7 +122,8 @@ def concerns_of(result: SubmissionResult, answer_lines: int) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-def cohort(results: Mapping[str, SubmissionResult], roster: Roster, answer_code: Mapping[str, str]) -> Cohort:
+def cohort(results: Mapping[str, SubmissionResult], roster: Roster, answer_code: Mapping[str, str],
+           max_points: float) -> Cohort:
     concerns = []
     for key, result in sorted(results.items()):
         lines = len([line for line in answer_code.get(key, "").splitlines() if line.strip()])
@@ -130,7 +131,7 @@ def cohort(results: Mapping[str, SubmissionResult], roster: Roster, answer_code:
         if reasons:
             concerns.append(Concern(key, roster.student(key).name, reasons))
     return Cohort(scores=tuple(r.points for _, r in sorted(results.items())),
-                  max_points=max((r.max_points for r in results.values()), default=0.0),
+                  max_points=max_points,
                   tasks=task_rates(results), checks=check_rates(results),
                   failures=common_failures(results, roster), times=grading_times(results, roster),
                   concerns=tuple(concerns))

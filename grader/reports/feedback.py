@@ -3,33 +3,28 @@ what it found (its message says what was expected), and a model's layers as a ta
 from __future__ import annotations
 
 import html
+import re
 
 import jinja2
 
-from ..results import CheckResult, SubmissionResult, TaskResult
-
-CHECK_LINE = ("[PASS]", "[FAIL]")
-NOT_GRADED = "Not graded in full:"
-
-
-def task_notes(task: TaskResult) -> list[str]:
-    """What the grader noted about the task's cells (repairs), as ``score_task`` puts them before the checks."""
-    notes = []
-    for line in task.feedback.splitlines():
-        if line.startswith(CHECK_LINE):
-            break
-        if line.strip() and not line.startswith(NOT_GRADED):
-            notes.append(line)
-    return notes
-
+from ..results import CheckResult, SubmissionResult
 
 def points(got: float, most: float) -> str:
     return f"{got:g} / {most:g}"
 
 
-def _cell(text: str) -> str:
-    """Text for a Markdown table cell: HTML-escaped, pipes escaped, lines joined with <br>."""
-    return "<br>".join(html.escape(line, quote=False).replace("|", "\\|") for line in text.splitlines())
+MARKDOWN_SIGNS = re.compile(r"([\\`*~!|\[\]])")  # links, images, code, emphasis, table cells
+
+
+def _md(text: str) -> str:
+    """Text that Markdown shows as written, whoever wrote it (a student's name, their answer quoted in a message):
+    HTML-escaped (no tag), the signs of links, images, code, emphasis and table cells escaped, its lines joined
+    with <br> (no line can start a heading, a list or any other block)."""
+    return "<br>".join(MARKDOWN_SIGNS.sub(r"\\\1", html.escape(line, quote=False))
+                       for line in str(text).splitlines())
+
+
+_cell = _md  # a table cell: the same, pipes included
 
 
 def _markdown_check_table(checks: tuple[CheckResult, ...]) -> list[str]:
@@ -49,14 +44,15 @@ def _markdown_layers(check: CheckResult) -> list[str]:
 
 
 def feedback_markdown(result: SubmissionResult, student: str) -> str:
-    lines = [f"# {result.assignment}: {points(result.points, result.max_points)} points", "", f"Student: {student}"]
+    lines = [f"# {_md(result.assignment)}: {points(result.points, result.max_points)} points", "",
+             f"Student: {_md(student)}"]
     if result.error:
-        lines += ["", f"**Your notebook could not be graded:** {html.escape(result.error, quote=False)}"]
+        lines += ["", f"**Your notebook could not be graded:** {_md(result.error)}"]
     for task in result.tasks:
-        lines += ["", f"## {task.title}: {points(task.points, task.max_points)}", ""]
+        lines += ["", f"## {_md(task.title)}: {points(task.points, task.max_points)}", ""]
         if task.ungraded_reason:
-            lines += [f"Not graded in full: {html.escape(task.ungraded_reason, quote=False)}.", ""]
-        notes = [f"- {html.escape(note.strip(), quote=False)}" for note in task_notes(task)]
+            lines += [f"Not graded in full: {_md(task.ungraded_reason)}.", ""]
+        notes = [f"- {_md(note.strip())}" for note in task.notes]
         lines += [*notes, ""] if notes else []
         if task.checks:
             lines += _markdown_check_table(task.checks)
@@ -84,7 +80,7 @@ td.msg { white-space: pre-wrap; }
 <section class="task" data-task="{{ task.name }}">
 <h2>{{ task.title }}: <span class="task-points">{{ points(task.points, task.max_points) }}</span></h2>
 {% if task.ungraded_reason %}<p class="error">Not graded in full: {{ task.ungraded_reason }}.</p>{% endif %}
-{% set notes = task_notes(task) %}{% if notes %}<ul>{% for note in notes %}<li>{{ note.strip() }}</li>{% endfor %}</ul>{% endif %}
+{% set notes = task.notes %}{% if notes %}<ul>{% for note in notes %}<li>{{ note.strip() }}</li>{% endfor %}</ul>{% endif %}
 {% if task.checks %}<table class="checks"><tr><th>Result</th><th>Check</th><th>Points</th><th>What the grader found</th></tr>
 {% for check in task.checks %}<tr><td class="{{ 'pass' if check.passed else 'fail' }}">{{ 'PASS' if check.passed else 'FAIL' }}</td>
 <td>{{ check.title }}</td><td>{{ points(check.points, check.max_points) }}</td><td class="msg">{{ check.message }}</td></tr>
@@ -103,4 +99,4 @@ td.msg { white-space: pre-wrap; }
 
 
 def feedback_html(result: SubmissionResult, student: str) -> str:
-    return PAGE.render(result=result, student=student, points=points, task_notes=task_notes)
+    return PAGE.render(result=result, student=student, points=points)

@@ -12,7 +12,7 @@ from . import similarity
 from .cohort import Cohort
 from .feedback import points
 from .roster import Roster
-from .similarity import SimilarPair
+from .similarity import SimilarPairs
 
 PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -56,14 +56,14 @@ of {{ "%g"|format(cohort.max_points) }} points. Made from the stored results, wi
 {% for r in cohort.checks %}<tr><td>{{ r.name }}</td><td>{{ r.passed }}</td><td>{{ r.total }}</td></tr>{% endfor %}
 </table>
 
-<h2 id="similar">Similar submissions ({{ pairs|length }})</h2>
+<h2 id="similar">Similar submissions ({% if pairs.found > pairs.shown|length %}the {{ pairs.shown|length }} most similar of {{ pairs.found }} pairs{% else %}{{ pairs.found }}{% endif %})</h2>
 <p>Answer code is each notebook's code without the cells and lines of the student notebook (scaffold and given code).
 copydetect compares it by winnowing ({{ noise }}-token fingerprints, names replaced, so renaming variables changes
 nothing). A pair is listed when at least {{ "%d"|format(threshold * 100) }}% of one student's answer code is also in
 the other's and at least {{ min_tokens }} tokens are shared: a renamed copy shares 100%, independent right answers to
 the by-hand assignment under 25%. Similar code is a reason to look, not a proof: answers the task dictates
 (a given architecture) can be close.</p>
-{% for p in pairs %}<section class="pair-block"><h3>{{ names[p.first] }} and {{ names[p.second] }}:
+{% for p in pairs.shown %}<section class="pair-block"><h3>{{ names[p.first] }} and {{ names[p.second] }}:
 {{ "%d"|format(p.shares[0] * 100) }}% and {{ "%d"|format(p.shares[1] * 100) }}% shared ({{ p.shared_tokens }} tokens)</h3>
 <div class="pair"><div><b>{{ names[p.first] }}</b><pre>{{ markup(p.marked[0]) }}</pre></div>
 <div><b>{{ names[p.second] }}</b><pre>{{ markup(p.marked[1]) }}</pre></div></div></section>
@@ -80,7 +80,7 @@ the by-hand assignment under 25%. Similar code is a reason to look, not a proof:
 
 
 def report_html(assignment: str, results: Mapping[str, SubmissionResult], roster: Roster, cohort: Cohort,
-                figures: Mapping[str, str], pairs: Sequence[SimilarPair], warnings: Sequence[str] = (),
+                figures: Mapping[str, str], pairs: SimilarPairs, warnings: Sequence[str] = (),
                 threshold: float = similarity.THRESHOLD) -> str:
     ordered = dict(sorted(results.items(), key=lambda item: (roster.student(item[0]).name, item[0])))
     first = next(iter(ordered.values()), None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import textwrap
 from typing import Sequence
 
@@ -15,6 +16,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .cohort import Cohort, PassRate  # noqa: E402
 
+log = logging.getLogger(__name__)
+
 
 def data_uri(figure: Figure) -> str:
     buffer = io.BytesIO()
@@ -23,7 +26,9 @@ def data_uri(figure: Figure) -> str:
 
 
 def _label(text: str, width: int = 45) -> str:
-    return textwrap.shorten(text, width, placeholder="…")
+    """A label as written: shortened, its dollar signs escaped (matplotlib reads ``$...$`` as mathematics, and a
+    student's answer quoted in a failure's message may hold them)."""
+    return textwrap.shorten(text, width, placeholder="…").replace("$", r"\$")
 
 
 def score_distribution(cohort: Cohort) -> Figure:
@@ -79,13 +84,21 @@ def grading_times(cohort: Cohort) -> Figure:
     return figure
 
 
-def figures(cohort: Cohort) -> dict[str, str]:
-    """Title -> data URI of each figure of the report."""
-    drawn = {"Score distribution": score_distribution(cohort),
-             "Tasks with full points": pass_rates(cohort.tasks, "Tasks with full points"),
-             "Checks passed": pass_rates(cohort.checks, "Checks passed")}
+def figures(cohort: Cohort) -> tuple[dict[str, str], list[str]]:
+    """Title -> data URI of each figure of the report, and why any figure could not be drawn (the report is made
+    without it)."""
+    drawers = {"Score distribution": lambda: score_distribution(cohort),
+               "Tasks with full points": lambda: pass_rates(cohort.tasks, "Tasks with full points"),
+               "Checks passed": lambda: pass_rates(cohort.checks, "Checks passed")}
     if cohort.failures:
-        drawn["Most common failures"] = failure_reasons(cohort)
+        drawers["Most common failures"] = lambda: failure_reasons(cohort)
     if cohort.times:
-        drawn["Grading time per submission"] = grading_times(cohort)
-    return {title: data_uri(figure) for title, figure in drawn.items()}
+        drawers["Grading time per submission"] = lambda: grading_times(cohort)
+    drawn, problems = {}, []
+    for title, draw in drawers.items():
+        try:
+            drawn[title] = data_uri(draw())
+        except Exception as exc:  # noqa: BLE001 - labels come from students' answers: a figure never stops a report
+            log.warning("the figure %r could not be drawn", title, exc_info=True)
+            problems.append(f"the figure {title!r} could not be drawn ({type(exc).__name__}: {str(exc)[:200]})")
+    return drawn, problems

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..assignment import Assignment
-from ..batch import GRADEBOOK, RESULTS, load_results, write_gradebook
+from ..batch import GRADEBOOK, RESULTS, read_results, write_gradebook
 from ..errors import ReportError, SubmissionError
 from ..files import atomic_write_text
 from ..intake.stage import MANIFEST as SUBMISSIONS
@@ -40,7 +40,8 @@ class ReportSummary:
 
     folder: Path
     results: int
-    similar_pairs: int
+    similar_pairs: int  # every pair above the threshold
+    similar_shown: int  # of which the report shows side by side
     warnings: tuple[str, ...]
 
     @property
@@ -56,25 +57,40 @@ def notebooks(out_dir: Path, keys: list[str], roster: Roster) -> dict[str, Path 
             for key in keys}
 
 
-def _warnings(out_dir: Path, results: Mapping[str, SubmissionResult], roster: Roster, assignment: Assignment,
-              column: str, found: Mapping[str, Path | None]) -> list[str]:
+def _warnings(out_dir: Path, results: Mapping[str, SubmissionResult], roster: Roster, column: str,
+              found: Mapping[str, Path | None]) -> list[str]:
     warnings = []
+    people = [s for k in results for s in roster.student(k).individuals()]
     if not roster.from_intake:
         warnings.append(f"no {SUBMISSIONS} in {out_dir} (the intake writes it): students are named by their result"
                         " files and the Canvas CSV's ID column is empty, so Canvas can only match them by name")
-    elif missing := sorted(roster.student(k).name for k in results if not roster.student(k).user_id):
+    elif missing := sorted(s.name for s in people if not (s.canvas_id or s.sis_user_id or s.sis_login_id)):
         warnings.append(f"{len(missing)} students have no Canvas user ID (Canvas matches them by name): "
                         + ", ".join(missing))
+    elif not any(s.canvas_id for s in people):
+        warnings.append("canvas.csv: this download gives no Canvas user IDs; its student IDs are in the SIS User ID"
+                        " column and its emails in SIS Login ID, which Canvas matches only where they are the SIS"
+                        " IDs and logins of your institution")
     if not column_has_id(column):
         warnings.append(f"the Canvas column {column!r} has no assignment id: Canvas matches it to an assignment of"
                         " that exact title or creates a new one (give --canvas-column \"Name (id)\" as in Canvas's"
                         " own export)")
-    if others := sorted(k for k, r in results.items() if r.assignment != assignment.name):
-        warnings.append(f"results of another assignment than {assignment.name}: " + ", ".join(others))
     if unread := sorted(k for k in results if found.get(k) is None):
         warnings.append(f"{len(unread)} submissions have no notebook in {out_dir / 'executed'} (nor an original"
                         " file): left out of the similarity check: " + ", ".join(unread))
     return warnings
+
+
+def _remove_outputs_of(target: Path, keys: Mapping[str, str]) -> int:
+    """Remove the feedback made from results that can no longer be read (it would show a grade no result backs)."""
+    removed = 0
+    for key in keys:
+        for path in (target / FEEDBACK / f"{key}.html", target / FEEDBACK / f"{key}.md",
+                     target / FEEDBACK / f"{key}.txt", target / GRADESCOPE / key / "results.json"):
+            if path.is_file():
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, canvas_column: str | None = None,
@@ -84,9 +100,14 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
     target.mkdir(parents=True, exist_ok=True)
     roster = load_roster(out_dir)
     # the students of the latest intake (a student no longer in the download keeps a result file, not a grade)
-    results = load_results(out_dir, list(roster.students) if roster.from_intake else None)
+    results, unreadable = read_results(out_dir, list(roster.students) if roster.from_intake else None)
+    others = sorted(k for k, r in results.items() if r.assignment != assignment.name)
+    results = {k: r for k, r in results.items() if r.assignment == assignment.name}
     if not results:
-        raise ReportError(f"no results in {out_dir / RESULTS}: run `grader batch` first")
+        raise ReportError(f"no results of {assignment.name} in {out_dir / RESULTS}: run `grader batch` first"
+                          + (f" ({len(others)} results of another assignment left out)" if others else "")
+                          + (f" ({len(unreadable)} results cannot be read)" if unreadable else ""))
+    stale = _remove_outputs_of(target, unreadable)
     column = canvas_column or assignment.name
     try:
         template = read_submission(assignment.student_notebook_path)
@@ -94,11 +115,18 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
         raise ReportError(f"the student notebook {assignment.student_notebook_path} cannot be read: {exc}") from None
     found = notebooks(out_dir, list(results), roster)
     codes = {key: similarity.read_answer_code(path, template) for key, path in found.items()}
-    warnings = _warnings(out_dir, results, roster, assignment, column, found)
+    warnings = _warnings(out_dir, results, roster, column, found)
+    if unreadable:
+        warnings.insert(0, f"{len(unreadable)} results cannot be read and are left out of everything (their old"
+                        f" feedback removed: {stale} files); run `grader batch` again, which grades them again: "
+                        + "; ".join(f"{roster.student(k).name} ({k}.json: {why})" for k, why in sorted(unreadable.items())))
+    if others:
+        warnings.insert(0, f"{len(others)} results are of another assignment than {assignment.name} and are left out"
+                        " of everything: " + ", ".join(others))
 
     write_gradebook(list(results.values()), assignment, target / GRADEBOOK,
                     {key: roster.student(key).name for key in results})
-    write_canvas_csv(results, roster, column, target / CANVAS_CSV)
+    write_canvas_csv(results, roster, column, assignment.spec.max_points, target / CANVAS_CSV)
     for key, result in results.items():
         name = roster.student(key).name
         gradescope = json.dumps(result.to_gradescope_dict(), indent=1)
@@ -106,7 +134,9 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
         atomic_write_text(target / FEEDBACK / f"{key}.md", feedback_markdown(result, name))
         atomic_write_text(target / FEEDBACK / f"{key}.html", feedback_html(result, name))
     pairs = similarity.similar_pairs(codes, similarity.given_code(template), threshold)
-    summary = cohort(results, roster, codes)
-    page = report_html(assignment.name, results, roster, summary, figures(summary), pairs, warnings, threshold)
+    summary = cohort(results, roster, codes, assignment.spec.max_points)
+    drawn, problems = figures(summary)
+    warnings += problems
+    page = report_html(assignment.name, results, roster, summary, drawn, pairs, warnings, threshold)
     atomic_write_text(target / REPORT, page)
-    return ReportSummary(target, len(results), len(pairs), tuple(warnings))
+    return ReportSummary(target, len(results), pairs.found, len(pairs.shown), tuple(warnings))

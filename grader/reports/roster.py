@@ -9,15 +9,27 @@ from ..errors import IntakeError, ReportError
 from ..intake.stage import read_manifest
 
 
+CANVAS_LAYOUT = "Canvas download"  # the intake's layout whose user ids are Canvas's own
+
+
 @dataclass(frozen=True)
 class Student:
-    """A result's student as the intake matched them (``key`` is the result's file stem)."""
+    """A result's student as the intake matched them (``key`` is the result's file stem); ``user_id`` is the id
+    the download gave (Canvas's user id, a Gradescope student id or email), ``canvas_id`` only Canvas's own."""
 
     key: str
     name: str
     user_id: str = ""
     submission_id: str = ""
     file: str = ""
+    canvas_id: str = ""
+    sis_user_id: str = ""
+    sis_login_id: str = ""
+    members: tuple["Student", ...] = ()  # a group's students (Gradescope), each with their own ids
+
+    def individuals(self) -> tuple["Student", ...]:
+        """Whom the grade is for: the group's members, else the student."""
+        return self.members or (self,)
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,15 @@ def load_roster(out_dir: Path) -> Roster:
         raise ReportError(str(exc)) from None
     if manifest is None:
         return Roster()
-    students = {s.key: Student(key=s.key, name=s.student or s.key, user_id=s.user_id or "",
-                               submission_id=s.submission_id or "", file=s.file) for s in manifest.submissions}
+    canvas = manifest.layout == CANVAS_LAYOUT
+    students = {}
+    for s in manifest.submissions:
+        members = tuple(Student(key=s.key, name=str(m.get("name") or s.student or s.key),
+                                sis_user_id=str(m.get("sid") or ""), sis_login_id=str(m.get("email") or ""))
+                        for m in s.members if isinstance(m, dict))
+        first = members[0] if members else Student(key=s.key, name=s.student or s.key)
+        students[s.key] = Student(key=s.key, name=s.student or s.key, user_id=s.user_id or "",
+                                  submission_id=s.submission_id or "", file=s.file,
+                                  canvas_id=(s.user_id or "") if canvas else "", sis_user_id=first.sis_user_id,
+                                  sis_login_id=first.sis_login_id, members=members if len(members) > 1 else ())
     return Roster(students, from_intake=True)

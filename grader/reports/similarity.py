@@ -51,6 +51,14 @@ class SimilarPair:
         return max(self.shares)
 
 
+@dataclass(frozen=True)
+class SimilarPairs:
+    """The most similar pairs, side by side (at most MAX_PAIRS), and how many pairs passed the threshold."""
+
+    shown: tuple[SimilarPair, ...]
+    found: int
+
+
 def _code_cells(nb: Any) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
@@ -100,7 +108,7 @@ def _fingerprint(code: str, boilerplate: Any = None):
 
 
 def similar_pairs(codes: Mapping[str, str], template_code: str, threshold: float = THRESHOLD,
-                  min_tokens: int = MIN_OVERLAP_TOKENS) -> list[SimilarPair]:
+                  min_tokens: int = MIN_OVERLAP_TOKENS) -> SimilarPairs:
     """The pairs of ``codes`` (key -> answer code) above the threshold, the most similar first."""
     from copydetect import compare_files
     from copydetect.utils import highlight_overlap
@@ -118,7 +126,7 @@ def similar_pairs(codes: Mapping[str, str], template_code: str, threshold: float
         marked = tuple(highlight_overlap(prints[key].raw_code, cut, *MARK, escape_html=True)[0]
                        for key, cut in ((a, slices[0]), (b, slices[1])))
         pairs.append(SimilarPair(a, b, shares, shared, marked))
-    return pairs
+    return SimilarPairs(tuple(pairs), len(found))
 
 
 def _candidates(prints: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

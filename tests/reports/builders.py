@@ -117,6 +117,7 @@ def write_out_dir(out: Path, results: dict[str, SubmissionResult], notebooks: di
             nbformat.write(notebooks[key], out / "executed" / key / "executed.ipynb")
     if user_ids is not None:
         entries = [intake_entry(key, user_ids.get(key)) for key in results]
-        (out / "submissions.json").write_text(json.dumps({"assignment": "by_hand", "submissions": entries,
-                                                          "unmatched": [], "superseded": []}))
+        (out / "submissions.json").write_text(json.dumps({"assignment": "by_hand", "layout": "Canvas download",
+                                                          "submissions": entries, "unmatched": [],
+                                                          "superseded": []}))
     return out

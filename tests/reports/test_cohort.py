@@ -8,7 +8,7 @@ from .builders import GRADER_FAILED, check, class_results, result, task
 
 
 def test_pass_rates_and_scores():
-    summary = cohort(class_results(), Roster(), {})
+    summary = cohort(class_results(), Roster(), {}, 15)
     rates = {r.name: (r.passed, r.total) for r in summary.tasks}
     assert rates["Task convolve"] == (3, 6) and rates["Task pool"] == (2, 6) and rates["Task quiz"] == (2, 6)
     assert sorted(summary.scores) == [0, 0, 0, 7, 15, 15] and summary.max_points == 15
@@ -25,7 +25,7 @@ def test_failures_group_messages_that_differ_only_in_numbers():
 
 
 def test_who_needs_a_human_look():
-    summary = cohort(class_results(), Roster(), {"erin": "return image * 0", "alice": "x = 1"})
+    summary = cohort(class_results(), Roster(), {"erin": "return image * 0", "alice": "x = 1"}, 15)
     concerns = {c.key: c.reasons for c in summary.concerns}
     assert sorted(concerns) == ["dave", "erin"]  # frank's zero is an untouched notebook
     assert concerns["dave"][0].startswith("grader failure: " + GRADER_FAILED)

@@ -53,3 +53,23 @@ def test_a_submission_that_could_not_be_graded_says_why():
     failed = result("eve", task("cnn", check("layers", False)), error="the file is not a valid notebook")
     assert "**Your notebook could not be graded:** the file is not a valid notebook" in feedback_markdown(failed, "Eve")
     assert "Your notebook could not be graded: the file is not a valid notebook" in feedback_html(failed, "Eve")
+
+
+def test_what_students_wrote_cannot_make_markdown_of_its_own():
+    """A name, an exception's message, a quoted answer: rendered by a Markdown renderer that lets raw HTML
+    through, none becomes a tag, a link, an image, a heading or a table cell."""
+    import mistune
+
+    hostile = "Alice <img src=x onerror=\"document.title='XSS'\">\n# Injected heading\n[click](javascript:alert(1))"
+    graded = result("eve", task("quiz", check("question 1", False, 1,
+                                              "'![t](http://evil.example/t.png)' is not one of the options | a | b\n"
+                                              "- # md heading\n<script>alert(2)</script>")),
+                    error="RuntimeError: `x` ![i](http://evil.example/i.png)")
+    text = feedback_markdown(graded, hostile)
+    rendered = mistune.create_markdown(escape=False, plugins=["table"])(text)
+    assert "<img" not in rendered and "<script" not in rendered and "<a " not in rendered
+    assert rendered.count("<h1>") == 1 and "<h2>" in rendered and "Injected heading</h" not in rendered
+    assert "md heading</h" not in rendered
+    body = rendered[rendered.index("<tbody>"):]
+    assert body.count("<td") == 4  # one row of four cells: the student's "|" split nothing
+    assert "evil.example/t.png" in rendered  # shown as text, not fetched

@@ -70,4 +70,49 @@ def test_the_command_line(tmp_path, class_out):
     assert (tmp_path / "r" / "report.html").is_file()
     (tmp_path / "empty").mkdir()
     done = runner.invoke(main, ["report", str(tmp_path / "empty"), "-a", "by_hand"])
-    assert done.exit_code == 2 and "no results in" in done.output
+    assert done.exit_code == 2 and "no results of by_hand in" in done.output
+
+
+def test_damaged_and_foreign_results_are_left_out_with_a_reason(tmp_path, by_hand_course):
+    """A result cut short, one with a field of the wrong type, one of another assignment: none reaches a grade,
+    each is named, the old feedback of the damaged ones is removed, the others' outputs are made."""
+    results = class_results()
+    out = write_out_dir(tmp_path / "out", results, {"alice": class_notebooks()["alice"]}, USER_IDS)
+    regenerate(out, by_hand_course)
+    assert (out / "feedback" / "bob.html").is_file()
+    (out / "results" / "bob.json").write_text((out / "results" / "bob.json").read_text()[:500])
+    carol = json.loads((out / "results" / "carol.json").read_text())
+    (out / "results" / "carol.json").write_text(json.dumps({**carol, "points": "15"}))
+    erin = json.loads((out / "results" / "erin.json").read_text())
+    (out / "results" / "erin.json").write_text(json.dumps({**erin, "assignment": "fashion_cnn", "points": 38,
+                                                           "max_points": 40}))
+    summary = regenerate(out, by_hand_course)
+    assert summary.results == 3
+    damaged = next(w for w in summary.warnings if "cannot be read" in w)
+    assert "bobsmith (bob.json: JSONDecodeError" in damaged and "carolsmith (carol.json: ValueError: its 'points'" \
+        " is not a number" in damaged and "run `grader batch` again" in damaged
+    assert any("another assignment than by_hand" in w and "erin" in w for w in summary.warnings)
+    canvas = csv_rows(out / "canvas.csv")
+    assert canvas[1][5] == "15"  # the assignment's points, not the foreign result's 40
+    assert sorted(row[0] for row in canvas[2:]) == ["alicesmith", "davesmith", "franksmith"]
+    assert sorted(row[1] for row in csv_rows(out / "gradebook.csv")[1:]) == ["alicesmith", "davesmith", "franksmith"]
+    assert not (out / "feedback" / "bob.html").exists() and not (out / "gradescope" / "bob" / "results.json").exists()
+    assert (out / "feedback" / "erin.html").is_file()  # a foreign result's files are its own assignment's business
+    page = (out / "report.html").read_text()
+    assert "of 15 points" in page or "/ 15" in page
+    assert "cannot be read" in page
+
+
+def test_a_student_s_answer_with_dollar_signs_is_drawn_as_written(tmp_path, by_hand_course):
+    """matplotlib reads $...$ as mathematics: a quoted answer like "$a^^b$" in a failure's message once stopped
+    the whole report."""
+    from .builders import check, result, task
+
+    results = {k: result(k, task("quiz", check("question 5", False, 1, "'$a^^b$' is not one of the options")))
+               for k in ("ana", "ben")}
+    results["cy"] = result("cy", task("quiz", check("question 5", False, 1, "'$\\frac{$ oops' is not an option")))
+    out = write_out_dir(tmp_path / "out", results, {}, {k: "1" for k in results})
+    summary = regenerate(out, by_hand_course)
+    page = read_page(summary.report)
+    assert "Most common failures" in [image["alt"] for image in page.images]
+    assert not any("could not be drawn" in w for w in summary.warnings)

@@ -2,7 +2,7 @@
 left alone."""
 from __future__ import annotations
 
-from grader.reports.similarity import answer_code, given_code, similar_pairs
+from grader.reports.similarity import MAX_PAIRS, answer_code, given_code, similar_pairs
 
 from .builders import class_notebooks
 
@@ -25,12 +25,12 @@ def test_answer_code_is_what_the_student_wrote():
 
 def test_a_copy_with_renamed_variables_is_flagged_and_independent_work_is_not():
     codes, given = codes_and_given()
-    pairs = similar_pairs(codes, given)
+    pairs = similar_pairs(codes, given).shown
     assert [(p.first, p.second) for p in pairs] == [("alice", "bob")]
     copy = pairs[0]
     assert min(copy.shares) > 0.95
     assert "<mark>" in copy.marked[0] and "tiles" in copy.marked[1]  # bob's own names, side by side with alice's
-    every = {(p.first, p.second): p for p in similar_pairs(codes, given, threshold=0.0, min_tokens=0)}
+    every = {(p.first, p.second): p for p in similar_pairs(codes, given, threshold=0.0, min_tokens=0).shown}
     assert max(every[("alice", "carol")].shares) < 0.25  # the figure behind THRESHOLD
     assert ("erin", "frank") not in every and ("alice", "frank") not in every  # empty answers pair with nothing
 
@@ -38,5 +38,12 @@ def test_a_copy_with_renamed_variables_is_flagged_and_independent_work_is_not():
 def test_identical_short_answers_are_not_a_pair():
     """Five quiz lines that everyone who is right writes alike share too few tokens to count."""
     quiz = 'q1_conv_size = (26, 26)\nq2_pool_size = (13, 13)\nq3_values_kept = 1\nq4_convolution = "a"\n'
-    assert similar_pairs({"x": quiz, "y": quiz}, "") == []
-    assert len(similar_pairs({"x": quiz, "y": quiz}, "", min_tokens=0)) == 1
+    assert similar_pairs({"x": quiz, "y": quiz}, "").found == 0
+    assert similar_pairs({"x": quiz, "y": quiz}, "", min_tokens=0).found == 1
+
+
+def test_a_class_of_copies_says_how_many_pairs_beyond_those_shown():
+    codes, given = codes_and_given()
+    copies = {f"copy{n:02d}": codes["alice"] for n in range(10)}  # 45 pairs of identical answers
+    found = similar_pairs(copies, given)
+    assert found.found == 45 and len(found.shown) == MAX_PAIRS == 30

@@ -1,7 +1,7 @@
 """When a stored result may be reused: only while the submission, the assignment and the grader are unchanged.
 
 A result carries its provenance (digests of the three, the limits it was graded under, and what else makes its
-score: the MNIST this machine grades with, the CPU or the GPU); a batch reuses it only when a fresh provenance is
+score: the MNIST this machine grades with, the CPU or the GPU, the versions of TensorFlow, Keras and NumPy); a batch reuses it only when a fresh provenance is
 equal, so an edited submission, an edited assignment, a new grader version, other limits, another MNIST or another
 device is graded again. A result the grader failed on (not the student) is never reused: running the batch again
 retries it.
@@ -71,7 +71,20 @@ def grading_environment(gpu: bool = False) -> str:
         mnist = datasets.mnist_source()
     except DatasetUnavailableError:
         mnist = "none"
-    return json.dumps({"device": "gpu" if gpu else "cpu", "mnist": mnist}, sort_keys=True)
+    return json.dumps({"device": "gpu" if gpu else "cpu", "mnist": mnist, "packages": package_versions()},
+                      sort_keys=True)
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> str:
+    """The versions of what trains and checks the models (another TensorFlow, Keras or NumPy: other numbers)."""
+    found = []
+    for name in ("tensorflow", "tensorflow-cpu", "keras", "numpy"):
+        try:
+            found.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return " ".join(found)
 
 
 @dataclass(frozen=True)
@@ -86,9 +99,14 @@ class Provenance:
         return asdict(self)
 
 
+def limits_text(limits: Limits) -> str:
+    """The limits as the key compares them: numbers as numbers (300 from the assignment equals 300.0 given)."""
+    return json.dumps({name: float(value) for name, value in asdict(limits).items()}, sort_keys=True)
+
+
 def provenance_of(notebook: Path, assignment_sha256: str, limits: Limits, environment: str) -> Provenance:
     return Provenance(submission_sha256=file_digest(notebook), assignment_sha256=assignment_sha256,
-                      grader_version=grader_version(), limits=json.dumps(asdict(limits), sort_keys=True),
+                      grader_version=grader_version(), limits=limits_text(limits),
                       environment=environment)
 
 

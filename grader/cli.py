@@ -253,7 +253,8 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
         return
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
-    shown = f" (the {summary.similar_shown} most similar shown)" if summary.similar_shown < summary.similar_pairs else ""
+    shown = f" (the {summary.similar_shown} most similar shown)" \
+        if summary.similar_shown < summary.similar_pairs else ""
     click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; report: {summary.report}")
 
 

@@ -32,6 +32,9 @@ def test_a_result_is_reused_only_with_an_equal_provenance(notebook):
                   provenance_of(notebook, "assignment-1", Limits(memory_mb=2048), grading_environment()),
                   provenance_of(notebook, "assignment-1", Limits(), grading_environment(gpu=True))):
         assert not reusable(stored(other), wanted), other
+    given = Limits(cell_timeout_s=300, notebook_timeout_s=600, memory_mb=4096)  # as the assignment writes them
+    typed = Limits(cell_timeout_s=300.0, notebook_timeout_s=600.0, memory_mb=4096)  # as the command line gives them
+    assert provenance_of(notebook, "a", given, "e") == provenance_of(notebook, "a", typed, "e")
     notebook.write_text('{"cells": [], "metadata": {}}')  # the student edited it
     assert not reusable(stored(wanted), provenance_of(notebook, "assignment-1", Limits(), grading_environment()))
 
@@ -44,7 +47,9 @@ def test_a_grader_failure_is_graded_again(notebook):
 
 
 def test_the_environment_says_the_device_and_the_mnist_graded_with(monkeypatch):
-    assert json.loads(grading_environment()) == {"device": "cpu", "mnist": datasets.mnist_source()}
+    assert json.loads(grading_environment()) == {"device": "cpu", "mnist": datasets.mnist_source(),
+                                                 "packages": cache.package_versions()}
+    assert "numpy==" in cache.package_versions() and "keras==" in cache.package_versions()
     assert json.loads(grading_environment(gpu=True))["device"] == "gpu"
     monkeypatch.setattr(datasets, "mnist_source", lambda: "keras-full")
     full = grading_environment()

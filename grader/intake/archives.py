@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import IntakeError
-from .names import decode_name
 
 MAX_MEMBERS = 20_000
 MAX_MEMBER_BYTES = 512 * 2**20
-MAX_TOTAL_BYTES = 4 * 2**30
+MAX_TOTAL_BYTES = 4 * 2**30  # a whole download
+MAX_STUDENT_ARCHIVE_BYTES = 2**30  # a student's own zip: its notebooks only
 UTF8_FLAG = 0x800
 IGNORED_PARTS = {"__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db"}
 
@@ -28,10 +29,14 @@ class Extracted:
 
 
 def member_name(info: zipfile.ZipInfo) -> tuple[str, bool]:
-    """The member's name as its author's machine wrote it: UTF-8 when flagged or valid, else Windows' Latin-1."""
+    """The member's name as its author's machine wrote it: UTF-8 when flagged or valid (macOS does not flag it),
+    else the zip format's own code page, cp437, as Windows' built-in zip writes it (zipfile read it so)."""
     if info.flag_bits & UTF8_FLAG:
         return info.filename, True
-    return decode_name(info.filename.encode("cp437"))  # zipfile decoded the raw bytes as cp437
+    try:
+        return info.filename.encode("cp437").decode("utf-8"), True
+    except UnicodeDecodeError:
+        return info.filename, False
 
 
 def safe_parts(name: str) -> tuple[str, ...] | None:
@@ -49,9 +54,12 @@ def _is_link(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
 
-def extract(archive: Path, target: Path, label: str = "") -> Extracted:
-    """Extract ``archive`` into the new folder ``target``; members that are unsafe are refused with a reason."""
+def extract(archive: Path, target: Path, label: str = "", suffixes: tuple[str, ...] = (),
+            max_total: int | None = None) -> Extracted:
+    """Extract ``archive`` into the new folder ``target`` (only members ending in ``suffixes``, when given: the
+    others are never inflated); members that are unsafe are refused with a reason."""
     label = label or archive.name
+    max_total = MAX_TOTAL_BYTES if max_total is None else max_total
     try:
         bundle = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -73,27 +81,31 @@ def extract(archive: Path, target: Path, label: str = "") -> Extracted:
                 continue
             if not parts or IGNORED_PARTS.intersection(parts) or info.is_dir():
                 continue
+            if suffixes and not parts[-1].lower().endswith(suffixes):
+                continue
             if _is_link(info):
                 done.refused.append((shown, "a symbolic link: links are not followed; submit the file itself"))
                 continue
             if not utf8:
-                done.renamed.append((shown, "its name is not UTF-8: read as Windows' Latin-1 (cp1252)"))
+                done.renamed.append((name, "its name is not UTF-8: read as the zip format's code page, cp437"))
             if parts in seen:
                 done.refused.append((shown, "twice in the archive under the same name: the later copy is kept"))
             seen.add(parts)
             path = target.joinpath(*parts)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                total += _copy_member(bundle, info, path, MAX_TOTAL_BYTES - total)
+                total += _copy_member(bundle, info, path, max_total - total)
             except _TooBig as exc:
-                path.unlink(missing_ok=True)
+                _remove_path(path)
                 done.refused.append((shown, str(exc)))
                 if exc.total:
-                    raise IntakeError(f"{label} expands to more than {MAX_TOTAL_BYTES / 2**30:.0f} GB"
+                    raise IntakeError(f"{label} expands to more than {max_total / 2**30:g} GB"
                                       " (a zip bomb?): refused") from None
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
-                path.unlink(missing_ok=True)
-                done.refused.append((shown, f"could not be extracted ({exc}): the archive is damaged"))
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, zlib.error,
+                    NotImplementedError) as exc:
+                _remove_path(path)
+                done.refused.append((shown, f"could not be extracted ({type(exc).__name__}: {exc}): the archive is"
+                                            " damaged, encrypted or compressed in a way zip readers rarely know"))
     return done
 
 
@@ -116,6 +128,14 @@ def _copy_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, roo
             sink.write(chunk)
     path.chmod(0o644)
     return written
+
+
+def _remove_path(path: Path) -> None:
+    """What a failed extraction left at ``path`` (a file, or a folder an earlier member made there)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def remove(folder: Path) -> None:

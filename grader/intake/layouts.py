@@ -19,6 +19,7 @@ from .archives import IGNORED_PARTS
 from .names import listed_name
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
+CANVAS_LAYOUT = "Canvas download"
 CANVAS_NAME = re.compile(r"^(?P<student>[^_]+?)(?P<late>_late)?_(?P<user_id>\d+)_(?P<submission_id>\d+)_(?P<rest>.+)$",
                          re.IGNORECASE)
 RESUBMISSION = re.compile(r"-(?P<attempt>\d+)$")
@@ -37,6 +38,7 @@ class Candidate:
     attempt: int = 0
     order: tuple = ()
     members: tuple[dict, ...] = ()
+    late: bool = False  # Canvas's _LATE mark
 
     @property
     def identity(self) -> str:
@@ -59,12 +61,14 @@ class Listing:
     refused: tuple[tuple[str, str], ...]
 
 
-def list_folder(folder: Path, shown_root: Path) -> Listing:
+def list_folder(folder: Path, shown_root: Path, leave_out: Path | None = None) -> Listing:
     files, folders, refused = [], [], []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = Path(entry.path)
         shown = str(path.relative_to(shown_root))
         if entry.name in IGNORED_PARTS or entry.name.startswith("._"):
+            continue
+        if leave_out is not None and path.resolve() == leave_out:  # the batch's own output folder
             continue
         if entry.is_symlink():
             refused.append((shown, "a symbolic link: links are not followed; submit the file itself"))
@@ -77,12 +81,13 @@ def list_folder(folder: Path, shown_root: Path) -> Listing:
     return Listing(tuple(files), tuple(folders), tuple(refused))
 
 
-def find(root: Path) -> Found:
-    """The candidates in ``root`` (a downloaded folder, or an extracted archive)."""
-    listing = list_folder(root, root)
+def find(root: Path, leave_out: Path | None = None) -> Found:
+    """The candidates in ``root`` (a downloaded folder, or an extracted archive), ``leave_out`` (the batch's output
+    folder, when it lies inside) not looked at."""
+    listing = list_folder(root, root, leave_out)
     while not listing.files and len(listing.folders) == 1 and _is_wrapper(listing.folders[0]):
         root = listing.folders[0]  # an archive of one folder that holds the download: look inside it
-        listing = list_folder(root, root)
+        listing = list_folder(root, root, leave_out)
     metadata = next((p for p in listing.files if p.name == GRADESCOPE_METADATA), None)
     if metadata is not None:
         found = _gradescope(root, metadata, listing)
@@ -139,7 +144,7 @@ def _folders(root: Path, listing: Listing) -> Found:
 
 
 def _canvas(root: Path, listing: Listing) -> Found:
-    found = Found("Canvas download")
+    found = Found(CANVAS_LAYOUT)
     for path in listing.files:
         match = CANVAS_NAME.match(listed_name(path.name)[0])
         if match is None:
@@ -155,8 +160,20 @@ def _canvas(root: Path, listing: Listing) -> Found:
         found.candidates.append(Candidate(
             student=match["student"], shown=_shown(path, root), path=path, layout=found.layout,
             user_id=match["user_id"], submission_id=match["submission_id"], attempt=number,
-            order=(int(match["submission_id"]), number)))
+            order=(int(match["submission_id"]), number), late=bool(match["late"])))
     return found
+
+
+COPY_MARK = re.compile(r"(\s*\(\d+\)|-copy\d*|\s+copy(\s*\d+)?)$", re.IGNORECASE)
+
+
+def canvas_original_stem(candidate: Candidate) -> str:
+    """The name the student's file had, without Canvas's prefix, its ``-1`` resubmission mark and a copy's
+    `` (1)`` or ``-Copy1``: ``by_hand`` for ``ana_12_34_By_Hand-Copy1-2.ipynb``."""
+    match = CANVAS_NAME.match(candidate.path.name)
+    stem = Path(match["rest"]).stem if match else candidate.path.stem
+    stem = RESUBMISSION.sub("", stem)
+    return COPY_MARK.sub("", stem)
 
 
 def _gradescope(root: Path, metadata: Path, listing: Listing) -> Found:

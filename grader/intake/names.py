@@ -10,11 +10,12 @@ MAX_KEY_LENGTH = 80
 
 
 def decode_name(raw: bytes) -> tuple[str, bool]:
-    """A file name's text, and whether it was valid UTF-8 (else it is read as Windows' Latin-1, cp1252)."""
+    """A file name's text, and whether it was valid UTF-8 (else it is read as Windows' Latin-1, cp1252, and the
+    five bytes cp1252 leaves undefined as Latin-1: two different names never read as the same text)."""
     try:
         return raw.decode("utf-8"), True
     except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), False
+        return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in raw), False
 
 
 def listed_name(name: str) -> tuple[str, bool]:

@@ -3,6 +3,7 @@ who each one is, which files were left out and why, and which earlier submission
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from ..errors import IntakeError
 from ..files import atomic_write_bytes, atomic_write_text
-from .archives import IGNORED_PARTS, extract
-from .layouts import Candidate, find
+from .archives import IGNORED_PARTS, MAX_STUDENT_ARCHIVE_BYTES, extract
+from .layouts import CANVAS_LAYOUT, Candidate, canvas_original_stem, find
 from .names import listed_name, safe_key, unique_key
 
+log = logging.getLogger(__name__)
 STAGED = "submissions"
 MANIFEST = "submissions.json"
 SCRATCH = ".intake"
@@ -86,42 +88,65 @@ def intake(source: Path, out_dir: Path, assignment: str, notebook_name: str) -> 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def check_apart(source: Path, out_dir: Path) -> Path | None:
+    """Refuse a source inside the output folder (its ``submissions/`` holds the grader's own copies, which each
+    intake replaces: an instructor's download there would be deleted); the output folder when it lies inside the
+    source, to be left out of it."""
+    source, out = source.resolve(), out_dir.resolve()
+    if source == out or source.is_relative_to(out):
+        raise IntakeError(f"the submissions ({source}) are inside the output folder {out}, where the grader keeps"
+                          f" its own copies in {STAGED}/ and replaces them: give --out another folder")
+    return out if out.is_relative_to(source) else None
+
+
 def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, notebook_name: str) -> Manifest:
     unmatched: list[tuple[str, str]] = []
+    leave_out = check_apart(source, out_dir)
+    not_utf8: list[str] = []
     if source.is_dir():
         root = source
     elif source.is_file() and source.suffix.lower() == ".zip":
         opened = extract(source, scratch / "download")
         unmatched += opened.refused
+        not_utf8 = [name for name, _ in opened.renamed]
         root = opened.folder
     else:
         raise IntakeError(f"{source} is neither a folder nor a .zip archive of submissions")
-    found = find(root)
+    found = find(root, leave_out)
     unmatched += found.unmatched
     chosen: dict[str, tuple[Candidate, Path, list[str]]] = {}
     superseded = []
     nested = 0
     for candidate in found.candidates:
         nested += 1
-        notebook, problem, notes = _notebook_of(candidate, scratch / f"nested-{nested}", notebook_name)
+        try:
+            notebook, problem, notes = _notebook_of(candidate, scratch / f"nested-{nested}", notebook_name)
+            if notebook is not None and (not listed_name(notebook.name)[1] or not listed_name(candidate.shown)[1]
+                                         or _among(candidate.shown, not_utf8)):
+                notes.append("its file name is not UTF-8: read as the zip's own code page (cp437) or, in a folder,"
+                             " as Windows' Latin-1 (cp1252)")
+            if notebook is not None and notebook.is_relative_to(scratch / f"nested-{nested}"):
+                notebook = Path(shutil.move(notebook, scratch / f"notebook-{nested}.ipynb"))  # its zip's room back
+        except Exception as exc:  # noqa: BLE001 - one student's damaged file never stops the class's intake
+            log.warning("intake of %s failed", candidate.shown, exc_info=True)
+            notebook, problem, notes = None, f"could not be opened ({type(exc).__name__}: {str(exc)[:200]})", []
+        finally:
+            shutil.rmtree(scratch / f"nested-{nested}", ignore_errors=True)  # a student's zip: its disk back
         if notebook is None:
-            unmatched.append((candidate.shown, problem))
+            unmatched.append((candidate.shown, "; ".join([problem, *notes])))
             continue
         earlier = chosen.get(candidate.identity)
         if earlier is not None:
-            older, newer = sorted([earlier[0], candidate], key=lambda c: (c.order, c.shown))
-            superseded.append({"file": older.shown, "by": newer.shown,
-                               "reason": f"{older.student} handed in more than once: the latest counts"})
+            (older, newer), why = _latest(earlier[0], candidate, notebook_name)
+            superseded.append({"file": older.shown, "by": newer.shown, "reason": why})
             if newer is earlier[0]:
                 continue
-        chosen[candidate.identity] = (candidate, notebook, notes)
+        chosen[candidate.identity] = (candidate, notebook, notes + ["Canvas marks it LATE"] * candidate.late)
     manifest = Manifest(assignment=assignment, layout=found.layout,
                         unmatched=[{"file": f, "reason": r} for f, r in unmatched], superseded=superseded)
     taken: set[str] = set()
     for candidate, notebook, notes in sorted(chosen.values(), key=lambda c: (c[0].student.lower(), c[0].shown)):
         wanted = safe_key(f"{candidate.student}_{candidate.user_id}" if candidate.user_id else candidate.student)
-        if not listed_name(notebook.name)[1] or not listed_name(candidate.shown)[1]:
-            notes.append("its file name is not UTF-8: read as Windows' Latin-1 (cp1252)")
         if notebook.stat().st_size == 0:
             notes.append("the file is empty (0 bytes)")
         manifest.submissions.append(StagedSubmission(
@@ -137,6 +162,30 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
     return manifest
 
 
+def _among(shown: str, names: list[str]) -> bool:
+    """Whether a candidate's path (a file, or a student's folder) is, or holds, one of the archive's ``names``."""
+    parts = shown.split("/")
+    return any(found[i:i + len(parts)] == parts for found in (n.split("/") for n in names)
+               for i in range(len(found) - len(parts) + 1))
+
+
+def _latest(one: Candidate, other: Candidate, notebook_name: str) -> tuple[tuple[Candidate, Candidate], str]:
+    """Of two notebooks of one student, the one that counts (last) and why. In a Canvas download all of a student's
+    files are their latest submission's (several files may be attached to it): the one named as the assignment's
+    notebook counts, else the last uploaded; elsewhere the latest submission counts."""
+    if one.layout == CANVAS_LAYOUT:
+        def named(c: Candidate) -> bool:
+            return canvas_original_stem(c).lower() == Path(notebook_name).stem.lower()
+
+        pair = sorted([one, other], key=lambda c: (named(c), c.order, c.shown))
+        if named(pair[1]) and not named(pair[0]):
+            return (pair[0], pair[1]), (f"{pair[1].student} has several notebooks in the download: the one named as"
+                                        f" the assignment's ({notebook_name}) is graded")
+        return (pair[0], pair[1]), f"{pair[1].student} has several notebooks in the download: the last uploaded counts"
+    pair = sorted([one, other], key=lambda c: (c.order, c.shown))
+    return (pair[0], pair[1]), f"{pair[0].student} handed in more than once: the latest counts"
+
+
 def _notebook_of(candidate: Candidate, scratch: Path, notebook_name: str) -> tuple[Path | None, str, list[str]]:
     """The notebook a candidate stands for: the file itself, the one notebook in its folder or in its own zip."""
     path, notes = candidate.path, []
@@ -144,7 +193,8 @@ def _notebook_of(candidate: Candidate, scratch: Path, notebook_name: str) -> tup
         return path, "", notes
     if path.is_file():  # a zip a student handed in: opened once, never an archive inside it
         try:
-            opened = extract(path, scratch, label=candidate.shown)
+            opened = extract(path, scratch, label=candidate.shown, suffixes=(".ipynb", ".zip"),
+                             max_total=MAX_STUDENT_ARCHIVE_BYTES)
         except IntakeError as exc:
             return None, str(exc), notes
         notes += [f"{f}: {r}" for f, r in opened.refused]

@@ -6,7 +6,8 @@ one column per assignment named ``Title (assignment id)``; a row whose first cel
 the points, and every other row is a student, found by the Canvas user ID in ``ID``, else by the SIS IDs, else
 by name. Only a Canvas download gives Canvas user IDs; a Gradescope export's student ID goes in ``SIS User ID`` and
 its email in ``SIS Login ID`` (Canvas reads ``ID`` as its own user ID: a student number there could be another
-student's), and each member of a group gets the group's row.  A column without ``(id)`` is matched to an assignment of that exact title, or creates a new one.
+student's), and each member of a group gets the group's row. A column without ``(id)`` is matched to an
+assignment of that exact title, or creates a new one.
 """
 from __future__ import annotations
 

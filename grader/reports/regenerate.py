@@ -119,7 +119,8 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
     if unreadable:
         warnings.insert(0, f"{len(unreadable)} results cannot be read and are left out of everything (their old"
                         f" feedback removed: {stale} files); run `grader batch` again, which grades them again: "
-                        + "; ".join(f"{roster.student(k).name} ({k}.json: {why})" for k, why in sorted(unreadable.items())))
+                        + "; ".join(f"{roster.student(k).name} ({k}.json: {why})"
+                                    for k, why in sorted(unreadable.items())))
     if others:
         warnings.insert(0, f"{len(others)} results are of another assignment than {assignment.name} and are left out"
                         " of everything: " + ", ".join(others))

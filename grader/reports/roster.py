@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import IntakeError, ReportError
+from ..intake.layouts import CANVAS_LAYOUT  # the one layout whose user ids are Canvas's own
 from ..intake.stage import read_manifest
-
-
-CANVAS_LAYOUT = "Canvas download"  # the intake's layout whose user ids are Canvas's own
 
 
 @dataclass(frozen=True)

@@ -64,13 +64,53 @@ def test_too_many_members_and_a_damaged_archive_are_said(tmp_path, monkeypatch):
         extract(tmp_path / "broken.zip", tmp_path / "o2")
 
 
-def test_a_name_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path):
-    write_zip(tmp_path / "in.zip", {"m?ller_12_34_hw.ipynb": notebook_bytes()})
+def test_a_name_that_is_not_utf8_is_read_as_the_zip_code_page_and_said(tmp_path):
+    """Windows' own zip writer uses the OEM code page (cp437: ü is 0x81, ì 0x8d) without the UTF-8 flag; two names
+    that differ there stay two names."""
+    write_zip(tmp_path / "in.zip", {"J?rgen/hw.ipynb": notebook_bytes("u"), "J!rgen/hw.ipynb": notebook_bytes("i"),
+                                    "na??ve.ipynb": notebook_bytes()})
     raw = (tmp_path / "in.zip").read_bytes()
-    (tmp_path / "in.zip").write_bytes(raw.replace(b"m?ller", b"m\xfcller"))  # cp1252 bytes, no UTF-8 flag
+    raw = raw.replace(b"J?rgen", b"J\x81rgen").replace(b"J!rgen", b"J\x8drgen").replace(b"na??ve", b"na\xc3\xafve")
+    (tmp_path / "in.zip").write_bytes(raw)  # no UTF-8 flag: cp437 bytes, and UTF-8 bytes as macOS writes them
     done = extract(tmp_path / "in.zip", tmp_path / "out")
-    assert (tmp_path / "out/müller_12_34_hw.ipynb").is_file()
-    assert "not UTF-8" in done.renamed[0][1]
+    assert (tmp_path / "out/Jürgen/hw.ipynb").is_file() and (tmp_path / "out/Jìrgen/hw.ipynb").is_file()
+    assert (tmp_path / "out/naïve.ipynb").is_file()
+    assert sorted(name for name, _ in done.renamed) == ["Jìrgen/hw.ipynb", "Jürgen/hw.ipynb"]
+    assert all("cp437" in why for _, why in done.renamed)
+
+
+def damaged_zip(path, name: str = "hw.ipynb"):
+    """A zip whose member's compressed data is damaged (zlib fails on it, as on a download cut and mended)."""
+    import random
+    rng = random.Random(1)
+    text = "".join(rng.choice("abcdefghij \n") for _ in range(20000)).encode()
+    write_zip(path, {name: text})
+    raw = bytearray(path.read_bytes())
+    start = 30 + len(name)
+    raw[start + 20:start + 60] = bytes(b ^ 0xFF for b in raw[start + 20:start + 60])
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def test_a_member_whose_data_is_damaged_is_refused_with_a_reason(tmp_path):
+    done = extract(damaged_zip(tmp_path / "in.zip"), tmp_path / "out")
+    assert not (tmp_path / "out/hw.ipynb").exists()
+    assert "damaged" in dict(done.refused)["in.zip: hw.ipynb"] and "error" in dict(done.refused)["in.zip: hw.ipynb"]
+
+
+def test_a_file_where_an_earlier_member_made_a_folder_is_refused(tmp_path):
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as bundle:
+        bundle.writestr("hw/hw.ipynb", notebook_bytes())
+        bundle.writestr("hw", b"a file of the folder's name")
+    done = extract(tmp_path / "in.zip", tmp_path / "out")
+    assert "could not be extracted" in dict(done.refused)["in.zip: hw"]
+
+
+def test_only_the_wanted_members_are_inflated(tmp_path, monkeypatch):
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 2**20)
+    bundle = write_zip(tmp_path / "hw.zip", {"data.bin": b"\0" * (8 * 2**20), "hw.ipynb": notebook_bytes()})
+    done = extract(bundle, tmp_path / "out", suffixes=(".ipynb",))
+    assert [p.name for p in (tmp_path / "out").rglob("*")] == ["hw.ipynb"] and done.refused == []
 
 
 def test_a_name_twice_in_one_archive_keeps_the_later_copy_and_says_so(tmp_path):

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
+import pytest
+
+from grader.errors import IntakeError
 from grader.intake.stage import intake, read_manifest
 
 from .conftest import notebook_bytes, write_zip
@@ -36,7 +40,9 @@ def test_canvas_download_latest_resubmission_counts_and_others_are_listed(tmp_pa
     assert b"third" in (tmp_path / "out/submissions/smithjane_1201.ipynb").read_bytes()
     replaced = sorted(s["file"] for s in manifest.superseded)
     assert replaced == ["smithjane_1201_5001_fashion_cnn.ipynb", "smithjane_1201_5077_fashion_cnn-1.ipynb"]
-    assert all("the latest counts" in s["reason"] for s in manifest.superseded)
+    assert all("several notebooks in the download: the last uploaded counts" in s["reason"]
+               for s in manifest.superseded)
+    assert by_key(manifest)["doejohn_1202"].notes == ("Canvas marks it LATE",) and jane.notes == ()
     reasons = {u["file"]: u["reason"] for u in manifest.unmatched}
     assert "not a notebook (.pdf)" in reasons["leemin_1203_5003_notes.pdf"]
     assert "Canvas's pattern" in reasons["readme.txt"]
@@ -128,3 +134,67 @@ def test_a_second_intake_of_another_download_drops_staged_files_no_longer_there(
     manifest = intake(first, tmp_path / "out", "fashion_cnn", NOTEBOOK)
     assert staged(tmp_path / "out") == ["a.ipynb"] and manifest.keys() == ["a"]
     assert not (tmp_path / "out/.intake").exists()
+
+
+def test_of_several_files_in_one_canvas_submission_the_assignment_s_notebook_counts(tmp_path):
+    """Canvas lets a student attach several files; the download holds the latest submission's: the one named as
+    the assignment's notebook (a copy's or resubmission's mark aside) is graded, whatever was uploaded last."""
+    bundle = write_zip(tmp_path / "submissions.zip", {
+        "chenli_1301_6001_Fashion_CNN (1).ipynb": notebook_bytes("the answer"),
+        "chenli_1301_6009_scratch.ipynb": notebook_bytes("scratch work"),
+        "ngo_1302_6002_lab.ipynb": notebook_bytes("lab"),
+        "ngo_1302_6003_scratch.ipynb": notebook_bytes("later"),
+    })
+    manifest = intake(bundle, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert b"the answer" in (tmp_path / "out/submissions/chenli_1301.ipynb").read_bytes()
+    assert b"later" in (tmp_path / "out/submissions/ngo_1302.ipynb").read_bytes()  # neither named: the last
+    reasons = {s["file"]: s["reason"] for s in manifest.superseded}
+    assert "the one named as the assignment's (fashion_cnn.ipynb) is graded" in \
+        reasons["chenli_1301_6009_scratch.ipynb"]
+
+
+def test_one_student_s_damaged_zip_leaves_the_others_graded(tmp_path):
+    from .test_archives import damaged_zip
+
+    bad = damaged_zip(tmp_path / "bad.zip", NOTEBOOK)
+    with zipfile.ZipFile(tmp_path / "clash.zip", "w") as clash:
+        clash.writestr("hw/fashion_cnn.ipynb", notebook_bytes())
+        clash.writestr("hw", b"a file where a folder is")
+    bundle = write_zip(tmp_path / "submissions.zip", {
+        "ana_1_11_fashion_cnn.ipynb": notebook_bytes("ana"),
+        "ben_2_12_fashion_cnn.zip": bad.read_bytes(),
+        "cy_3_13_fashion_cnn.zip": (tmp_path / "clash.zip").read_bytes(),
+    })
+    manifest = intake(bundle, tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    assert [s.key for s in manifest.submissions] == ["ana_1", "cy_3"]
+    reasons = {u["file"]: u["reason"] for u in manifest.unmatched}
+    assert "no notebook (.ipynb) in it" in reasons["ben_2_12_fashion_cnn.zip"]
+    assert "could not be extracted (error: Error -3" in reasons["ben_2_12_fashion_cnn.zip"]
+    assert "damaged" in reasons["ben_2_12_fashion_cnn.zip"]
+    assert not list((tmp_path / "out").glob(".intake*"))
+
+
+def test_a_download_inside_the_output_folder_is_refused_and_an_output_folder_inside_it_left_out(tmp_path):
+    """`grader batch submissions --out .` would stage into submissions/ itself and remove the download's files."""
+    download = tmp_path / "submissions"
+    download.mkdir()
+    (download / "ana_1_11_fashion_cnn.ipynb").write_bytes(notebook_bytes("ana"))
+    (download / "ana_1_12_fashion_cnn-1.ipynb").write_bytes(notebook_bytes("ana again"))
+    with pytest.raises(IntakeError, match="inside the output folder"):
+        intake(download, tmp_path, "fashion_cnn", NOTEBOOK)
+    assert sorted(p.name for p in download.iterdir()) == ["ana_1_11_fashion_cnn.ipynb", "ana_1_12_fashion_cnn-1.ipynb"]
+    for _ in range(2):  # the second time its output folder holds notebooks of its own
+        manifest = intake(download, download / "grading-output", "fashion_cnn", NOTEBOOK)
+        assert manifest.layout == "Canvas download" and [s.key for s in manifest.submissions] == ["ana_1"]
+        assert manifest.unmatched == []
+
+
+def test_a_name_read_from_the_zip_code_page_is_noted_on_the_student(tmp_path):
+    write_zip(tmp_path / "submissions.zip", {"J?rgen Oz/fashion_cnn.ipynb": notebook_bytes("j"),
+                                             "Ana/fashion_cnn.ipynb": notebook_bytes("a")})
+    raw = (tmp_path / "submissions.zip").read_bytes().replace(b"J?rgen", b"J\x81rgen")  # cp437, no UTF-8 flag
+    (tmp_path / "submissions.zip").write_bytes(raw)
+    manifest = intake(tmp_path / "submissions.zip", tmp_path / "out", "fashion_cnn", NOTEBOOK)
+    students = {s.student: s for s in manifest.submissions}
+    assert sorted(students) == ["Ana", "Jürgen Oz"]
+    assert any("not UTF-8" in note for note in students["Jürgen Oz"].notes) and students["Ana"].notes == ()

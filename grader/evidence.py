@@ -161,12 +161,13 @@ def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str],
         if kind == "any":
             evidence[variable] = _load_any(out_dir, task, variable, report.get(variable))
             continue
-        if kind in PROBED_KINDS:
-            said = report.get(variable)
-            if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder"):
-                evidence[variable] = Missing(_missing_reason(variable, kind, said))
-            else:
-                evidence[variable] = load_probe(out_dir, task, variable, kind, probes or {})
+        if kind in PROBED_KINDS:  # probed after the last cell: a function or callback defined in a later cell
+            said = report.get(variable)  # (a cell moved) is graded as it is at the end, as the student's check sees it
+            probed = load_probe(out_dir, task, variable, kind, probes or {})
+            if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder") \
+                    and isinstance(probed, Missing):
+                probed = Missing(_missing_reason(variable, kind, said))
+            evidence[variable] = probed
             continue
         relative = Path(EXPORTS) / task / f"{variable}{SUFFIX[kind]}"
         try:

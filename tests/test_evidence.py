@@ -88,3 +88,23 @@ def test_missing_variables_are_explained_from_the_export_report(tmp_path):
     assert found["a"].reason == "the variable a is not defined in your notebook"
     assert found["m"].reason == "m could not be saved as a Keras model: TypeError: it is a str"
     assert "was not exported" in found["q"].reason
+
+
+def test_a_callback_defined_in_a_later_cell_is_graded_from_the_probe_after_the_last_cell(tmp_path):
+    """The task's export ran before the cell that defines it (the student moved it): the probe, after the last cell,
+    found it; a variable the probe did not find either keeps the export's reason."""
+    from grader.probes import ProbedCallback
+
+    folder = export(tmp_path)
+    (folder.parent / "t.json").write_text(json.dumps({"callbacks": {"status": "undefined"},
+                                                      "other": {"status": "placeholder"}}))
+    probe = folder / "probes" / "callbacks"
+    probe.mkdir(parents=True)
+    (probe / "report.json").write_text(json.dumps({"cases": {"under": {"status": "ok", "stopped": False},
+                                                             "at": {"status": "ok", "stopped": True}},
+                                                   "is_callback": True, "class": "myCallback",
+                                                   "hooks": ["on_epoch_end"]}))
+    found = load_task_evidence(tmp_path, "t", {"callbacks": "callback", "other": "callback"})
+    assert isinstance(found["callbacks"], ProbedCallback)
+    assert found["callbacks"].stopped == {"under": False, "at": True}
+    assert found["other"].reason == "other is still the placeholder ...: replace it with your answer"

@@ -22,11 +22,13 @@ def prepared_images(params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def measure_accuracy(model: Any, params: Mapping[str, Any]) -> float:
-    """Fraction of the split's images the model classifies right."""
+def measure_accuracy(model: Any, params: Mapping[str, Any], scale: float | None = None) -> float:
+    """Fraction of the split's images the model classifies right (the images divided by ``scale``, by default the
+    task's own)."""
     images, labels = prepared_images(params)
     input_shape = tuple(model.input_shape[1:])
-    x = images.reshape((len(images),) + input_shape).astype(np.float32) / np.float32(params.get("scale", 1))
+    scale = float(params.get("scale", 1)) if scale is None else scale
+    x = images.reshape((len(images),) + input_shape).astype(np.float32) / np.float32(scale)
     right = 0
     for start in range(0, len(x), BATCH):
         scores = np.asarray(model(x[start:start + BATCH], training=False))
@@ -74,5 +76,24 @@ def model_accuracy(model: Any, params: Mapping[str, Any]) -> Outcome:
     measured = f"accuracy measured by the grader on {_what(params, len(images))}: {accuracy:.4f}"
     if accuracy >= minimum:
         return Outcome(True, f"{measured} (needed {minimum:.2f})")
-    hint = " The model was never trained (fit was not run on it)." if _never_trained(model) else ""
+    hint = " The model was never trained (fit was not run on it)." if _never_trained(model) \
+        else _other_scaling(model, params, minimum, accuracy)
     return Outcome(False, f"{measured}, needed at least {minimum:.2f}.{hint}")
+
+
+CLEARLY_BETTER = 0.1  # accuracy on otherwise scaled images that says the model was trained on them
+
+
+def _other_scaling(model: Any, params: Mapping[str, Any], minimum: float, accuracy: float) -> str:
+    """Whether the model was trained on images scaled otherwise than the task says (divided by 255 twice, as a
+    second ``/ 255.0`` in a later cell does, or not at all): it does clearly better on images scaled so (a model
+    trained right does no better on them: nearly blank images, or a network that hardly minds the scale)."""
+    scale = float(params.get("scale", 1))
+    if scale == 1:
+        return ""
+    for other, how in ((scale * scale, f"divided by {scale:g} twice"), (1.0, f"not divided by {scale:g}")):
+        elsewhere = measure_accuracy(model, params, other)
+        if elsewhere >= minimum or elsewhere >= accuracy + CLEARLY_BETTER:
+            return (f" On images {how} it does better ({elsewhere:.4f}): it was trained on images {how}; check"
+                    f" that the images are divided by {scale:g} once, before training.")
+    return ""

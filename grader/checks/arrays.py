@@ -85,6 +85,10 @@ def array_matches_dataset(value: Any, params: Mapping[str, Any]) -> Outcome:
         return Outcome(False, f"the images are still {side} x {side}: pad them with {pad} pixels of zeros on every side"
                               f" to make them {images.shape[1]} x {images.shape[2]}")
     if value.size != images.size:
+        if pad and value.ndim >= 3 and value.shape[0] == len(images) + 2 * pad:
+            return Outcome(False, f"holds {value.shape[0]:,} images, {2 * pad} more than the {split} set's"
+                                  f" {len(images):,}: the image axis was padded too; pad only the height and width,"
+                                  f" for example np.pad(images, ((0, 0), ({pad}, {pad}), ({pad}, {pad})))")
         if value.size % per_image == 0:
             return Outcome(False, f"holds {value.size // per_image:,} images, but the {split} set has"
                                   f" {len(images):,}: keep every image")

@@ -181,3 +181,6 @@ def test_padded_images_must_be_centred(test_images):
     assert "still 28 x 28: pad them with 2 pixels" in array_matches_dataset(test_images[..., None] / 255.0, PADDED).message
     raw = np.pad(test_images, ((0, 0), (2, 2), (2, 2)))[..., None].astype(float)
     assert "raw pixel values" in array_matches_dataset(raw, PADDED).message
+    every_axis = np.pad(test_images, 2)[..., None] / 255.0  # np.pad(x, 2): the image axis too
+    message = array_matches_dataset(every_axis, PADDED).message
+    assert f"holds {len(test_images) + 4:,} images, 4 more" in message and "the image axis was padded too" in message

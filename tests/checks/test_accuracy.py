@@ -1,0 +1,48 @@
+"""The grader measures accuracy itself, on the data set's images prepared as the task says; a model trained on images
+scaled otherwise is told so."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader import datasets
+from grader.checks.accuracy import model_accuracy
+
+PARAMS = {"dataset": "mnist", "split": "test", "scale": 255, "min_accuracy": 0.8}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = datasets.load("mnist", "train")
+    return images.astype(np.float32), labels
+
+
+def trained(keras, images, labels):
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, epochs=4, verbose=0)
+    return model
+
+
+def test_a_model_trained_on_the_task_s_images_passes(keras, digits):
+    images, labels = digits
+    outcome = model_accuracy(trained(keras, images / 255.0, labels), PARAMS)
+    assert outcome.passed and "accuracy measured by the grader" in outcome.message
+
+
+def test_a_model_trained_on_images_divided_twice_is_told_so(keras, digits):
+    """The notes' `training_images = training_images / 255.0` written again in a later cell."""
+    images, labels = digits
+    outcome = model_accuracy(trained(keras, images / 255.0 / 255.0, labels), PARAMS)
+    assert not outcome.passed
+    assert "On images divided by 255 twice it does better" in outcome.message
+    assert "check that the images are divided by 255 once" in outcome.message
+
+
+def test_a_model_that_learnt_nothing_gets_no_hint_of_scaling(keras, digits):
+    images, labels = digits
+    shuffled = np.random.default_rng(0).permutation(labels)  # labels that mean nothing
+    outcome = model_accuracy(trained(keras, images / 255.0, shuffled), PARAMS)
+    assert not outcome.passed and "On images" not in outcome.message

@@ -2,8 +2,10 @@
 expands past fixed limits (a zip bomb is stopped while it inflates, whatever its headers claim)."""
 from __future__ import annotations
 
+import os
 import shutil
 import stat
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -127,6 +129,11 @@ def _copy_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, roo
                 raise _TooBig("the archive expands past its limit", total=True)
             sink.write(chunk)
     path.chmod(0o644)
+    try:  # the member's own date, not the extraction's: which of two files is later stays known
+        stamp = time.mktime(tuple(info.date_time) + (0, 0, -1))
+        os.utime(path, (stamp, stamp))
+    except (OverflowError, ValueError, OSError):
+        pass
     return written
 
 

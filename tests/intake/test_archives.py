@@ -120,3 +120,12 @@ def test_a_name_twice_in_one_archive_keeps_the_later_copy_and_says_so(tmp_path):
     done = extract(tmp_path / "in.zip", tmp_path / "out")
     assert b"second" in (tmp_path / "out/hw.ipynb").read_bytes()
     assert "twice" in done.refused[0][1]
+
+
+def test_an_extracted_file_keeps_the_date_the_archive_records(tmp_path):
+    with zipfile.ZipFile(tmp_path / "in.zip", "w") as bundle:
+        bundle.writestr(zipfile.ZipInfo("later.ipynb", date_time=(2026, 3, 2, 10, 0, 0)), notebook_bytes())
+        bundle.writestr(zipfile.ZipInfo("earlier.ipynb", date_time=(2026, 3, 1, 10, 0, 0)), notebook_bytes())
+    extract(tmp_path / "in.zip", tmp_path / "out")
+    later, earlier = (tmp_path / "out/later.ipynb").stat().st_mtime, (tmp_path / "out/earlier.ipynb").stat().st_mtime
+    assert later - earlier == 24 * 3600

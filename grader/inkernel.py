@@ -125,8 +125,15 @@ def save_array(value, path):
     numpy.save(path, array, allow_pickle=False)
 
 
+def _plain_numbers(value):
+    """A NumPy number or array as the Python number or list it holds (``np.prod((13, 13, 32))`` is 5408)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist") and getattr(value, "dtype", None) != object:
+        return value.tolist()
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
 def save_value(value, path):
-    text = json.dumps({"value": value}, allow_nan=False)
+    text = json.dumps({"value": value}, allow_nan=False, default=_plain_numbers)
     with open(path, "w") as handle:
         handle.write(text)
 
@@ -150,7 +157,10 @@ def save_callable(value, path):
 
 
 def _tagged(value):
-    """``value`` as JSON that keeps tuples, sets and dicts with keys other than strings (read by the grader)."""
+    """``value`` as JSON that keeps tuples, sets and dicts with keys other than strings (read by the grader).
+    NumPy numbers inside it are saved as the Python numbers they hold."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        value = _plain_numbers(value)
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):

@@ -80,6 +80,35 @@ def test_wrong_convolutions_are_named(function, words):
     assert words in outcome.message, outcome.message
 
 
+def int_result_loops(image, kernel):
+    """The notes' loops storing into an array of whole numbers: each fractional sum rounded towards zero."""
+    out = np.zeros((image.shape[0] - 2, image.shape[1] - 2), dtype=int)
+    for x in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            out[x, y] = (image[x:x + 3, y:y + 3] * kernel).sum()
+    return out
+
+
+BY_HAND_CONV = {"reference": "correlate_3x3", "seed": 2024, "shapes": [[28, 28], [31, 17], [12, 45], [64, 64]]}
+
+
+@pytest.mark.parametrize("params", [CONV, BY_HAND_CONV], ids=["seed 11", "by_hand's seed"])
+@pytest.mark.parametrize("function", [int_result_loops, lambda im, k: np.rint(vectorised(im, k)),
+                                      lambda im, k: np.floor(vectorised(im, k)).astype(np.int64)])
+def test_a_convolution_that_rounds_its_sums_is_named(params, function):
+    outcome = function_matches(probed(function, params), params)
+    assert not outcome.passed
+    assert "your results are whole numbers: the sums of a filter with fractions were rounded; keep the result as" \
+           " floats" in outcome.message, outcome.message
+
+
+def test_held_out_filters_include_fractions_whatever_the_seed():
+    for seed in (2024, 11, 0, 1):
+        filters = [args[1] for args in hidden_cases({**BY_HAND_CONV, "seed": seed})]
+        fractional = [f for f in filters if not np.array_equal(f, np.round(f))]
+        assert len(fractional) == 2 and len(filters) - len(fractional) == 2, filters
+
+
 def test_hard_coding_the_public_example_fails_on_held_out_cases():
     answer = np.asarray(EXAMPLE["expected"])
     cheat = lambda image, kernel: answer  # noqa: E731

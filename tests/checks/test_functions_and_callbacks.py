@@ -195,6 +195,48 @@ def test_the_form_of_a_callback():
     assert "is a class: create the callback with OnBatch()" in callback_form(OnBatch, {}).message
 
 
+def probed_in_kernel(value, tmp_path):
+    """The callback variable probed by the code the runner sends to the kernel, read back as the grader reads it."""
+    import json
+
+    from grader.inkernel import probe_callback
+    from grader.probes import load_probe
+
+    folder = tmp_path / "exports" / "callback" / "probes" / "callbacks"
+    folder.mkdir(parents=True)
+    cases = [{**case, "id": case_id(case)} for case in stop_cases(THRESHOLD)]
+    probe_callback({"callbacks": value}, {"name": "callbacks", "folder": str(folder), "cases": cases})
+    assert json.loads((folder / "report.json").read_text())["cases"]
+    return load_probe(tmp_path, "callback", "callbacks", "callback", {})
+
+
+def test_a_list_of_one_callback_loses_the_form_point_only(tmp_path):
+    right = make_callback(lambda logs: logs.get("accuracy") >= 0.995)
+    probed = probed_in_kernel([right], tmp_path)
+    form = callback_form(probed, {})
+    assert not form.passed
+    assert form.message == "callbacks is a list: assign the callback object itself, callbacks = MyCallback()"
+    assert callback_form([right], {}).message == \
+        "it is a list: assign the callback object itself (MyCallback()), not a list of it"  # live
+    stops = callback_stops(probed, THRESHOLD)
+    assert stops.passed, stops.message  # fit(callbacks=[callbacks]) flattens the list: it stops as it should
+    assert callback_stops([right], THRESHOLD).passed
+
+
+@pytest.mark.parametrize("test", [lambda logs: logs["acc"] >= 0.995, lambda logs: logs.get("acc") > 0.995,
+                                  lambda logs: (logs.get("acc") or 0) > 0.995])
+def test_a_callback_that_reads_acc_is_told_the_key_keras_logs(test, tmp_path):
+    callback = make_callback(test)
+    expected = "your callback reads logs['acc']; Keras logs this metric as 'accuracy' (metrics=['accuracy'])"
+    assert callback_stops(probed_in_kernel(callback, tmp_path), THRESHOLD).message == expected
+    assert callback_stops(callback, THRESHOLD).message == expected  # live, as in the student's check
+
+
+def test_a_callback_that_looks_for_acc_first_and_works_passes():
+    callback = make_callback(lambda logs: logs.get("acc", logs.get("accuracy")) >= 0.995)
+    assert callback_stops(callback, THRESHOLD).passed
+
+
 def history(values):
     return {"metrics": {"accuracy": values, "loss": [0.1] * len(values)}, "epochs": list(range(len(values)))}
 

@@ -125,8 +125,15 @@ def save_array(value, path):
     numpy.save(path, array, allow_pickle=False)
 
 
+def _plain_numbers(value):
+    """A NumPy number or array as the Python number or list it holds (``np.prod((13, 13, 32))`` is 5408)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist") and getattr(value, "dtype", None) != object:
+        return value.tolist()
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
 def save_value(value, path):
-    text = json.dumps({"value": value}, allow_nan=False)
+    text = json.dumps({"value": value}, allow_nan=False, default=_plain_numbers)
     with open(path, "w") as handle:
         handle.write(text)
 
@@ -150,7 +157,10 @@ def save_callable(value, path):
 
 
 def _tagged(value):
-    """``value`` as JSON that keeps tuples, sets and dicts with keys other than strings (read by the grader)."""
+    """``value`` as JSON that keeps tuples, sets and dicts with keys other than strings (read by the grader).
+    NumPy numbers inside it are saved as the Python numbers they hold."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        value = _plain_numbers(value)
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
@@ -263,8 +273,30 @@ def callback_hooks(callback):
                         is not getattr(keras.callbacks.Callback, name, None)))
 
 
+class ReadLogs(dict):
+    """The logs given to a probed callback; ``missing`` holds each key the callback asked for that they do not hold
+    (``logs["acc"]`` or ``logs.get("acc")`` where Keras logs ``"accuracy"``)."""
+
+    def __init__(self, logs):
+        super().__init__(logs)
+        self.missing = []
+
+    def _note(self, key):
+        if not dict.__contains__(self, key) and str(key)[:50] not in self.missing:
+            self.missing.append(str(key)[:50])
+
+    def __getitem__(self, key):
+        self._note(key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        self._note(key)
+        return dict.get(self, key, default)
+
+
 def epoch_end(callback, model, case):
-    """Give a copy of ``callback`` the end of an epoch with ``case``'s logs: whether it stopped ``model``'s training."""
+    """Give a copy of ``callback`` the end of an epoch with ``case``'s logs: whether it stopped ``model``'s training,
+    and the keys it read that the logs do not hold."""
     import copy
 
     try:
@@ -272,12 +304,24 @@ def epoch_end(callback, model, case):
     except Exception:  # noqa: BLE001 - an object that cannot be copied is used as it is
         probe = callback
     model.stop_training = False
+    logs = ReadLogs(case["logs"])
     try:
         probe.set_model(model)
-        probe.on_epoch_end(int(case.get("epoch", 0)), logs=dict(case["logs"]))
+        probe.on_epoch_end(int(case.get("epoch", 0)), logs=logs)
+        outcome = {"status": "ok", "stopped": bool(model.stop_training)}
     except Exception as exc:  # noqa: BLE001 - the student's callback failing is a finding
-        return {"status": "error", "detail": _describe_error(exc)}
-    return {"status": "ok", "stopped": bool(model.stop_training)}
+        outcome = {"status": "error", "detail": _describe_error(exc)}
+    if logs.missing:
+        outcome["missing_keys"] = logs.missing[:5]
+    return outcome
+
+
+def one_callback(value):
+    """The callback a variable holds: the value itself, or the one item of a list or tuple of one
+    (``callbacks = [myCallback()]``, which ``fit(callbacks=[callbacks])`` flattens)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value
 
 
 def probe_callback(user_ns, spec):
@@ -290,6 +334,9 @@ def probe_callback(user_ns, spec):
     if callback is None:
         report["problem"] = "undefined"
     else:
+        if isinstance(callback, (list, tuple)):
+            report["container"] = "%s of %d" % (type(callback).__name__, len(callback))
+            callback = one_callback(callback)
         report["is_callback"] = isinstance(callback, keras.callbacks.Callback)
         report["class"] = type(callback).__name__
         report["hooks"] = list(callback_hooks(callback))

@@ -101,8 +101,10 @@ class ProbedCallback:
     name: str
     stopped: Mapping[str, Any] = field(default_factory=dict)  # case id -> bool, or Missing
     is_callback: bool = False
-    class_name: str = ""
+    class_name: str = ""  # of the callback, or of the one item of a list of one
     hooks: tuple[str, ...] = ()
+    container: str = ""  # "list of 1" where the variable holds a list (or a tuple) instead of the callback
+    missing_keys: tuple[str, ...] = ()  # keys the callback read that the logs did not hold ("acc")
 
 
 def _probe_folder(out_dir: Path, task: str, variable: str) -> Path:
@@ -139,7 +141,8 @@ def load_probe(out_dir: Path, task: str, variable: str, kind: str, status: Mappi
                 stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
         hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
         return ProbedCallback(variable, stopped, bool(report.get("is_callback")), str(report.get("class", ""))[:100],
-                              tuple(str(h) for h in hooks))
+                              tuple(str(h) for h in hooks), str(report.get("container") or "")[:30],
+                              _missing_keys(cases))
     outputs, seconds = {}, {}
     for identifier, outcome in cases.items():
         if not isinstance(outcome, dict):
@@ -154,6 +157,16 @@ def load_probe(out_dir: Path, task: str, variable: str, kind: str, status: Mappi
         except (EvidenceError, ValueError, OSError) as exc:
             outputs[identifier] = Missing(f"the result of {variable} could not be read ({exc})")
     return ProbedFunction(variable, outputs, seconds)
+
+
+def _missing_keys(cases: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys a probed callback read that the logs did not hold, over all cases (untrusted: strings only)."""
+    keys: dict[str, None] = {}
+    for outcome in cases.values():
+        found = outcome.get("missing_keys") if isinstance(outcome, dict) else None
+        for key in found[:5] if isinstance(found, list) else ():
+            keys[str(key)[:50]] = None
+    return tuple(keys)[:5]
 
 
 def _not_probed(variable: str, said: Any) -> str:

@@ -69,6 +69,14 @@ class CheckSpec:
                 "public": self.public, "title": self.title, **dict(self.params)}
 
 
+def _form_params(check: CheckSpec) -> dict[str, Any]:
+    """What a format twin may know besides the parameters it keeps: how many sizes a shape has (the question says
+    "height and width"; the student's check then reads one number as a square size, as the grader does)."""
+    if check.kind == "shape" and "expected" in check.params and not check.params.get("ignore_channels"):
+        return {"length": len(check.params["expected"])}
+    return {}
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """A gradable task: the variables it exports and the checks run on them."""
@@ -92,7 +100,8 @@ class TaskSpec:
                 twin, keep = FORMAT_TWINS[check.kind]
                 public.append(CheckSpec(kind=twin, evidence=check.evidence, points=0, public=True,
                                         title=f"form of the answer {check.evidence}",
-                                        params={k: v for k, v in check.params.items() if k in keep}))
+                                        params={**_form_params(check), **{k: v for k, v in check.params.items()
+                                                                          if k in keep}}))
         return TaskSpec(self.name, self.title, dict(self.exports), tuple(public))
 
     def to_dict(self) -> dict[str, Any]:

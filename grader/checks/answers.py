@@ -6,8 +6,10 @@ One rule reads an answer, for the student's format check and the grader's check 
   or followed by ``)``, ``.``, ``:`` or ``-`` and that option's own text (``"b) A technique to isolate features
   in images"``, with small typos or cut short), or the text of one option alone;
 * a number is an int, a float with an integral value where an integer is asked, or a string of digits
-  (``"1,600"`` and ``"1 600"`` too);
-* a shape is a tuple or list of integers, or a string such as ``"26x26"``, ``"26 × 26"`` or ``"(26, 26)"``.
+  (``"1,600"`` and ``"1 600"`` too); NumPy's numbers (``np.prod((13, 13, 32))``) are numbers like any other;
+* a shape is a tuple or list of integers, or a string such as ``"26x26"``, ``"26 × 26"`` or ``"(26, 26)"``;
+  where a height and width are asked, one number is a square size (``26`` or ``"26"`` reads as ``(26, 26)``,
+  as the notes say "a 28 x 28 image is compressed to a 13 x 13 image").
 
 What the rule cannot read gets a message about the form of the answer, never "wrong answer".
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import re
 from typing import Any, Mapping
 
@@ -105,13 +108,25 @@ def choice(value: Any, params: Mapping[str, Any]) -> Outcome:
     return Outcome(False, f"option {letter} is not the right answer")
 
 
+def plain(value: Any) -> Any:
+    """A NumPy number or array as the Python number or list it holds (what the grader's export saves); else ``value``."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def read_number(value: Any) -> tuple[float | None, str | None]:
     """(the number, None) or (None, what is wrong with its form)."""
+    value = plain(value)
     if value is None or value is Ellipsis:
         return None, "no answer yet: answer with a number, for example 42"
     if isinstance(value, bool):
         return None, "the answer is True or False, not a number"
-    if isinstance(value, (int, float)):
+    if _real(value):
         if not math.isfinite(value):
             return None, "the answer is not a finite number"
         return float(value), None
@@ -146,43 +161,61 @@ def number(value: Any, params: Mapping[str, Any]) -> Outcome:
     return Outcome(False, f"{got:g} is not the right answer")
 
 
-def read_shape(value: Any) -> tuple[tuple[int, ...] | None, str | None]:
-    """(the shape, None) or (None, what is wrong with its form)."""
+def read_shape(value: Any, length: int | None = None) -> tuple[tuple[int, ...] | None, str | None]:
+    """(the shape, None) or (None, what is wrong with its form).  Where ``length`` is 2 (a height and a width are
+    asked), one number is a square size: ``26`` reads as ``(26, 26)``."""
     example = "answer with the sizes, for example (26, 26)"
+    value = plain(value)
     if value is None or value is Ellipsis:
         return None, f"no answer yet: {example}"
-    if isinstance(value, (list, tuple)) and value and all(_integral(v) for v in value):
-        return tuple(int(v) for v in value), None
+    if isinstance(value, (list, tuple)) and value and all(_integral(plain(v)) for v in value):
+        return _square(tuple(int(plain(v)) for v in value), length), None
     if _integral(value):
-        return (int(value),), None
+        return _square((int(value),), length), None
     if isinstance(value, str):
         match = SHAPE_TEXT.match(value.strip().lower())
         if match:
-            return tuple(int(n) for n in re.findall(r"\d+", match.group(1))), None
+            return _square(tuple(int(n) for n in re.findall(r"\d+", match.group(1))), length), None
     return None, f"{str(value)[:60]!r} is not a shape: {example}"
 
 
+def _square(sizes: tuple[int, ...], length: int | None) -> tuple[int, ...]:
+    return sizes * 2 if len(sizes) == 1 and length == 2 else sizes
+
+
 def _integral(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) \
-        and value == int(value)
+    return _real(value) and math.isfinite(value) and value == int(value)
+
+
+def _form_problem(got: tuple[int, ...], length: int) -> str | None:
+    """What is wrong with the form of a shape of the wrong length, in a student's words; None if its length is right."""
+    if len(got) == length:
+        return None
+    if length == 2 and len(got) == 3:
+        return f"give the height and width only: {got} has the channels too"
+    return f"{got} has {len(got)} number{'s' if len(got) != 1 else ''}, the answer has {length}"
 
 
 @check("shape_format", "value")
 def shape_format(value: Any, params: Mapping[str, Any]) -> Outcome:
-    shape, problem = read_shape(value)
+    length = int(params["length"]) if "length" in params else None
+    shape, problem = read_shape(value, length)
     if problem:
         return Outcome(False, problem)
-    if "length" in params and len(shape) != int(params["length"]):
-        return Outcome(False, f"{shape} has {len(shape)} numbers, the answer has {params['length']}")
+    form = _form_problem(shape, length) if length is not None else None
+    if form:
+        return Outcome(False, form)
+    if shape != read_shape(value)[0]:
+        return Outcome(True, f"{plain(value)!r} reads as {shape}, a square size")
     return Outcome(True, f"{shape} is a shape")
 
 
 @check("shape", "value")
 def shape(value: Any, params: Mapping[str, Any]) -> Outcome:
-    got, problem = read_shape(value)
+    expected = tuple(int(v) for v in params["expected"])
+    got, problem = read_shape(value, len(expected))
     if problem:
         return Outcome(False, problem)
-    expected = tuple(int(v) for v in params["expected"])
     if got == expected or (params.get("ignore_channels") and got == expected[:-1]):
         return Outcome(True, "correct")
-    return Outcome(False, f"{got} is not the right answer")
+    return Outcome(False, _form_problem(got, len(expected)) or f"{got} is not the right answer")

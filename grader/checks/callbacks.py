@@ -4,6 +4,11 @@ The grader gives a copy of the student's callback the logs Keras gives at the en
 accuracies just under the threshold (training must go on) and at or over it (training must stop).  At the
 threshold itself the accuracy is the value Keras logs (a float32, as in real training), so that ``>`` and
 ``>=`` both stop there, as they do when the callback runs in ``fit``.
+
+A variable that holds a list of one callback (``callbacks = [myCallback()]``) loses the point for the form (the
+task asks for the object) but its callback is probed: ``fit(callbacks=[callbacks])`` flattens the list, so it
+stops training as the object would.  A callback that reads a key the logs do not hold (``logs["acc"]``) is told
+the name Keras logs the metric under.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..inkernel import callback_hooks, epoch_end
+from ..inkernel import callback_hooks, epoch_end, one_callback
 from ..probes import ProbedCallback, case_builder, case_id
 from .base import Missing, Outcome, check, guard
 
@@ -49,19 +54,59 @@ def _stopped(value: Any, params: Mapping[str, Any], accuracy: float) -> Any:
     return _run_live(value, case)
 
 
-def _run_live(callback: Any, case: dict) -> Any:
+def _live_outcome(callback: Any, case: dict) -> dict:
     """The probe of a live callback (the student's check), by the same code the grader runs in the kernel."""
     import keras
 
-    outcome = epoch_end(callback, keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), case)
+    return epoch_end(one_callback(callback), keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), case)
+
+
+def _run_live(callback: Any, case: dict) -> Any:
+    """Whether a live callback stopped training on ``case``, or a ``Missing`` saying what it raised."""
+    outcome = _live_outcome(callback, case)
     if outcome["status"] != "ok":
         return Missing(f"calling on_epoch_end raised {outcome['detail']}")
     return outcome["stopped"]
 
 
+def _keys_not_logged(value: Any, params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys the callback read that the logs Keras gives do not hold (``"acc"``)."""
+    if isinstance(value, ProbedCallback):
+        return value.missing_keys
+    _, over = _cases(params)
+    return tuple(_live_outcome(value, _logs(params, over[-1])).get("missing_keys", ()))
+
+
+def _wrong_key(key: str, metric: str) -> str:
+    if "acc" in key.lower():
+        return f"your callback reads logs['{key}']; Keras logs this metric as '{metric}' (metrics=['{metric}'])"
+    return f"your callback reads logs['{key}'], which Keras does not log; the training accuracy is logs['{metric}']"
+
+
+def _list_form(value: Any) -> str | None:
+    """What to say when the variable holds a list (or tuple) instead of the callback itself; None if it does not."""
+    if isinstance(value, ProbedCallback):
+        container, variable, name = value.container, value.name, value.class_name
+    elif isinstance(value, (list, tuple)):
+        container, variable = f"{type(value).__name__} of {len(value)}", ""
+        name = type(one_callback(value)).__name__
+    else:
+        return None
+    if not container:
+        return None
+    kind = container.split(" of ")[0]
+    name = name if container.endswith(" of 1") else "myCallback"
+    if variable:
+        return f"{variable} is a {kind}: assign the callback object itself, {variable} = {name}()"
+    return f"it is a {kind}: assign the callback object itself ({name}()), not a {kind} of it"
+
+
 @check("callback_form", "callback")
 def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
     """A ``tf.keras.callbacks.Callback`` (an object of your class, not the class) with its own ``on_epoch_end``."""
+    in_a_list = _list_form(value)
+    if in_a_list:
+        return Outcome(False, in_a_list)
     if isinstance(value, ProbedCallback):
         is_callback, hooks, name = value.is_callback, value.hooks, value.class_name
     else:
@@ -84,7 +129,16 @@ def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
 
 @check("callback_stops", "callback")
 def callback_stops(value: Any, params: Mapping[str, Any]) -> Outcome:
-    """Training goes on below the threshold and stops at it and above it."""
+    """Training goes on below the threshold and stops at it and above it; a key the logs do not hold is named."""
+    metric = str(params.get("metric", "accuracy"))
+    outcome = _stops_at_threshold(value, params)
+    wrong_keys = _keys_not_logged(value, params)
+    if not outcome.passed and wrong_keys:
+        return Outcome(False, _wrong_key(wrong_keys[0], metric))
+    return outcome
+
+
+def _stops_at_threshold(value: Any, params: Mapping[str, Any]) -> Outcome:
     threshold = float(params["threshold"])
     metric = str(params.get("metric", "accuracy"))
     under, over = _cases(params)

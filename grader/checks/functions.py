@@ -107,6 +107,9 @@ def explain(reference: str, args: tuple[np.ndarray, ...], got: np.ndarray, expec
     """How a wrong answer is wrong, when it can be told."""
     if not np.issubdtype(got.dtype, np.number):
         return f"the result is an array of {got.dtype}, not of numbers"
+    if _rounded_to_whole_numbers(got, expected):
+        return ("your results are whole numbers: the sums of a filter with fractions were rounded; keep the result"
+                " as floats (an array made with np.zeros(...) without dtype=int)")
     close: Callable[[np.ndarray], bool] = lambda other: _matches(got, other, 1e-6)  # noqa: E731
     known = CONVOLUTION_MISTAKES if reference == "correlate_3x3" else POOLING_MISTAKES if reference == "max_pool_2x2" \
         else ()
@@ -122,6 +125,18 @@ def explain(reference: str, args: tuple[np.ndarray, ...], got: np.ndarray, expec
     differing = ~np.isclose(got.astype(np.float64), expected, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(expected).max()))
     return (f"the result differs at {int(differing.sum())} of {differing.size} pixels (by up to"
             f" {float(np.abs(got - expected).max()):.4g})")
+
+
+def _rounded_to_whole_numbers(got: np.ndarray, expected: np.ndarray) -> bool:
+    """The expected values rounded some way (down, to the nearest, towards zero): whole numbers, each less than 1
+    from the expected value (give or take float rounding: a sum of 5 computed as 4.9999999 truncates to 4), where
+    the expected values are not all whole."""
+    if got.shape != expected.shape or not np.issubdtype(got.dtype, np.number) or got.size == 0:
+        return False
+    values = got.astype(np.float64)
+    slack = TOLERANCE * max(1.0, float(np.abs(expected).max()))
+    return bool(np.array_equal(values, np.round(values)) and not np.array_equal(expected, np.round(expected))
+                and np.abs(values - expected).max() < 1 + slack)
 
 
 def _same_size(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ from a ``.keras`` file (the grader), since both are ``keras.Model`` objects.
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..results import LayerRow
@@ -231,19 +232,63 @@ def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
     return Outcome(True, f"compiled with {got_optimizer} and {got_loss}")
 
 
-def _one_output_per_layer(model: Any, other: Any) -> tuple[list, list[str]]:
-    outputs = list(model.outputs) if isinstance(model.outputs, (list, tuple)) else [model.outputs]
-    layers = [layer for layer in other.layers if type(layer).__name__ != "InputLayer"]
-    lines = []
+@dataclass(frozen=True)
+class LayerOutputs:
+    """How an activation model's outputs pair with the trained model's layers: the layers (its InputLayer left out),
+    how many leading outputs are the model's own input (the InputLayer's output, which
+    ``[layer.output for layer in model.layers]`` gives first for a functional model) and are skipped, and what does
+    not pair."""
+
+    layers: tuple
+    skipped: int
+    problems: tuple[str, ...]
+
+
+def _outputs_of(model: Any) -> list:
+    return list(model.outputs) if isinstance(model.outputs, (list, tuple)) else [model.outputs]
+
+
+def _is_an_input(output: Any, model: Any) -> bool:
+    return any(output is tensor for tensor in model.inputs)
+
+
+def _pairing_problem(outputs: list, layers: list, model: Any) -> str:
+    """Why the outputs do not pair one for one with the layers, named by aligning the outputs' shapes on the
+    layers' (a layer left out, the model's input among the outputs, an output of no layer)."""
     if len(outputs) != len(layers):
-        lines.append(f"activation_model has {len(outputs)} output{'s' if len(outputs) != 1 else ''}, expected one"
-                     f" for each of the {len(layers)} layers of the trained model")
-    for number, (output, layer) in enumerate(zip(outputs, layers), start=1):
+        head = (f"activation_model has {len(outputs)} output{'s' if len(outputs) != 1 else ''}, expected one for"
+                f" each of the {len(layers)} layers of the trained model")
+    else:
+        head = "the outputs of activation_model are not the layers' outputs in order"
+    if len(outputs) == 1:
+        return (f"{head}: give it the list of every layer's output,"
+                " outputs=[layer.output for layer in cnn_model.layers]")
+    found = [fmt_shape(tuple(o.shape)[1:]) for o in outputs]
+    wanted = [fmt_shape(tuple(layer.output.shape)[1:]) for layer in layers]
+    causes = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(a=found, b=wanted, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        causes += [f"output {i + 1} ({found[i]}) is " + ("the model's input, not a layer's output"
+                   if _is_an_input(outputs[i], model) else "the output of no layer") for i in range(a0, a1)]
+        causes += [f"no output for layer {j + 1} ({type(layers[j]).__name__})" for j in range(b0, b1)]
+    return head + (": " + "; ".join(causes[:4]) if causes else "")
+
+
+def _one_output_per_layer(model: Any, other: Any) -> LayerOutputs:
+    outputs = _outputs_of(model)
+    layers = [layer for layer in other.layers if type(layer).__name__ != "InputLayer"]
+    skipped = 1 if len(outputs) == len(layers) + 1 and _is_an_input(outputs[0], model) else 0
+    compared = outputs[skipped:]
+    if len(compared) != len(layers) or any(_is_an_input(output, model) for output in compared):
+        return LayerOutputs(tuple(layers), skipped, (_pairing_problem(outputs, layers, model),))
+    lines = []
+    for number, (output, layer) in enumerate(zip(compared, layers), start=1):
         got, want = tuple(output.shape)[1:], tuple(layer.output.shape)[1:]
         if got != want:
-            lines.append(f"output {number} is {fmt_shape(got)}, but layer {number} ({type(layer).__name__}) gives"
-                         f" {fmt_shape(want)}")
-    return layers, lines
+            lines.append(f"output {number + skipped} is {fmt_shape(got)}, but layer {number}"
+                         f" ({type(layer).__name__}) gives {fmt_shape(want)}")
+    return LayerOutputs(tuple(layers), skipped, tuple(lines))
 
 
 @check("activation_outputs", "keras_model")
@@ -251,10 +296,11 @@ def activation_outputs(model: Any, params: Mapping[str, Any], other: Any = None)
     """One output per layer of the trained model (``compare_to``), each of that layer's shape."""
     if other is None:
         return Outcome(False, "the trained model to compare with is missing")
-    layers, lines = _one_output_per_layer(model, other)
-    if lines:
-        return Outcome(False, "\n".join(lines))
-    return Outcome(True, f"{len(layers)} outputs, one for each layer, of the layers' shapes")
+    paired = _one_output_per_layer(model, other)
+    if paired.problems:
+        return Outcome(False, "\n".join(paired.problems))
+    skipped = " (the first, the model's input, left out)" if paired.skipped else ""
+    return Outcome(True, f"{len(paired.layers)} outputs, one for each layer, of the layers' shapes{skipped}")
 
 
 @check("activation_values", "keras_model")
@@ -267,9 +313,10 @@ def activation_values(model: Any, params: Mapping[str, Any], other: Any = None) 
 
     if other is None:
         return Outcome(False, "the trained model to compare with is missing")
-    layers, lines = _one_output_per_layer(model, other)
-    if lines:
+    paired = _one_output_per_layer(model, other)
+    if paired.problems:
         return Outcome(False, "its outputs are not one per layer of the trained model (see the check above)")
+    layers = paired.layers
     images, _ = datasets.load(params["dataset"], params["split"])
     picks = np.random.default_rng(int(params.get("seed", 0))).choice(len(images), int(params.get("images", 8)),
                                                                      replace=False)
@@ -278,11 +325,12 @@ def activation_values(model: Any, params: Mapping[str, Any], other: Any = None) 
     truth = keras.Model(other.inputs, [layer.output for layer in layers])(x, training=False)
     found = model(x, training=False)
     truth = truth if isinstance(truth, (list, tuple)) else [truth]
-    found = found if isinstance(found, (list, tuple)) else [found]
+    found = list(found)[paired.skipped:] if isinstance(found, (list, tuple)) else [found]
     for number, (got, want) in enumerate(zip(found, truth), start=1):
         got, want = np.asarray(got), np.asarray(want)
         if not np.allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(want).max()))):
-            return Outcome(False, f"output {number} differs from what layer {number} of the trained model gives on"
+            return Outcome(False, f"output {number + paired.skipped} differs from what layer {number} of the trained"
+                                  " model gives on"
                                   f" the same images (by up to {float(np.abs(got - want).max()):.3g}): build"
                                   " activation_model from the trained model's own layers")
     return Outcome(True, f"all {len(found)} outputs equal the trained model's own layer outputs on"

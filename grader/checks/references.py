@@ -2,7 +2,9 @@
 
 The cases are real images (Fashion-MNIST test images and pieces of them, several sizes, odd ones too) and
 filters drawn from a seed kept in the hidden checks, so the same submission always meets the same cases, and
-a student's code never sees them before its cells have run.
+a student's code never sees them before its cells have run.  Filters alternate between whole weights (as the
+notes' filters) and fractions, so that a convolution that rounds its sums (a result array made with
+``dtype=int``) is found whatever the seed.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ class Reference:
     """A function students write, the grader's version of it, and how to draw held-out cases for it."""
 
     compute: Callable[..., np.ndarray]
-    draw: Callable[[np.random.Generator, tuple[int, int]], tuple[np.ndarray, ...]]
+    draw: Callable[[np.random.Generator, tuple[int, int], int], tuple[np.ndarray, ...]]  # rng, shape, case number
 
 
 def _real_image(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -52,22 +54,30 @@ def _real_image(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return mosaic[:shape[0], :shape[1]].astype(np.float64)
 
 
-def _filter(rng: np.random.Generator) -> np.ndarray:
-    """A 3 x 3 filter: whole weights from -2 to 2 (as the notes' filters), or fractions, never symmetric."""
+def _filter(rng: np.random.Generator, fractions: bool) -> np.ndarray:
+    """A 3 x 3 filter, never symmetric: whole weights from -2 to 2 (as the notes' filters), or fractions (weights
+    with two decimals, such as 0.5 or -0.25, whose sums on an image are not whole numbers)."""
     while True:
-        kernel = rng.integers(-2, 3, size=(3, 3)).astype(np.float64) if rng.random() < 0.5 \
-            else np.round(rng.normal(size=(3, 3)), 2)
-        if not np.allclose(kernel, kernel[::-1, ::-1]) and not np.allclose(kernel, kernel.T) and kernel.any():
+        kernel = np.round(rng.normal(size=(3, 3)), 2) if fractions \
+            else rng.integers(-2, 3, size=(3, 3)).astype(np.float64)
+        whole = np.array_equal(kernel, np.round(kernel))
+        if not np.allclose(kernel, kernel[::-1, ::-1]) and not np.allclose(kernel, kernel.T) and kernel.any() \
+                and whole != fractions:
             return kernel
 
 
+def _image_and_filter(rng: np.random.Generator, shape: tuple[int, int], number: int) -> tuple[np.ndarray, ...]:
+    """Case ``number`` (from 0): a real image, and a filter with whole weights for even numbers, fractions for odd."""
+    return _real_image(rng, shape), _filter(rng, fractions=number % 2 == 1)
+
+
 REFERENCES: dict[str, Reference] = {
-    "correlate_3x3": Reference(correlate_valid, lambda rng, shape: (_real_image(rng, shape), _filter(rng))),
-    "max_pool_2x2": Reference(max_pool, lambda rng, shape: (_real_image(rng, shape),)),
+    "correlate_3x3": Reference(correlate_valid, _image_and_filter),
+    "max_pool_2x2": Reference(max_pool, lambda rng, shape, number: (_real_image(rng, shape),)),
 }
 
 
 def held_out_cases(params: Mapping[str, Any]) -> list[tuple[np.ndarray, ...]]:
     reference = REFERENCES[params["reference"]]
     rng = np.random.default_rng(int(params["seed"]))
-    return [reference.draw(rng, tuple(int(s) for s in shape)) for shape in params["shapes"]]
+    return [reference.draw(rng, tuple(int(s) for s in shape), number) for number, shape in enumerate(params["shapes"])]

@@ -139,6 +139,13 @@ def test_numbers_in_the_forms_students_write_them(answer):
     assert number_format(answer, {"integer": True}).passed
 
 
+@pytest.mark.parametrize("answer", [np.prod((13, 13, 32)), np.int32(5408), np.float64(5408.0), np.array(5408)])
+def test_numpy_numbers_are_numbers(answer):
+    assert number(answer, {"expected": 5408}).passed, number(answer, {"expected": 5408}).message
+    assert number_format(answer, {"integer": True}).passed
+    assert "True or False" in number_format(np.bool_(True), {}).message
+
+
 def test_wrong_numbers_and_forms():
     assert number(1600, {"expected": 640}).message == "1600 is not the right answer"
     assert number("1,600", {"expected": 1600}).passed
@@ -157,9 +164,36 @@ def test_shapes_in_the_forms_students_write_them(answer):
 
 def test_wrong_shapes_and_forms():
     assert shape((28, 28), {"expected": [26, 26]}).message == "(28, 28) is not the right answer"
+    assert shape(28, {"expected": [26, 26]}).message == "(28, 28) is not the right answer"
     assert shape((26, 26), {"expected": [26, 26, 64], "ignore_channels": True}).passed
     assert "is not a shape" in shape("twenty-six", {"expected": [26, 26]}).message
-    assert "has 3 numbers, the answer has 2" in shape_format((26, 26, 1), {"length": 2}).message
+    assert "has 4 numbers, the answer has 2" in shape_format((26, 26, 1, 1), {"length": 2}).message
+
+
+@pytest.mark.parametrize("answer", [26, "26", 26.0, np.int64(26), " 26 "])
+def test_one_number_is_a_square_size_where_height_and_width_are_asked(answer):
+    assert shape(answer, {"expected": [26, 26]}).passed, shape(answer, {"expected": [26, 26]}).message
+    outcome = shape_format(answer, {"length": 2})
+    assert outcome.passed and "reads as (26, 26)" in outcome.message, outcome.message
+    assert not shape(26, {"expected": [26, 24]}).passed
+    assert shape(1600, {"expected": [1600]}).passed  # one size asked: one number is that size
+
+
+@pytest.mark.parametrize("check, params", [(shape, {"expected": [26, 26]}), (shape_format, {"length": 2})])
+def test_a_size_with_the_channels_gets_a_message_about_the_form(check, params):
+    outcome = check((26, 26, 64), params)
+    assert not outcome.passed
+    assert outcome.message == "give the height and width only: (26, 26, 64) has the channels too"
+
+
+def test_the_students_form_check_knows_a_size_has_height_and_width():
+    from grader.spec import TaskSpec
+
+    task = TaskSpec.from_dict({"name": "quiz", "title": "quiz", "exports": {"q1_conv_size": "value"}, "checks": [
+        {"kind": "shape", "evidence": "q1_conv_size", "points": 1, "expected": [26, 26]}]})
+    twin = task.public_view().checks[0]
+    assert twin.kind == "shape_format" and dict(twin.params) == {"length": 2}
+    assert "reads as (26, 26)" in shape_format(26, twin.params).message
 
 
 def test_a_shape_with_any_number_of_images(normalised):

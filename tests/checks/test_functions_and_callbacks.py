@@ -80,6 +80,35 @@ def test_wrong_convolutions_are_named(function, words):
     assert words in outcome.message, outcome.message
 
 
+def int_result_loops(image, kernel):
+    """The notes' loops storing into an array of whole numbers: each fractional sum rounded towards zero."""
+    out = np.zeros((image.shape[0] - 2, image.shape[1] - 2), dtype=int)
+    for x in range(out.shape[0]):
+        for y in range(out.shape[1]):
+            out[x, y] = (image[x:x + 3, y:y + 3] * kernel).sum()
+    return out
+
+
+BY_HAND_CONV = {"reference": "correlate_3x3", "seed": 2024, "shapes": [[28, 28], [31, 17], [12, 45], [64, 64]]}
+
+
+@pytest.mark.parametrize("params", [CONV, BY_HAND_CONV], ids=["seed 11", "by_hand's seed"])
+@pytest.mark.parametrize("function", [int_result_loops, lambda im, k: np.rint(vectorised(im, k)),
+                                      lambda im, k: np.floor(vectorised(im, k)).astype(np.int64)])
+def test_a_convolution_that_rounds_its_sums_is_named(params, function):
+    outcome = function_matches(probed(function, params), params)
+    assert not outcome.passed
+    assert "your results are whole numbers: the sums of a filter with fractions were rounded; keep the result as" \
+           " floats" in outcome.message, outcome.message
+
+
+def test_held_out_filters_include_fractions_whatever_the_seed():
+    for seed in (2024, 11, 0, 1):
+        filters = [args[1] for args in hidden_cases({**BY_HAND_CONV, "seed": seed})]
+        fractional = [f for f in filters if not np.array_equal(f, np.round(f))]
+        assert len(fractional) == 2 and len(filters) - len(fractional) == 2, filters
+
+
 def test_hard_coding_the_public_example_fails_on_held_out_cases():
     answer = np.asarray(EXAMPLE["expected"])
     cheat = lambda image, kernel: answer  # noqa: E731
@@ -164,6 +193,48 @@ def test_the_form_of_a_callback():
     assert "not a tf.keras.callbacks.Callback" in callback_form(NotACallback(), {}).message
     assert "does not define on_epoch_end (it defines on_train_batch_end)" in callback_form(OnBatch(), {}).message
     assert "is a class: create the callback with OnBatch()" in callback_form(OnBatch, {}).message
+
+
+def probed_in_kernel(value, tmp_path):
+    """The callback variable probed by the code the runner sends to the kernel, read back as the grader reads it."""
+    import json
+
+    from grader.inkernel import probe_callback
+    from grader.probes import load_probe
+
+    folder = tmp_path / "exports" / "callback" / "probes" / "callbacks"
+    folder.mkdir(parents=True)
+    cases = [{**case, "id": case_id(case)} for case in stop_cases(THRESHOLD)]
+    probe_callback({"callbacks": value}, {"name": "callbacks", "folder": str(folder), "cases": cases})
+    assert json.loads((folder / "report.json").read_text())["cases"]
+    return load_probe(tmp_path, "callback", "callbacks", "callback", {})
+
+
+def test_a_list_of_one_callback_loses_the_form_point_only(tmp_path):
+    right = make_callback(lambda logs: logs.get("accuracy") >= 0.995)
+    probed = probed_in_kernel([right], tmp_path)
+    form = callback_form(probed, {})
+    assert not form.passed
+    assert form.message == "callbacks is a list: assign the callback object itself, callbacks = MyCallback()"
+    assert callback_form([right], {}).message == \
+        "it is a list: assign the callback object itself (MyCallback()), not a list of it"  # live
+    stops = callback_stops(probed, THRESHOLD)
+    assert stops.passed, stops.message  # fit(callbacks=[callbacks]) flattens the list: it stops as it should
+    assert callback_stops([right], THRESHOLD).passed
+
+
+@pytest.mark.parametrize("test", [lambda logs: logs["acc"] >= 0.995, lambda logs: logs.get("acc") > 0.995,
+                                  lambda logs: (logs.get("acc") or 0) > 0.995])
+def test_a_callback_that_reads_acc_is_told_the_key_keras_logs(test, tmp_path):
+    callback = make_callback(test)
+    expected = "your callback reads logs['acc']; Keras logs this metric as 'accuracy' (metrics=['accuracy'])"
+    assert callback_stops(probed_in_kernel(callback, tmp_path), THRESHOLD).message == expected
+    assert callback_stops(callback, THRESHOLD).message == expected  # live, as in the student's check
+
+
+def test_a_callback_that_looks_for_acc_first_and_works_passes():
+    callback = make_callback(lambda logs: logs.get("acc", logs.get("accuracy")) >= 0.995)
+    assert callback_stops(callback, THRESHOLD).passed
 
 
 def history(values):

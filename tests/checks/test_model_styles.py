@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks.models import model_compile, model_layers, model_shapes
+from grader.checks.models import activation_outputs, activation_values, model_compile, model_layers, model_shapes
 from grader.checks.network import describe
 from grader.evidence import load_model
 from grader.inkernel import save_model
@@ -207,3 +207,61 @@ def test_the_spec_may_name_an_alias_or_alternatives(tf):
                        {"class": "Dense"}, {"class": "Softmax"}]}
     outcome = model_layers(model, spec)
     assert outcome.passed, outcome.message
+
+
+ACTIVATION_PARAMS = {"dataset": "fashion_mnist", "split": "test", "scale": 255, "images": 4}
+
+
+def tiny_functional(tf):
+    L = tf.keras.layers
+    inputs = tf.keras.Input(shape=(28, 28, 1))
+    x = L.MaxPooling2D(2)(L.Conv2D(4, 3, activation="relu")(inputs))
+    return tf.keras.Model(inputs, L.Dense(10, activation="softmax")(L.Flatten()(x)))
+
+
+def saved_and_loaded(model, path):
+    save_model(model, str(path))
+    return load_model(path)
+
+
+def activation_checks(activation_model, cnn_model, tmp_path):
+    """activation_outputs and activation_values on both models after the grader's trip through .keras files."""
+    activation = saved_and_loaded(activation_model, tmp_path / "activation_model.keras")
+    trained = saved_and_loaded(cnn_model, tmp_path / "cnn_model.keras")
+    return (activation_outputs(activation, {}, other=trained),
+            activation_values(activation, ACTIVATION_PARAMS, other=trained))
+
+
+def test_the_tasks_own_activation_model_of_a_functional_cnn_gets_full_marks(tf, tmp_path):
+    """[layer.output for layer in cnn_model.layers] of a functional model starts with its InputLayer's output."""
+    cnn_model = compiled(tiny_functional(tf))
+    layer_outputs = [layer.output for layer in cnn_model.layers]
+    assert type(cnn_model.layers[0]).__name__ == "InputLayer"  # what makes the output more than there are layers
+    activation_model = tf.keras.models.Model(inputs=cnn_model.inputs, outputs=layer_outputs)
+    for outcome in activation_checks(activation_model, cnn_model, tmp_path):
+        assert outcome.passed, outcome.message
+    assert activation_outputs(activation_model, {}, other=cnn_model).passed  # live, as in the student's check
+
+
+@pytest.mark.parametrize("first, message", [
+    (1, "activation_model has 3 outputs, expected one for each of the 4 layers of the trained model: no output for"
+        " layer 4 (Dense)"),
+    (0, "the outputs of activation_model are not the layers' outputs in order: output 1 ((28, 28, 1)) is the model's"
+        " input, not a layer's output; no output for layer 4 (Dense)"),
+])
+def test_an_activation_model_that_leaves_a_layer_out_is_told_which(tf, tmp_path, first, message):
+    cnn_model = compiled(tiny_functional(tf))
+    activation_model = tf.keras.models.Model(inputs=cnn_model.inputs,
+                                             outputs=[layer.output for layer in cnn_model.layers[first:-1]])
+    outputs, values = activation_checks(activation_model, cnn_model, tmp_path)
+    assert not outputs.passed and not values.passed
+    assert outputs.message == message
+
+
+def test_an_input_output_that_is_not_first_is_named(tf, tmp_path):
+    cnn_model = compiled(tiny_functional(tf))
+    outputs = [layer.output for layer in cnn_model.layers[1:]] + [cnn_model.inputs[0]]
+    activation_model = tf.keras.models.Model(inputs=cnn_model.inputs, outputs=outputs)
+    outcome = activation_checks(activation_model, cnn_model, tmp_path)[0]
+    assert not outcome.passed
+    assert "output 5 ((28, 28, 1)) is the model's input, not a layer's output" in outcome.message, outcome.message

@@ -59,7 +59,8 @@ def test_the_layer_comparison_comes_as_table_rows_too(assignment, keras, make_mo
     assert all(r.ok for r in model_layers(right, cnn_params(assignment, "model_layers")).details)
     extra = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
                        L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
-                       L.Dense(128, activation="relu"), L.Dense(64, activation="relu"), L.Dense(10, activation="softmax"))
+                       L.Dense(128, activation="relu"), L.Dense(64, activation="relu"),
+                       L.Dense(10, activation="softmax"))
     assert [(r.layer, r.expected, r.found) for r in model_layers(extra, cnn_params(assignment, "model_layers")).details
             if not r.ok] == [("7", "(none)", "Dense, 64 units")]
 
@@ -155,4 +156,20 @@ def test_the_loss_for_one_hot_labels_is_explained(keras, make_model):
     L = keras.layers
     model = make_model(L.Flatten(), L.Dense(10), compile_with=("adam", "categorical_crossentropy"))
     message = model_compile(model, {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}).message
-    assert "the labels are class numbers, 0 to 9, not one-hot vectors" in message
+    assert "the task keeps the labels as class numbers, 0 to 9, which the sparse loss takes" in message
+
+
+def test_an_extra_dropout_costs_the_layer_check_only(assignment, keras, make_model):
+    """One mistake, one penalty: a Dropout changes no output shape and no parameter count."""
+    L = keras.layers
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dropout(0.2), L.Dense(10, activation="softmax"))
+    layers = model_layers(model, cnn_params(assignment, "model_layers"))
+    assert not layers.passed and "unexpected Dropout" in layers.message
+    assert model_shapes(model, cnn_params(assignment, "model_shapes")).passed
+    wider = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(64, activation="relu"),
+                       L.Dense(10, activation="softmax"))
+    assert "the model has 8 layers, expected 7" in model_shapes(wider, cnn_params(assignment, "model_shapes")).message

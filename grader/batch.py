@@ -25,7 +25,7 @@ from .assignment import Assignment
 from .cache import Provenance, assignment_digest, grader_version, grading_environment, provenance_of, reusable
 from .errors import BatchError
 from .files import atomic_write_csv, atomic_write_text, remove_partial_files
-from .intake.stage import Manifest, intake, staged_path
+from .intake.stage import Manifest, check_apart, intake, staged_path
 from .results import SubmissionResult
 from .sandbox.container import remove_batch_containers
 from .spec import Limits
@@ -110,10 +110,12 @@ def write_result(result: SubmissionResult, out_dir: Path, stem: str) -> None:
 
 
 def read_result(out_dir: Path, stem: str) -> dict | None:
+    """A stored result's JSON object; None when there is none that can be read as one."""
     try:
-        return json.loads((out_dir / RESULTS / f"{stem}.json").read_text())
+        stored = json.loads((out_dir / RESULTS / f"{stem}.json").read_text())
     except (OSError, ValueError):
         return None
+    return stored if isinstance(stored, dict) else None
 
 
 def read_results(out_dir: Path, keys: list[str] | None = None
@@ -164,6 +166,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
     ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts; ``gpu``: the
     students' code runs on the machine's GPUs (each worker machine's own, on a cluster)."""
     limits = limits or assignment.spec.limits
+    check_apart(source, out_dir)  # before anything in out_dir is touched
     with batch_lock(out_dir):
         cleaned = clean_leftovers(out_dir)
         manifest = intake(source, out_dir, assignment.name, assignment.student_notebook_path.name)

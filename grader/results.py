@@ -10,6 +10,21 @@ NOT_GRADED = "Not graded in full:"
 HIDDEN_ON_GRADESCOPE = "after_due_date"  # a hidden check's outcome: not shown to students before the due date
 
 
+def _require(data: Mapping[str, Any], what: str, text: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
+             flags: tuple[str, ...] = ()) -> None:
+    """A result read back from JSON has the types its fields need, or a ValueError names the first that has not
+    (a result file edited or damaged by hand never breaks a report later)."""
+    for name in text:
+        if name in data and not isinstance(data[name], str):
+            raise ValueError(f"{what}: its {name!r} is not text")
+    for name in numbers:
+        if isinstance(data.get(name), bool) or not isinstance(data.get(name), (int, float)):
+            raise ValueError(f"{what}: its {name!r} is not a number")
+    for name in flags:
+        if not isinstance(data.get(name), bool):
+            raise ValueError(f"{what}: its {name!r} is not true or false")
+
+
 @dataclass(frozen=True)
 class LayerRow:
     """One row of a layer-by-layer comparison: where, what was expected there, what was found, whether they agree."""
@@ -43,6 +58,8 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "CheckResult":
         data = dict(data)
+        _require(data, f"check {str(data.get('title'))[:40]!r}", text=("kind", "title", "message"),
+                 numbers=("points", "max_points"), flags=("passed",))
         data["details"] = tuple(LayerRow(**row) for row in data.get("details", ()))  # absent in older results
         return cls(**data)
 
@@ -104,9 +121,12 @@ class TaskResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TaskResult":
         data = dict(data)
-        for name in ("points", "max_points"):
-            if isinstance(data.get(name), bool) or not isinstance(data.get(name), (int, float)):
-                raise ValueError(f"task {str(data.get('name'))[:40]!r}: its {name!r} is not a number")
+        _require(data, f"task {str(data.get('name'))[:40]!r}", text=("name", "title", "feedback"),
+                 numbers=("points", "max_points"))
+        if data.get("ungraded_reason") is not None and not isinstance(data["ungraded_reason"], str):
+            raise ValueError(f"task {str(data.get('name'))[:40]!r}: its 'ungraded_reason' is not text")
+        if not isinstance(data.get("checks", []), list):
+            raise ValueError(f"task {str(data.get('name'))[:40]!r}: its 'checks' are not a list")
         data.pop("passed_checks", None)
         data["checks"] = tuple(CheckResult.from_dict(c) for c in data.get("checks", ()))
         return cls(**data)
@@ -166,9 +186,7 @@ class SubmissionResult:
         for name in ("submission", "assignment", "sandbox"):
             if not isinstance(data.get(name), str):
                 raise ValueError(f"its {name!r} is not text")
-        for name in ("points", "max_points"):
-            if isinstance(data.get(name), bool) or not isinstance(data.get(name), (int, float)):
-                raise ValueError(f"its {name!r} is not a number")
+        _require(data, "the result", numbers=("points", "max_points"))
         if not isinstance(data.get("tasks"), list) or not all(isinstance(t, Mapping) for t in data["tasks"]):
             raise ValueError("its 'tasks' are not a list of tasks")
         if data.get("error") is not None and not isinstance(data["error"], str):
@@ -186,9 +204,12 @@ class SubmissionResult:
     def to_gradescope_dict(self) -> dict[str, Any]:
         """The results.json format of Gradescope's autograder (its "Autograder Specifications"): hidden checks in
         tests shown after the due date (Gradescope then shows students their total only when all are shown)."""
+        hidden = any(not check.public for task in self.tasks for check in task.checks)
+        total = "your total is shown after the due date, with the hidden checks" if hidden \
+            else f"{self.points:g} / {self.max_points:g} points"
         data: dict[str, Any] = {
             "score": self.points,
-            "output": self.error or f"{self.points:g} / {self.max_points:g} points",
+            "output": self.error or total,
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [test for task in self.tasks for test in task.gradescope_tests()],

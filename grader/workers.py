@@ -15,6 +15,7 @@ keeps one worker of its own (each machine needs this repository, its assignments
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -337,6 +338,18 @@ def grade_on_worker(job_data: dict, notebook: bytes) -> dict:
     return result.to_dict()
 
 
+def _environment_difference(theirs: str, ours: str) -> str:
+    """How a worker's grading environment differs from the batch's, in words."""
+    try:
+        them, us = json.loads(theirs), json.loads(ours)
+    except ValueError:
+        return f"grades with {theirs[:200]}, this batch with {ours}"
+    words = {"mnist": "MNIST", "device": "device", "packages": "packages"}
+    return "; ".join(f"has {words.get(key, key)} {them.get(key)!r}, this batch {us.get(key)!r}"
+                     + (" (scripts/setup.sh installs the same on every machine)" if key != "device" else "")
+                     for key in sorted(set(them) | set(us)) if them.get(key) != us.get(key))
+
+
 class DaskPool:
     """The jobs sent to a Dask cluster's workers; results gathered as they come (a worker that dies costs only
     the retry of the submission it was grading: the scheduler gives it to another worker)."""
@@ -367,8 +380,7 @@ class DaskPool:
                 problems.append(f"{worker} has another version of {self.assignment.name}:"
                                 f" {about['assignment_sha256'][:16]}, this batch {assignment_sha256[:16]}")
             if about.get("environment") != environment:
-                problems.append(f"{worker} would grade with {about.get('environment')}, this batch with {environment}"
-                                " (install the same MNIST on every machine: scripts/setup.sh)")
+                problems.append(f"{worker} " + _environment_difference(str(about.get("environment")), environment))
         if problems:
             raise BatchError("the workers must grade with the same grader, assignment and data: " + "; ".join(problems))
         self.workers = len(described)

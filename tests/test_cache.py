@@ -84,7 +84,7 @@ def test_a_dask_worker_grading_with_another_mnist_is_refused():
     pool.assignment = load_assignment("by_hand")
     other = {**here, "environment": json.dumps({"device": "cpu", "mnist": "keras-full-elsewhere"})}
     pool.client = ClusterAnswering({"tcp://a:1": here, "tcp://b:1": other})
-    with pytest.raises(BatchError, match=r"tcp://b:1 would grade with .*keras-full-elsewhere.*same MNIST"):
+    with pytest.raises(BatchError, match=r"tcp://b:1 has MNIST 'keras-full-elsewhere', this batch '.*setup.sh"):
         pool._check_workers(here["assignment_sha256"], here["grader_version"], here["environment"], False)
     pool.client = ClusterAnswering({"tcp://a:1": here, "tcp://b:1": here})
     pool._check_workers(here["assignment_sha256"], here["grader_version"], here["environment"], False)

@@ -51,6 +51,7 @@ def test_hidden_checks_are_shown_on_gradescope_only_after_the_due_date():
     assert sum(t["score"] for t in scored["tests"]) == scored["score"] == graded.points == 4
     assert sum(t["max_score"] for t in scored["tests"]) == graded.max_points == 9
     assert scored["execution_time"] == 13
+    assert "4" not in scored["output"] and "after the due date" in scored["output"]  # no total to subtract from
     assert "the task's cells were found" in tests["Task convolve"]["output"]  # the grader's notes, at once
 
 
@@ -68,3 +69,23 @@ def test_feedback_lines_are_the_ones_score_task_writes():
     scored = score_task(spec, {"q1": 5})
     assert scored.feedback.splitlines() == scored.checks[0].feedback_lines()
     assert scored.feedback == "[FAIL] question 1 (0/1): 5 is not the right answer"
+
+
+def test_without_hidden_checks_the_total_is_said_at_once():
+    scored = result(task("shape", check("shape", True, True, 2), check("dtype", False, True, 1))).to_gradescope_dict()
+    assert scored["output"] == "2 / 3 points"
+    assert [t["visibility"] for t in scored["tests"]] == ["visible"]
+
+
+def test_a_result_file_with_fields_of_the_wrong_type_is_refused_by_name():
+    import pytest
+
+    good = result(task("quiz", check("question 1", True, False))).to_dict()
+    bad_feedback = {**good, "tasks": [{**good["tasks"][0], "feedback": 5}]}
+    bad_check = {**good["tasks"][0]["checks"][0], "message": 7}
+    bad_message = {**good, "tasks": [{**good["tasks"][0], "checks": [bad_check]}]}
+    for data, field in ((bad_feedback, "'feedback' is not text"), (bad_message, "'message' is not text"),
+                        ({**good, "points": "1"}, "'points' is not a number")):
+        with pytest.raises(ValueError, match=field):
+            SubmissionResult.from_dict(data)
+    assert SubmissionResult.from_dict(good).to_gradescope_dict()["score"] == 1

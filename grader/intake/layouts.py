@@ -167,13 +167,12 @@ def _canvas(root: Path, listing: Listing) -> Found:
 COPY_MARK = re.compile(r"(\s*\(\d+\)|-copy\d*|\s+copy(\s*\d+)?)$", re.IGNORECASE)
 
 
-def canvas_original_stem(candidate: Candidate) -> str:
-    """The name the student's file had, without Canvas's prefix, its ``-1`` resubmission mark and a copy's
-    `` (1)`` or ``-Copy1``: ``by_hand`` for ``ana_12_34_By_Hand-Copy1-2.ipynb``."""
+def canvas_original_stem(candidate: Candidate, marks: bool = True) -> str:
+    """The name the student's file had, without Canvas's prefix and (``marks``) its ``-1`` resubmission mark and a
+    copy's `` (1)`` or ``-Copy1``: ``By_Hand`` for ``ana_12_34_By_Hand-Copy1-2.ipynb``."""
     match = CANVAS_NAME.match(candidate.path.name)
     stem = Path(match["rest"]).stem if match else candidate.path.stem
-    stem = RESUBMISSION.sub("", stem)
-    return COPY_MARK.sub("", stem)
+    return COPY_MARK.sub("", RESUBMISSION.sub("", stem)) if marks else stem
 
 
 def _gradescope(root: Path, metadata: Path, listing: Listing) -> Found:

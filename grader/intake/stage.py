@@ -79,6 +79,7 @@ def read_manifest(out_dir: Path) -> Manifest | None:
 
 def intake(source: Path, out_dir: Path, assignment: str, notebook_name: str) -> Manifest:
     """Stage the submissions found in ``source`` (a folder or a zip) for grading into ``out_dir``."""
+    check_apart(source, out_dir)  # before anything in out_dir is touched
     scratch = out_dir / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -93,15 +94,25 @@ def check_apart(source: Path, out_dir: Path) -> Path | None:
     intake replaces: an instructor's download there would be deleted); the output folder when it lies inside the
     source, to be left out of it."""
     source, out = source.resolve(), out_dir.resolve()
+    if source.is_file():  # a zip beside the results is safe, not one among the grader's own copies
+        if source.is_relative_to(out / STAGED) or source.is_relative_to(out / SCRATCH):
+            raise IntakeError(f"{source} is among the grader's own files in {out}: move it out of there first")
+        return None
     if source == out or source.is_relative_to(out):
         raise IntakeError(f"the submissions ({source}) are inside the output folder {out}, where the grader keeps"
                           f" its own copies in {STAGED}/ and replaces them: give --out another folder")
-    return out if out.is_relative_to(source) else None
+    if not out.is_relative_to(source):
+        return None
+    if source.is_dir() and out.parent != source:  # deeper, it would lie in a student's folder
+        raise IntakeError(f"the output folder {out} is inside a folder of the submissions ({source}): give --out a"
+                          " folder outside them, or directly in it")
+    return out
 
 
 def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, notebook_name: str) -> Manifest:
     unmatched: list[tuple[str, str]] = []
     leave_out = check_apart(source, out_dir)
+    download = None
     not_utf8: list[str] = []
     if source.is_dir():
         root = source
@@ -109,7 +120,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
         opened = extract(source, scratch / "download")
         unmatched += opened.refused
         not_utf8 = [name for name, _ in opened.renamed]
-        root = opened.folder
+        root = download = opened.folder
     else:
         raise IntakeError(f"{source} is neither a folder nor a .zip archive of submissions")
     found = find(root, leave_out)
@@ -122,7 +133,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
         try:
             notebook, problem, notes = _notebook_of(candidate, scratch / f"nested-{nested}", notebook_name)
             if notebook is not None and (not listed_name(notebook.name)[1] or not listed_name(candidate.shown)[1]
-                                         or _among(candidate.shown, not_utf8)):
+                                         or (download and _among(candidate.path.relative_to(download), not_utf8))):
                 notes.append("its file name is not UTF-8: read as the zip's own code page (cp437) or, in a folder,"
                              " as Windows' Latin-1 (cp1252)")
             if notebook is not None and notebook.is_relative_to(scratch / f"nested-{nested}"):
@@ -162,11 +173,10 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
     return manifest
 
 
-def _among(shown: str, names: list[str]) -> bool:
-    """Whether a candidate's path (a file, or a student's folder) is, or holds, one of the archive's ``names``."""
-    parts = shown.split("/")
-    return any(found[i:i + len(parts)] == parts for found in (n.split("/") for n in names)
-               for i in range(len(found) - len(parts) + 1))
+def _among(path: Path, names: list[str]) -> bool:
+    """Whether a candidate's path in its archive (a file, or a student's folder) is, or holds, one of ``names``."""
+    parts = list(path.parts)
+    return any(name.split("/")[:len(parts)] == parts for name in names)
 
 
 def _latest(one: Candidate, other: Candidate, notebook_name: str) -> tuple[tuple[Candidate, Candidate], str]:
@@ -174,8 +184,9 @@ def _latest(one: Candidate, other: Candidate, notebook_name: str) -> tuple[tuple
     files are their latest submission's (several files may be attached to it): the one named as the assignment's
     notebook counts, else the last uploaded; elsewhere the latest submission counts."""
     if one.layout == CANVAS_LAYOUT:
-        def named(c: Candidate) -> bool:
-            return canvas_original_stem(c).lower() == Path(notebook_name).stem.lower()
+        def named(c: Candidate) -> bool:  # a copy's or resubmission's mark aside (unless the name has it)
+            wanted = Path(notebook_name).stem.lower()
+            return wanted in (canvas_original_stem(c).lower(), canvas_original_stem(c, marks=False).lower())
 
         pair = sorted([one, other], key=lambda c: (named(c), c.order, c.shown))
         if named(pair[1]) and not named(pair[0]):

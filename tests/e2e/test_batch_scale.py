@@ -104,6 +104,8 @@ def test_results_are_reused_until_something_changes_and_grader_failures_are_retr
     assert counts(batch(download, str(own_tiny.solution_path), out)) == (1, 5)  # graded again, not dropped
     assert dl.result_json(out, "adamsana_101")["points"] == stored["points"]
     assert "adamsana" in dl.gradebook_text(out)
+    failed.write_text("[1]")  # JSON, but not a result
+    assert counts(batch(download, str(own_tiny.solution_path), out)) == (1, 5)
     members = dl.canvas_members(own_tiny)
     members["bakerben_102_9002_tiny.ipynb"] = members["adamsana_101_9001_tiny.ipynb"]  # Ben fixed his answer
     edited = dl.write_canvas_zip(tmp_path / "again.zip", members)

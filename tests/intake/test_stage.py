@@ -183,6 +183,12 @@ def test_a_download_inside_the_output_folder_is_refused_and_an_output_folder_ins
     with pytest.raises(IntakeError, match="inside the output folder"):
         intake(download, tmp_path, "fashion_cnn", NOTEBOOK)
     assert sorted(p.name for p in download.iterdir()) == ["ana_1_11_fashion_cnn.ipynb", "ana_1_12_fashion_cnn-1.ipynb"]
+    with pytest.raises(IntakeError, match="inside a folder of the submissions"):
+        intake(download, download / "ana" / "graded", "fashion_cnn", NOTEBOOK)  # it would be in a student's folder
+    (tmp_path / "lab").mkdir()
+    zipped = write_zip(tmp_path / "lab" / "submissions.zip", {"ana_1_11_fashion_cnn.ipynb": notebook_bytes("ana")})
+    lab = intake(zipped, tmp_path / "lab", "fashion_cnn", NOTEBOOK)  # `cd lab; grader batch submissions.zip --out .`
+    assert [s.key for s in lab.submissions] == ["ana_1"] and zipped.is_file()
     for _ in range(2):  # the second time its output folder holds notebooks of its own
         manifest = intake(download, download / "grading-output", "fashion_cnn", NOTEBOOK)
         assert manifest.layout == "Canvas download" and [s.key for s in manifest.submissions] == ["ana_1"]

@@ -89,8 +89,8 @@ def test_damaged_and_foreign_results_are_left_out_with_a_reason(tmp_path, by_han
     summary = regenerate(out, by_hand_course)
     assert summary.results == 3
     damaged = next(w for w in summary.warnings if "cannot be read" in w)
-    assert "bobsmith (bob.json: JSONDecodeError" in damaged and "carolsmith (carol.json: ValueError: its 'points'" \
-        " is not a number" in damaged and "run `grader batch` again" in damaged
+    assert "bobsmith (bob.json: JSONDecodeError" in damaged and "carolsmith (carol.json: ValueError: the result: its" \
+        " 'points' is not a number" in damaged and "run `grader batch` again" in damaged
     assert any("another assignment than by_hand" in w and "erin" in w for w in summary.warnings)
     canvas = csv_rows(out / "canvas.csv")
     assert canvas[1][5] == "15"  # the assignment's points, not the foreign result's 40

@@ -48,11 +48,14 @@ class OutputTail:
         self.thread.start()
 
     def _read(self, stream: IO[bytes]) -> None:
-        for chunk in iter(lambda: stream.read(65536), b""):
-            self.chunks.append(chunk)
-            self.size += len(chunk)
-            while self.size - len(self.chunks[0]) >= self.keep:
-                self.size -= len(self.chunks.popleft())
+        try:
+            for chunk in iter(lambda: stream.read(65536), b""):
+                self.chunks.append(chunk)
+                self.size += len(chunk)
+                while self.size - len(self.chunks[0]) >= self.keep:
+                    self.size -= len(self.chunks.popleft())
+        except (ValueError, OSError):
+            pass  # closed by cancel(): a sandbox ended unused has nothing more to say
 
     def text(self, timeout: float = 5) -> str:
         self.thread.join(timeout)

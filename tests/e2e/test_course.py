@@ -157,7 +157,8 @@ def test_a_callback_that_stops_too_early(mnist):
 def test_a_callback_that_never_stops(mnist):
     result = mnist["reads_acc"]
     assert points_by_task(result)["callback"] == 1
-    assert "Keras names it 'accuracy', not 'acc'" in check_result(result, "callback", "callback_stops").message
+    assert "your callback reads logs['acc']; Keras logs this metric as 'accuracy'" in \
+        check_result(result, "callback", "callback_stops").message
     assert "but training went on to epoch 10: the callback did not stop it" in \
         check_result(result, "model", "training_stopped").message
 

@@ -1,111 +1,109 @@
-"""Reading what a submission exported, as data, outside the student's process.
+"""Reading what a submission exported, as data, outside the student's process, after every process of it is dead.
 
-Everything under the export folder was written by untrusted code: a path may be a
-symbolic link, a file may be huge or malformed.  Only regular files are read,
-through safe loaders: ``.npy`` with ``allow_pickle=False``, ``.keras`` with
-``safe_mode=True``, JSON with a size cap.
+The export folder is a hostile archive: everything in it was written by the student's code.  The host reads only
+the names it chose (``evidence_files``: each task's variables under the names the assignment gives them, the
+exporter's report, each probe's report and one answer per case the host sent), each through a total reader with
+limits checked before loading (``grader/untrusted.py``): ``.npy`` with its header checked and without pickles,
+``.keras`` with its declared size checked and ``safe_mode=True`` (``grader/model_file.py``), JSON bounded in bytes,
+nesting and entries.  What the runner itself saw (the pictures a task showed) comes from its report, never from
+this folder.  Any problem is a ``Missing`` with a reason for that variable, never an exception.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import stat
-import tempfile
-import zipfile
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-
 from .checks.base import Missing
 from .errors import EvidenceError
+from .protocol import EXPORTS, PROBES
+from .spec import AssignmentSpec, TaskSpec
+from .untrusted import JsonLimits, parse_json, read_bytes, read_json, read_npy, regular_file
 
 log = logging.getLogger(__name__)
 
-SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json", "history": ".json", "figure": ".json",
+SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json", "history": ".json", "figure": "",
           "function": ".json", "callback": ".json", "any": ""}
 MAX_BYTES = {"keras_model": 200 * 2**20, "array": 1024 * 2**20, "value": 2**20, "history": 4 * 2**20,
-             "figure": 2**16, "function": 2**16, "callback": 2**16, "any": 1024 * 2**20}
-EXPORTS = "exports"
+             "figure": 0, "function": 2**16, "callback": 2**16, "any": 1024 * 2**20}
+ANY_JSON_BYTES = 16 * 2**20  # a value a test reads (otter), as JSON
+ARRAY_FACTOR = 4  # an array may take this many times what the task's stated shape needs as float64
+MODEL_PARAMS_FACTOR = 100  # a model may declare this many times the parameters the task states
+DEFAULT_MAX_PARAMS = 50_000_000
+MIN_MAX_PARAMS = 5_000_000
+REPORT_LIMITS = JsonLimits(max_bytes=2**20, max_depth=4, max_entries=10_000)
 
 
 def task_folder(out_dir: Path, task: str) -> Path:
     return out_dir / EXPORTS / task
 
 
-def regular_file(root: Path, relative: Path, max_bytes: int) -> Path:
-    """The path of a regular file under ``root``, refusing links and special files on the way."""
-    path = root
-    for part in relative.parts:
-        path = path / part
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            raise EvidenceError("not exported") from None
-        if stat.S_ISLNK(info.st_mode):
-            raise EvidenceError("is a symbolic link, not data")
-    if not stat.S_ISREG(info.st_mode):
-        raise EvidenceError("is not a regular file")
-    if info.st_size > max_bytes:
-        raise EvidenceError(f"is {info.st_size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB allowed")
-    return path
+@dataclass(frozen=True)
+class VariableLimits:
+    """What the host reads of one exported variable: its bytes, and for a model the parameters it may declare."""
+
+    max_bytes: int
+    max_params: int = DEFAULT_MAX_PARAMS
 
 
-def read_json(path: Path, max_bytes: int = 2**20) -> Any:
-    path = regular_file(path.parent, Path(path.name), max_bytes)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EvidenceError(f"is not valid JSON ({exc})") from None
+def variable_limits(task: TaskSpec, variable: str, kind: str) -> VariableLimits:
+    """Limits from the assignment's own statement of the evidence, with a generous factor: an array's shape, a
+    model's parameter count; a kind's default where the task states none."""
+    params = [c.params for c in task.checks if c.evidence == variable]
+    if kind == "array":
+        shapes = [p["shape"] for p in params if isinstance(p.get("shape"), (list, tuple))
+                  and all(isinstance(n, int) and n > 0 for n in p["shape"])]
+        if shapes:
+            return VariableLimits(max(ARRAY_FACTOR * 8 * max(math.prod(s) for s in shapes), 2**20))
+    if kind in ("keras_model", "any"):
+        stated = [int(p["total_params"]) for p in params if isinstance(p.get("total_params"), int)]
+        if stated:
+            most = max(MODEL_PARAMS_FACTOR * max(stated), MIN_MAX_PARAMS)
+            return VariableLimits(max_bytes=min(MAX_BYTES[kind], 16 * most + 2**24), max_params=most)
+    return VariableLimits(MAX_BYTES[kind])
 
 
-def load_array(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as exc:
-        raise EvidenceError(f"is not a plain array ({exc})") from None
-    except OSError as exc:
-        raise EvidenceError(f"is not a valid .npy file ({exc})") from None
+def load_array(path: Path, max_bytes: int = MAX_BYTES["array"]) -> Any:
+    return read_npy(path, max_bytes)
 
 
-def load_model(path: Path) -> Any:
-    import keras
+def load_model(path: Path, limits: VariableLimits = VariableLimits(MAX_BYTES["keras_model"])) -> Any:
+    from .model_file import ModelFileLimits, load_model_file
 
-    if not zipfile.is_zipfile(path):
-        raise EvidenceError("is not a valid .keras file")
-    with tempfile.TemporaryDirectory(prefix="grader-model-") as private:
-        copy = Path(private) / "model.keras"
-        shutil.copyfile(path, copy)
-        try:
-            return keras.models.load_model(copy, safe_mode=True, compile=True)
-        except Exception as exc:  # noqa: BLE001 - any failure to load a hostile file is the submission's
-            raise EvidenceError(f"could not be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
+    return load_model_file(path, ModelFileLimits(max_file_bytes=limits.max_bytes, max_params=limits.max_params))
 
 
-def load_value(path: Path) -> Any:
-    data = read_json(path, MAX_BYTES["value"])
+def load_value(path: Path, max_bytes: int = MAX_BYTES["value"]) -> Any:
+    data = read_json(path, JsonLimits(max_bytes=max_bytes))
     if not isinstance(data, dict) or "value" not in data:
         raise EvidenceError("is not an exported value")
     return data["value"]
 
 
-def load_history(path: Path) -> Any:
-    data = load_value(path)
+def load_history(path: Path, max_bytes: int = MAX_BYTES["history"]) -> Any:
+    data = load_value(path, max_bytes)
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
         raise EvidenceError("is not a training history")
+    metrics = data["metrics"]
+    if not all(isinstance(k, str) and isinstance(v, list) and all(_is_number(x) for x in v)
+               for k, v in metrics.items()):
+        raise EvidenceError("is not a training history (its metrics are not lists of numbers)")
     return data
 
 
-LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value, "history": load_history,
-           "figure": load_value}
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value, "history": load_history}
 
 
 def export_report(out_dir: Path, task: str) -> Mapping[str, Any]:
-    """What the exporter said about each variable (untrusted: used for wording only)."""
+    """What the exporter said about each variable (the student's process wrote it: used for wording only)."""
     try:
-        report = read_json(out_dir / EXPORTS / f"{task}.json")
+        report = read_json(out_dir / EXPORTS / f"{task}.json", REPORT_LIMITS)
     except EvidenceError:
         return {}
     return report if isinstance(report, dict) else {}
@@ -126,60 +124,107 @@ def _missing_reason(variable: str, kind: str, said: Any) -> str:
     return f"{variable} was not exported (the notebook stopped before this task finished)"
 
 
-def _load_any(out_dir: Path, task: str, variable: str, said: Any) -> Any:
+def _load_any(out_dir: Path, task: TaskSpec, variable: str, said: Any) -> Any:
     """A variable saved by ``inkernel.save_any``: whichever of its files is there, read by its own safe loader."""
     from .otter import json_loads_tagged
 
-    for suffix, loader in ((".keras", load_model), (".npy", load_array), (".json", None)):
-        relative = Path(EXPORTS) / task / f"{variable}{suffix}"
+    limits = variable_limits(task, variable, "any")
+    for suffix in (".keras", ".npy", ".json"):
+        relative = Path(EXPORTS) / task.name / f"{variable}{suffix}"
+        most = ANY_JSON_BYTES if suffix == ".json" else limits.max_bytes
         try:
-            path = regular_file(out_dir, relative, MAX_BYTES["keras_model" if suffix == ".keras" else "any"])
+            path = regular_file(out_dir, relative, most)
         except EvidenceError as exc:
             if str(exc) == "not exported":
                 continue
             return Missing(f"the exported {variable} {exc}")
         try:
-            if loader is not None:
-                return loader(path)
-            data = json_loads_tagged(path.read_text(encoding="utf-8"))
+            if suffix == ".keras":
+                return load_model(path, limits)
+            if suffix == ".npy":
+                return load_array(path, most)
+            data = json_loads_tagged(parse_json(read_bytes(path, most), JsonLimits(max_bytes=most,
+                                                                                   max_entries=10**6)))
             if not isinstance(data, dict) or "value" not in data and "__module__" not in data:
                 raise EvidenceError("is not an exported value")
             return data["value"] if "value" in data else data
-        except (EvidenceError, ValueError, UnicodeDecodeError) as exc:
-            return Missing(f"the exported {variable} could not be read ({exc})")
+        except (EvidenceError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            return Missing(f"the exported {variable} could not be read ({str(exc)[:300]})")
     return Missing(_missing_reason(variable, "any", said))
 
 
-def load_task_evidence(out_dir: Path, task: str, exports: Mapping[str, str],
-                       probes: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _figure(variable: str, figures: Mapping[str, int]) -> Any:
+    """A figure export: the pictures the runner saw the task's cells show (told on its own channel)."""
+    if variable in figures:
+        return {"pictures": int(figures[variable])}
+    return Missing(f"the pictures of {variable} were not counted: the notebook stopped before this task finished")
+
+
+def load_task_evidence(out_dir: Path, task: TaskSpec, probes: Mapping[str, Any] | None = None,
+                       figures: Mapping[str, int] | None = None) -> dict[str, Any]:
     """Each exported variable of a task, loaded safely, or a ``Missing`` with the reason."""
     from .probes import PROBED_KINDS, load_probe
 
-    report = export_report(out_dir, task)
+    report = export_report(out_dir, task.name)
     evidence: dict[str, Any] = {}
-    for variable, kind in exports.items():
-        if kind == "any":
+    for variable, kind in task.exports.items():
+        if kind == "figure":
+            evidence[variable] = _figure(variable, figures or {})
+        elif kind == "any":
             evidence[variable] = _load_any(out_dir, task, variable, report.get(variable))
-            continue
-        if kind in PROBED_KINDS:  # probed after the last cell: a function or callback defined in a later cell
+        elif kind in PROBED_KINDS:  # probed after the last cell: a function or callback defined in a later cell
             said = report.get(variable)  # (a cell moved) is graded as it is at the end, as the student's check sees it
             probed = load_probe(out_dir, task, variable, kind, probes or {})
             if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder") \
                     and isinstance(probed, Missing):
                 probed = Missing(_missing_reason(variable, kind, said))
             evidence[variable] = probed
-            continue
-        relative = Path(EXPORTS) / task / f"{variable}{SUFFIX[kind]}"
-        try:
-            path = regular_file(out_dir, relative, MAX_BYTES[kind])
-        except EvidenceError as exc:
-            if str(exc) == "not exported":
-                evidence[variable] = Missing(_missing_reason(variable, kind, report.get(variable)))
-            else:
-                evidence[variable] = Missing(f"the exported {variable} {exc}")
-            continue
-        try:
-            evidence[variable] = LOADERS[kind](path)
-        except EvidenceError as exc:
-            evidence[variable] = Missing(f"the exported {variable} {exc}")
+        else:
+            evidence[variable] = _load_file(out_dir, task, variable, kind, report.get(variable))
     return evidence
+
+
+def _load_file(out_dir: Path, task: TaskSpec, variable: str, kind: str, said: Any) -> Any:
+    limits = variable_limits(task, variable, kind)
+    relative = Path(EXPORTS) / task.name / f"{variable}{SUFFIX[kind]}"
+    try:
+        path = regular_file(out_dir, relative, limits.max_bytes)
+    except EvidenceError as exc:
+        if str(exc) == "not exported":
+            return Missing(_missing_reason(variable, kind, said))
+        return Missing(f"the exported {variable} {exc}")
+    try:
+        if kind == "keras_model":
+            return load_model(path, limits)
+        return LOADERS[kind](path, limits.max_bytes)
+    except EvidenceError as exc:
+        return Missing(f"the exported {variable} {exc}")
+
+
+def evidence_files(spec: AssignmentSpec) -> dict[str, int]:
+    """Every file the host may read from an export folder (relative path: its most bytes): the only names it
+    copies out of a container and reads."""
+    from .probes import PROBED_KINDS, probe_case_ids
+
+    files: dict[str, int] = {}
+    for task in spec.tasks:
+        files[f"{EXPORTS}/{task.name}.json"] = REPORT_LIMITS.max_bytes
+        for variable, kind in task.exports.items():
+            base = f"{EXPORTS}/{task.name}/{variable}"
+            if kind == "any":
+                limits = variable_limits(task, variable, kind)
+                files.update({f"{base}.keras": limits.max_bytes, f"{base}.npy": limits.max_bytes,
+                              f"{base}.json": ANY_JSON_BYTES})
+            elif kind in PROBED_KINDS:
+                folder = f"{EXPORTS}/{task.name}/{PROBES}/{variable}"
+                files[f"{folder}/report.json"] = MAX_BYTES["history"]
+                files.update({f"{folder}/{case}.npy": probe_output_bytes() for case in probe_case_ids(task, variable)})
+            elif SUFFIX[kind]:
+                files[f"{base}{SUFFIX[kind]}"] = variable_limits(task, variable, kind).max_bytes
+    return files
+
+
+def probe_output_bytes() -> int:
+    from .probes import MAX_OUTPUT_BYTES
+
+    return MAX_OUTPUT_BYTES

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import nbformat
 
-from .evidence import EvidenceError, read_json
+from .evidence import evidence_files
 from .probes import job_probes
+from .protocol import RunnerReport, decode_report, max_report_bytes
 from .results import CellReport
 from .sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun
 from .spec import AssignmentSpec, Limits, TaskSpec
@@ -39,6 +39,8 @@ class ExecutionSummary:
     runner_seconds: float | None = None  # the runner's own time, first cell to last probe (told by the sandbox)
     kernel_seconds: float | None = None  # the kernel's start (and imports ahead), before the job's turn (told too)
     warm_imports: Mapping[str, str] = field(default_factory=dict)  # modules imported ahead, and how it went
+    figures: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # pictures each task showed (the runner's)
+    exports: Mapping[str, str] = field(default_factory=dict)  # how each task's export ended (the runner's word)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
@@ -51,7 +53,8 @@ class ExecutionSummary:
     def to_wire(self) -> dict[str, Any]:
         """All of it, as JSON data (to a resident checker: every cell, the probes and the data sets too)."""
         return {**self.to_dict(), "seconds": self.seconds, "cells": [asdict(c) for c in self.cells],
-                "log_tail": self.log_tail, "probes": dict(self.probes), "datasets": dict(self.datasets)}
+                "log_tail": self.log_tail, "probes": dict(self.probes), "datasets": dict(self.datasets),
+                "figures": {k: dict(v) for k, v in self.figures.items()}, "exports": dict(self.exports)}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "ExecutionSummary":
@@ -60,7 +63,7 @@ class ExecutionSummary:
                    stopped=data["stopped"], problem=data["problem"], log_tail=data["log_tail"],
                    truncated_output=data["truncated_output"], probes=data["probes"], datasets=data["datasets"],
                    runner_seconds=data["runner_seconds"], kernel_seconds=data["kernel_seconds"],
-                   warm_imports=data["warm_imports"])
+                   warm_imports=data["warm_imports"], figures=data["figures"], exports=data["exports"])
 
 
 def notebook_name(spec: AssignmentSpec) -> str:
@@ -85,7 +88,6 @@ def runner_job(prepared: PreparedNotebook, spec: AssignmentSpec, limits: Limits)
         "cell_timeout_s": limits.cell_timeout_s,
         "notebook_timeout_s": limits.notebook_timeout_s,
         "max_output_bytes": limits.max_output_bytes,
-        "token": secrets.token_hex(16),
         "tasks": [{"name": t.name, "exports": dict(t.exports), "input_hints": input_hints(t),
                    "after_cell": prepared.last_cell_of_task[t.name], "cells": prepared.cells_of_task(t.name)}
                   for t in spec.tasks],
@@ -109,12 +111,23 @@ class StartedExecution:
     export_dir: Path
     prepared: PreparedNotebook
     limits: Limits
-    token: str
+
+    @property
+    def executed_notebook(self) -> Path:
+        """Where the host writes the executed notebook the runner reported (beside the sandbox's folders, out of
+        its reach)."""
+        return self.export_dir.parent / "executed.ipynb"
 
     def finish(self) -> tuple[ExecutionSummary, Path]:
         outcome = self.run.go()
-        return (summarize(self.sandbox.name, outcome, self.export_dir, self.prepared, self.limits, self.token),
-                self.export_dir)
+        report = decode_report(outcome.report, self.run_report_bytes) if outcome.report else None
+        if report is not None and report.notebook:
+            self.executed_notebook.write_text(report.notebook, encoding="utf-8")
+        return summarize(self.sandbox.name, outcome, report, self.prepared, self.limits), self.export_dir
+
+    @property
+    def run_report_bytes(self) -> int:
+        return report_limit(self.prepared, self.limits)
 
     def cancel(self) -> None:
         self.run.cancel()
@@ -131,68 +144,54 @@ def start_execution(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: 
     for name, text in handouts.items():
         (workdir / name).write_text(text)
     job = runner_job(prepared, spec, limits)
-    run = sandbox.start(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits))
-    return StartedExecution(sandbox, run, export_dir, prepared, limits, job["token"])
+    run = sandbox.start(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits,
+                                   report_bytes=report_limit(prepared, limits), evidence_files=evidence_files(spec)))
+    return StartedExecution(sandbox, run, export_dir, prepared, limits)
 
 
-def _cell_reports(status: dict, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
+def report_limit(prepared: PreparedNotebook, limits: Limits) -> int:
+    """The most the runner's report on this notebook may take."""
+    return max_report_bytes(limits.max_output_bytes, len(nbformat.writes(prepared.notebook)))
+
+
+def _cell_reports(report: RunnerReport, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
     task_of, first_line = {}, {}
     for index, cell in enumerate(prepared.notebook.cells):
         task_of[index] = prepared.task_of.get(index)
         lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
         first_line[index] = lines[0][:60] if lines else ""
-    reports = []
-    for item in status.get("cells", [])[:10_000]:
-        if not isinstance(item, dict) or not isinstance(item.get("index"), int):
-            continue
-        reports.append(CellReport(index=item["index"], status=str(item.get("status", ""))[:30],
-                                  task=task_of.get(item["index"]), ename=str(item.get("ename", ""))[:200],
-                                  evalue=str(item.get("evalue", ""))[:500],
-                                  exit_code=item.get("exit_code") if isinstance(item.get("exit_code"), int)
-                                  else None, first_line=first_line.get(item["index"], "")))
-    return tuple(reports)
+    return tuple(CellReport(index=c.index, status=c.status, task=task_of.get(c.index), ename=c.ename,
+                            evalue=c.evalue, exit_code=c.exit_code, first_line=first_line.get(c.index, ""))
+                 for c in report.cells)
 
 
-def summarize(name: str, outcome: SandboxOutcome, export_dir: Path, prepared: PreparedNotebook,
-              limits: Limits, token: str) -> ExecutionSummary:
-    """How the run went: the runner's status if it is genuine (it carries the job's token), else what we saw."""
-    status = _runner_status(export_dir, token) if outcome.stopped_for is None else None
+def summarize(name: str, outcome: SandboxOutcome, report: RunnerReport | None, prepared: PreparedNotebook,
+              limits: Limits) -> ExecutionSummary:
+    """How the run went: the runner's report (from its own channel, which the student's code cannot write) when
+    the sandbox ended by itself, else what the host saw."""
+    report = report if outcome.stopped_for is None else None
     problem = None
     if outcome.stopped_for == "disk":
         problem = f"the notebook wrote more than the {limits.disk_mb:,} MB of files it may write, and was stopped"
     elif outcome.stopped_for == "time":
         problem = f"the notebook ran longer than its time limit ({limits.notebook_timeout_s:g} s) and was stopped"
-    elif status is None and outcome.exit_code in KILLED_CODES:
+    elif report is None and outcome.exit_code in KILLED_CODES:
         problem = ("the notebook was stopped: the process running it was killed, most likely because it used"
                    f" more memory than the {limits.memory_mb:,} MB allowed, or by the notebook's own code")
-    elif status is None:
+    elif report is None and outcome.report is None and outcome.exit_code == 0:
+        problem = "the notebook ran, but what it printed was too large for the grader to read back"
+    elif report is None:
         problem = ("the notebook could not be run to the end (the process running it stopped"
                    f" with exit code {outcome.exit_code})")
         log.warning("runner failed for a submission: %s", outcome.log_tail[-2000:])
-    status = status or {}
+    report = report or RunnerReport()
     return ExecutionSummary(sandbox=name, seconds=outcome.seconds, timed_out=outcome.timed_out,
-                            exit_code=outcome.exit_code, cells=_cell_reports(status, prepared),
-                            stopped=status.get("stopped") if isinstance(status.get("stopped"), str) else None,
-                            problem=problem, log_tail=outcome.log_tail[-2000:],
-                            truncated_output=bool(status.get("truncated_output_cells")),
-                            probes=status.get("probes") if isinstance(status.get("probes"), dict) else {},
-                            datasets={str(k): str(v)[:40] for k, v in status.get("datasets", {}).items()}
-                            if isinstance(status.get("datasets"), dict) else {},
-                            runner_seconds=_seconds(status.get("seconds")),
-                            kernel_seconds=_seconds(status.get("kernel_seconds")),
-                            warm_imports={str(k)[:40]: str(v)[:20] for k, v in list(status["warm_imports"].items())[:5]}
-                            if isinstance(status.get("warm_imports"), dict) else {})
-
-
-def _runner_status(export_dir: Path, token: str) -> dict | None:
-    try:
-        status = read_json(export_dir / "status.json", max_bytes=20 * 2**20)
-    except EvidenceError:
-        return None
-    if not isinstance(status, dict) or status.get("token") != token:
-        log.warning("ignoring a status file without the job's token")
-        return None
-    return status
+                            exit_code=outcome.exit_code, cells=_cell_reports(report, prepared),
+                            stopped=report.stopped, problem=problem, log_tail=outcome.log_tail[-2000:],
+                            truncated_output=bool(report.truncated_output_cells), probes=dict(report.probes),
+                            datasets=dict(report.datasets), runner_seconds=_seconds(report.seconds),
+                            kernel_seconds=_seconds(report.kernel_seconds), warm_imports=dict(report.warm_imports),
+                            figures={k: dict(v) for k, v in report.figures.items()}, exports=dict(report.exports))
 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:

@@ -17,8 +17,8 @@ from typing import Any, Mapping
 
 from .assignment import Assignment
 from .checks.base import Missing
-from .errors import EvidenceError, SubmissionError
-from .evidence import load_task_evidence, regular_file
+from .errors import SubmissionError
+from .evidence import load_task_evidence
 from .execution import ExecutionSummary, StartedExecution, cell_problem, start_execution, stop_problem
 from .results import SubmissionResult, TaskResult
 from .sandbox.base import Sandbox
@@ -27,7 +27,6 @@ from .spec import Limits, TaskSpec
 from .submission import prepare, read_submission
 
 log = logging.getLogger(__name__)
-MAX_KEPT_NOTEBOOK_BYTES = 50 * 2**20
 
 
 def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
@@ -49,6 +48,7 @@ class Executed:
     submission: str  # the notebook's path on the host
     sandbox: str
     export_dir: str
+    executed_notebook: str  # written by the host from the runner's report ("" when there was none)
     summary: ExecutionSummary
     last_cell_of_task: Mapping[str, int | None]
     notes: tuple[str, ...]
@@ -58,6 +58,7 @@ class Executed:
 
     def to_wire(self) -> dict[str, Any]:
         return {"submission": self.submission, "sandbox": self.sandbox, "export_dir": self.export_dir,
+                "executed_notebook": self.executed_notebook,
                 "summary": self.summary.to_wire(), "last_cell_of_task": dict(self.last_cell_of_task),
                 "notes": list(self.notes), "limits": asdict(self.limits), "datasets": dict(self.datasets),
                 "phases": dict(self.phases)}
@@ -65,7 +66,8 @@ class Executed:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "Executed":
         return cls(submission=str(data["submission"]), sandbox=str(data["sandbox"]),
-                   export_dir=str(data["export_dir"]), summary=ExecutionSummary.from_wire(data["summary"]),
+                   export_dir=str(data["export_dir"]), executed_notebook=str(data["executed_notebook"]),
+                   summary=ExecutionSummary.from_wire(data["summary"]),
                    last_cell_of_task=dict(data["last_cell_of_task"]), notes=tuple(data["notes"]),
                    limits=Limits.from_dict(data["limits"]), datasets=dict(data["datasets"]),
                    phases=dict(data["phases"]))
@@ -99,7 +101,9 @@ class StartedSubmission:
         if mismatch:
             return zero_result(self.path, self.assignment, sandbox, mismatch, mismatch, summary.to_dict())
         prepared = self.execution.prepared
-        return Executed(submission=str(self.path), sandbox=sandbox, export_dir=str(export_dir), summary=summary,
+        notebook = self.execution.executed_notebook
+        return Executed(submission=str(self.path), sandbox=sandbox, export_dir=str(export_dir),
+                        executed_notebook=str(notebook) if notebook.is_file() else "", summary=summary,
                         last_cell_of_task=dict(prepared.last_cell_of_task), notes=tuple(prepared.notes),
                         limits=self.execution.limits, datasets=self.used, phases=self.clock.seconds)
 
@@ -137,7 +141,7 @@ def check_executed(executed: Executed, assignment: Assignment, keep: Path | None
         clock.lap(f"checks:{task.name}")
     checks_seconds = sum(clock.seconds.values())
     if keep is not None:
-        _keep(export_dir, keep)
+        _keep(executed.executed_notebook, keep)
     clock.lap("keep")
     tasks = tuple(tasks)
     execution = {**executed.summary.to_dict(), "checks_seconds": round(checks_seconds, 2),
@@ -169,7 +173,7 @@ class _Phases:
 def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
                last_cell_of_task: Mapping[str, int | None], prepared_notes: tuple[str, ...],
                limits: Limits) -> TaskResult:
-    evidence = load_task_evidence(export_dir, task.name, task.exports, summary.probes)
+    evidence = load_task_evidence(export_dir, task, summary.probes, summary.figures.get(task.name, {}))
     reason = None
     if all(isinstance(v, Missing) for v in evidence.values()):
         reason = _task_problem(task, summary, last_cell_of_task, limits)
@@ -218,12 +222,8 @@ def zero_result(path: Path, assignment: Assignment, sandbox: str, error: str, ta
                             execution=execution or {}, error=error)
 
 
-def _keep(export_dir: Path, keep: Path) -> None:
-    """Keep the executed notebook, if it is a regular file of a sensible size (it was written in the sandbox)."""
+def _keep(executed_notebook: str, keep: Path) -> None:
+    """Keep the executed notebook (written by the host from the runner's report; none when there was none)."""
     keep.mkdir(parents=True, exist_ok=True)
-    try:
-        executed = regular_file(export_dir, Path("executed.ipynb"), MAX_KEPT_NOTEBOOK_BYTES)
-    except EvidenceError as exc:
-        log.info("executed notebook not kept: %s", exc)
-        return
-    shutil.copyfile(executed, keep / "executed.ipynb")
+    if executed_notebook:
+        shutil.copyfile(executed_notebook, keep / "executed.ipynb")

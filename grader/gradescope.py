@@ -33,8 +33,8 @@ from .errors import SandboxUnavailableError
 from .sandbox.base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun,
                            hard_timeout, job_line)
 from .sandbox.bubblewrap import DATASETS, _limits_preexec, cpu_set
-from .sandbox.container import copy_regular_files
 from .sandbox.process import run_limited
+from .untrusted import copy_wanted_files
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +210,11 @@ class GradescopeSandbox(Sandbox):
         try:
             return run_limited([sys.executable, "-m", "grader.runner"], job_line(run.job) + GO,
                                hard_timeout(run.limits), preexec=self._preexec(run), env=env,
-                               watched=(home, export), disk_bytes=run.limits.disk_mb * 2**20)
+                               watched=(home, export), disk_bytes=run.limits.disk_mb * 2**20,
+                               report_bytes=run.report_bytes)
         finally:
             self._kill_student_processes()
-            copy_regular_files(export, run.export_dir)
+            copy_wanted_files(export, run.export_dir, run.evidence_files)
             shutil.rmtree(home, ignore_errors=True)
             shutil.rmtree(export, ignore_errors=True)
 

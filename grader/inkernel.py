@@ -148,7 +148,9 @@ def save_history(value, path):
         metrics[str(key)] = [float(v) for v in list(values)[:10_000]]
     epochs = [int(e) for e in getattr(value, "epoch", range(max((len(v) for v in metrics.values()), default=0)))]
     params = getattr(value, "params", None) or {}
-    save_value({"metrics": metrics, "epochs": epochs, "planned_epochs": params.get("epochs")}, path)
+    steps = params.get("steps") if isinstance(params, dict) else None
+    save_value({"metrics": metrics, "epochs": epochs, "planned_epochs": params.get("epochs"),
+                "steps": steps if isinstance(steps, int) else None}, path)
 
 
 def save_callable(value, path):

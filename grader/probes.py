@@ -21,11 +21,14 @@ import numpy as np
 
 from .checks.base import Missing
 from .errors import EvidenceError
-from .spec import AssignmentSpec, CheckSpec
+from .protocol import EXPORTS, PROBES
+from .spec import AssignmentSpec, CheckSpec, TaskSpec
 
 PROBED_KINDS = ("function", "callback")
 PROBE_TIMEOUT_S = 300
-MAX_OUTPUT_BYTES = 64 * 2**20
+MAX_OUTPUT_BYTES = 64 * 2**20  # one answer of a probed function
+MAX_OUTPUTS_BYTES = 256 * 2**20  # all the answers of one probed function
+REPORT_BYTES = 4 * 2**20
 # {check kind: its cases from its parameters}: filled by the check modules (see ``cases_of``).
 CASE_BUILDERS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {}
 
@@ -65,6 +68,20 @@ def cases_of(check: CheckSpec) -> list[Any]:
     return builder(check.params) if builder else []
 
 
+def probe_cases(task: TaskSpec, variable: str) -> dict[str, Any]:
+    """The cases the checks of ``variable`` ask for, by their ids (the host's names for them)."""
+    cases: dict[str, Any] = {}
+    for check in task.checks:
+        if check.evidence == variable:
+            cases.update({case_id(c): c for c in cases_of(check)})
+    return cases
+
+
+def probe_case_ids(task: TaskSpec, variable: str) -> tuple[str, ...]:
+    """The ids of the cases the host sends for ``variable``: the only answers it reads back."""
+    return tuple(probe_cases(task, variable))
+
+
 def job_probes(spec: AssignmentSpec) -> list[dict]:
     """What the runner probes after the last cell: every case each probed variable's checks ask for."""
     probes = []
@@ -72,10 +89,7 @@ def job_probes(spec: AssignmentSpec) -> list[dict]:
         for variable, kind in task.exports.items():
             if kind not in PROBED_KINDS:
                 continue
-            cases: dict[str, Any] = {}
-            for check in task.checks:
-                if check.evidence == variable:
-                    cases.update({case_id(c): c for c in cases_of(check)})
+            cases = probe_cases(task, variable)
             if kind == "function":
                 encoded = [{"id": i, "args": [encode_array(a) for a in c]} for i, c in cases.items()]
             else:
@@ -108,19 +122,18 @@ class ProbedCallback:
 
 
 def _probe_folder(out_dir: Path, task: str, variable: str) -> Path:
-    from .evidence import EXPORTS
-
-    return out_dir / EXPORTS / task / "probes" / variable
+    return out_dir / EXPORTS / task / PROBES / variable
 
 
-def load_probe(out_dir: Path, task: str, variable: str, kind: str, status: Mapping[str, Any]) -> Any:
-    """The probe's findings, read as data; a ``Missing`` with the reason when there are none."""
-    from .evidence import read_json, regular_file
+def load_probe(out_dir: Path, task: TaskSpec, variable: str, kind: str, status: Mapping[str, Any]) -> Any:
+    """The probe's findings, read as data; a ``Missing`` with the reason when there are none.  Only the cases the
+    host sent are read, each answer under the host's own name for its case (never a name from the report)."""
+    from .untrusted import JsonLimits, read_json
 
-    folder = _probe_folder(out_dir, task, variable)
+    folder = _probe_folder(out_dir, task.name, variable)
     said = status.get(variable)
     try:
-        report = read_json(folder / "report.json", max_bytes=4 * 2**20)
+        report = read_json(folder / "report.json", JsonLimits(max_bytes=REPORT_BYTES, max_depth=6))
     except EvidenceError:
         return Missing(_not_probed(variable, said))
     if not isinstance(report, dict) or not isinstance(report.get("cases"), dict):
@@ -129,40 +142,57 @@ def load_probe(out_dir: Path, task: str, variable: str, kind: str, status: Mappi
     if problem == "undefined":
         return Missing(f"the variable {variable} is not defined in your notebook")
     if problem:
-        return Missing(f"{variable} is {problem}")
-    cases = report["cases"]
+        return Missing(f"{variable} is {str(problem)[:200]}")
+    sent = probe_case_ids(task, variable)
+    cases = {identifier: report["cases"].get(identifier) for identifier in sent}
     if kind == "callback":
-        stopped = {}
-        for identifier, outcome in cases.items():
-            if isinstance(outcome, dict) and outcome.get("status") == "ok":
-                stopped[identifier] = bool(outcome.get("stopped"))
-            else:
-                detail = str((outcome or {}).get("detail", ""))[:300] if isinstance(outcome, dict) else ""
-                stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
-        hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
-        return ProbedCallback(variable, stopped, bool(report.get("is_callback")), str(report.get("class", ""))[:100],
-                              tuple(str(h) for h in hooks), str(report.get("container") or "")[:30],
-                              _missing_keys(cases))
+        return _probed_callback(variable, report, cases)
+    return _probed_function(folder, variable, cases)
+
+
+def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[str, Any]) -> ProbedCallback:
+    stopped = {}
+    for identifier, outcome in cases.items():
+        if outcome is None:
+            stopped[identifier] = Missing("this case was not tried")
+        elif isinstance(outcome, dict) and outcome.get("status") == "ok":
+            stopped[identifier] = outcome.get("stopped") is True
+        else:
+            detail = str(outcome.get("detail", ""))[:300] if isinstance(outcome, dict) else ""
+            stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
+    hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
+    return ProbedCallback(variable, stopped, report.get("is_callback") is True, str(report.get("class", ""))[:100],
+                          tuple(str(h)[:50] for h in hooks[:10]), str(report.get("container") or "")[:30],
+                          _missing_keys(cases))
+
+
+def _probed_function(folder: Path, variable: str, cases: Mapping[str, Any]) -> ProbedFunction:
+    from .untrusted import read_npy
+
     outputs, seconds = {}, {}
+    budget = MAX_OUTPUTS_BYTES
     for identifier, outcome in cases.items():
         if not isinstance(outcome, dict):
+            outputs[identifier] = Missing(f"{variable} was not tried on this case")
             continue
-        seconds[identifier] = float(outcome.get("seconds", 0) or 0)
+        took = outcome.get("seconds")
+        seconds[identifier] = float(took) if isinstance(took, (int, float)) and 0 <= took < 10**6 else 0.0
         if outcome.get("status") != "ok":
             outputs[identifier] = Missing(f"{variable} raised {str(outcome.get('detail', ''))[:300]}")
             continue
         try:
-            path = regular_file(folder, Path(f"{identifier}.npy"), MAX_OUTPUT_BYTES)
-            outputs[identifier] = np.load(path, allow_pickle=False)
-        except (EvidenceError, ValueError, OSError) as exc:
-            outputs[identifier] = Missing(f"the result of {variable} could not be read ({exc})")
+            answer = read_npy(folder / f"{identifier}.npy", min(MAX_OUTPUT_BYTES, budget), mmap=False)
+            budget -= answer.nbytes
+            outputs[identifier] = answer
+        except EvidenceError as exc:
+            outputs[identifier] = Missing(f"the result of {variable} {exc}")
     return ProbedFunction(variable, outputs, seconds)
 
 
 def _missing_keys(cases: Mapping[str, Any]) -> tuple[str, ...]:
     """The keys a probed callback read that the logs did not hold, over all cases (untrusted: strings only)."""
     keys: dict[str, None] = {}
-    for outcome in cases.values():
+    for outcome in list(cases.values())[:100]:
         found = outcome.get("missing_keys") if isinstance(outcome, dict) else None
         for key in found[:5] if isinstance(found, list) else ():
             keys[str(key)[:50]] = None

@@ -7,21 +7,24 @@ the current one runs.
 
 One fresh kernel; every code cell runs with a time limit of its own and within the
 notebook's deadline; outputs are capped; after the last cell of a task, the
-task's variables are exported as data.  It writes ``status.json`` (how each cell
-ended) and the executed notebook into the export folder, then exits.  Nothing it
-writes is trusted by the grader for scoring.
+task's variables are exported as data (by the kernel, into the export folder).  What
+the runner itself saw (how each cell ended, the pictures each task showed, its times, the
+executed notebook) it tells the host on its own channel, never in a file: see
+``grader/protocol.py`` for why the kernel cannot write that channel.
 """
 from __future__ import annotations
 
 import base64
 import json
+import os
 import signal
-import tempfile
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -29,6 +32,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .exporter import call_code, export_code
+from .protocol import EXPORTS, PROBES, CellStatus, StepOutcome, Stopped, encode_report
 
 EXPORT_TIMEOUT_S = 120
 PR_SET_DUMPABLE = 4
@@ -103,33 +107,32 @@ def _run_export(client: CappedClient, code: str, timeout: int = EXPORT_TIMEOUT_S
     try:
         cell = _run_hidden(client, code, timeout)
     except CellTimeoutError:  # interrupted already
-        return "timeout"
+        return StepOutcome.TIMEOUT.value
     except DeadKernelError:
-        return "kernel_died"
-    return "error" if _cell_error(cell) else "ok"
+        return StepOutcome.KERNEL_DIED.value
+    return (StepOutcome.ERROR if _cell_error(cell) else StepOutcome.OK).value
 
 
 def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
-    folder = export_dir / "exports"
-    _count_figures(client.nb, task, folder / task["name"])
+    folder = export_dir / EXPORTS
     exports = {name: kind for name, kind in task["exports"].items() if kind != "figure"}
+    if not exports:
+        return StepOutcome.OK.value
     code = export_code(task["name"], exports, str(folder / task["name"]),
                        str(folder / f"{task['name']}.json"), task.get("input_hints"))
     return _run_export(client, code)
 
 
-def _count_figures(nb: Any, task: dict, folder: Path) -> None:
+def count_figures(nb: Any, task: dict) -> dict[str, int]:
     """For each ``figure`` export, how many pictures the task's cells that ran without an error showed (counted by
-    the runner, from the outputs it received, not by the kernel)."""
+    the runner, from the outputs it received; told to the host on the runner's own channel)."""
     names = [name for name, kind in task["exports"].items() if kind == "figure"]
     if not names:
-        return
+        return {}
     pictures = sum(1 for index in task.get("cells", ()) if index < len(nb.cells) and not _cell_error(nb.cells[index])
                    for output in nb.cells[index].get("outputs", ())
                    if any(mime.startswith("image/") for mime in output.get("data", {})))
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        (folder / f"{name}.json").write_text(json.dumps({"value": {"pictures": pictures}}))
+    return {name: pictures for name in names}
 
 
 def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
@@ -138,7 +141,7 @@ def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
     The cases arrive with the job (in this process's memory, which the kernel cannot read): they are written
     for the kernel only now, in a folder of their own, and removed after.
     """
-    folder = export_dir / "exports" / probe["task"] / "probes" / probe["variable"]
+    folder = export_dir / EXPORTS / probe["task"] / PROBES / probe["variable"]
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as inputs:
         cases = []
@@ -169,9 +172,10 @@ def _warm_imports(client: CappedClient, modules: list[str]) -> dict[str, str]:
     return {module: outcome for module in modules}
 
 
-def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> dict:
+def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
     """Start the kernel (and import what the job says to), wait for ``wait_for_go`` (a sandbox started ahead
-    waits there for its turn), then execute the notebook: its time limit counts from then."""
+    waits there for its turn), then execute the notebook: its time limit counts from then.  Returns the report
+    for the host (``grader/protocol.py``)."""
     nb = nbformat.read(job["notebook"], as_version=4)
     export_dir = Path(job["export_dir"])
     seen = datasets_seen()
@@ -188,8 +192,15 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> dict:
         after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
     cells: list[dict] = []
     exports: dict[str, str] = {}
+    figures: dict[str, dict[str, int]] = {}
     stopped: str | None = None
-    with client.setup_kernel():
+
+    def export(task: dict) -> str | None:
+        figures[task["name"]] = count_figures(nb, task)
+        exports[task["name"]] = _export(client, task, export_dir)
+        return Stopped.KERNEL_DIED.value if exports[task["name"]] == StepOutcome.KERNEL_DIED.value else None
+
+    with client.setup_kernel(stdin=subprocess.DEVNULL):
         warmed = _warm_imports(client, list(job.get("warm_imports", ())))
         kernel_seconds = time.monotonic() - began
         if wait_for_go is not None:
@@ -199,49 +210,56 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> dict:
         for index, cell in enumerate(nb.cells):
             if stopped:
                 if cell.cell_type == "code":
-                    cells.append({"index": index, "status": "not_run"})
+                    cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
                 continue
             remaining = deadline - time.monotonic()
             if cell.cell_type == "code" and cell.source.strip():
                 if remaining <= 1:
-                    stopped = "notebook_timeout"
-                    cells.append({"index": index, "status": "not_run"})
+                    stopped = Stopped.NOTEBOOK_TIMEOUT.value
+                    cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
                     continue
                 client.timeout = max(1, int(min(float(job["cell_timeout_s"]), remaining)))
-                record: dict[str, Any] = {"index": index, "status": "ok"}
-                try:
-                    client.execute_cell(cell, index)
-                except CellTimeoutError:
-                    record["status"] = "timeout" if job["cell_timeout_s"] <= remaining else "notebook_timeout"
-                    if not _responsive(client):
-                        stopped = "stuck_after_timeout"
-                except DeadKernelError:
-                    record["status"] = "kernel_died"
-                    record["exit_code"] = _kernel_exit_code(client)
-                    stopped = "kernel_died"
-                else:
-                    err = _cell_error(cell)
-                    if err:
-                        record.update(status="error", ename=err[0], evalue=err[1])
+                record, stopped = _execute(client, cell, index, float(job["cell_timeout_s"]), remaining)
                 cells.append(record)
             for task in after_cell.get(index, ()) if not stopped else ():
-                exports[task["name"]] = _export(client, task, export_dir)
-                stopped = "kernel_died" if exports[task["name"]] == "kernel_died" else stopped
+                stopped = export(task) or stopped
         for task in after_cell.get(-1, ()) if not stopped else ():
-            exports[task["name"]] = _export(client, task, export_dir)
+            stopped = export(task) or stopped
         probes: dict[str, str] = {}
         for probe in job.get("probes", ()):
             if stopped:
-                probes[probe["variable"]] = "not_run"
+                probes[probe["variable"]] = StepOutcome.NOT_RUN.value
                 continue
             probes[probe["variable"]] = _probe(client, probe, export_dir)
-            stopped = "kernel_died" if probes[probe["variable"]] == "kernel_died" else stopped
+            if probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
+                stopped = Stopped.KERNEL_DIED.value
     status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped, "datasets": seen,
               "seconds": round(time.monotonic() - started, 3), "kernel_seconds": round(kernel_seconds, 3),
               "warm_imports": warmed,
               "truncated_output_cells": sorted(client.truncated_cells)}
-    nbformat.write(nb, export_dir / "executed.ipynb")
-    return status
+    return encode_report(status, figures, nbformat.writes(nb))
+
+
+def _execute(client: CappedClient, cell: Any, index: int, cell_timeout_s: float,
+             remaining: float) -> tuple[dict[str, Any], str | None]:
+    """Run one code cell: how it ended, and why the notebook stops here (None when it goes on)."""
+    record: dict[str, Any] = {"index": index, "status": CellStatus.OK.value}
+    stopped = None
+    try:
+        client.execute_cell(cell, index)
+    except CellTimeoutError:
+        record["status"] = (CellStatus.TIMEOUT if cell_timeout_s <= remaining else CellStatus.NOTEBOOK_TIMEOUT).value
+        if not _responsive(client):
+            stopped = Stopped.STUCK_AFTER_TIMEOUT.value
+    except DeadKernelError:
+        record["status"] = CellStatus.KERNEL_DIED.value
+        record["exit_code"] = _kernel_exit_code(client)
+        stopped = Stopped.KERNEL_DIED.value
+    else:
+        err = _cell_error(cell)
+        if err:
+            record.update(status=CellStatus.ERROR.value, ename=err[0], evalue=err[1])
+    return record, stopped
 
 
 def datasets_seen() -> dict[str, str]:
@@ -266,7 +284,7 @@ def look_like_jupyter(job: dict) -> None:
     """Make the runner look, to the student's code, like what runs an ordinary notebook (see the README).
 
     Its process title is ``jupyter-execute NOTEBOOK``; it is not dumpable, so that code running as the same
-    user cannot read its memory, open files or environment (the job, with its token, is only in here);
+    user cannot read its memory, open its files (its channel to the host) or its environment;
     and an interrupt sent to it is ignored (as PID 1 it ignores the other signals anyway).
     """
     try:
@@ -284,26 +302,37 @@ def look_like_jupyter(job: dict) -> None:
     signal.signal(signal.SIGINT, lambda *_: None)
 
 
+def private_channel() -> BinaryIO:
+    """The runner's own channel to the host: its original standard output, kept on a descriptor no child
+    inherits; standard output itself now goes to the log (standard error), which the kernel inherits."""
+    channel = os.fdopen(os.dup(1), "wb")  # os.dup: not inheritable
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    return channel
+
+
 def main() -> int:
     """The job is the first line of standard input; the next line (or its end) says go. A sandbox started ahead
     gets its job at once and starts its kernel, and says go when the submission's turn comes."""
+    channel = private_channel()
     job = json.loads(sys.stdin.readline())
     look_like_jupyter(job)
     try:
-        status = run(job, sys.stdin.readline)
+        report = run(job, sys.stdin.readline)
     except Exception as exc:  # noqa: BLE001 - report any failure of the run itself, then fail
-        status = {"cells": [], "stopped": "runner_failed", "error": f"{type(exc).__name__}: {exc}"[:500]}
-        _write_status(job, status)
+        status = {"cells": [], "stopped": Stopped.RUNNER_FAILED.value, "error": f"{type(exc).__name__}: {exc}"[:500]}
+        _send(channel, encode_report(status, {}, ""))
         raise
-    _write_status(job, status)
+    _send(channel, report)
     return 0
 
 
-def _write_status(job: dict, status: dict) -> None:
-    status["token"] = job["token"]
-    path = Path(job["export_dir"]) / "status.json"
-    path.unlink(missing_ok=True)  # never write through a link planted by the notebook
-    path.write_text(json.dumps(status))
+def _send(channel: BinaryIO, report: bytes) -> None:
+    try:
+        channel.write(report)
+        channel.flush()
+    except OSError:
+        pass  # the host stopped listening (it killed the sandbox at a limit): it says so itself
 
 
 if __name__ == "__main__":

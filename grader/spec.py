@@ -77,6 +77,9 @@ def _form_params(check: CheckSpec) -> dict[str, Any]:
     return {}
 
 
+EVIDENCE_PARAMS = ("compare_to", "trained_model")  # check parameters that name another variable of the task
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """A gradable task: the variables it exports and the checks run on them."""
@@ -118,7 +121,7 @@ class TaskSpec:
                 raise SpecError(f"task {data.get('name')}: {variable!r} is not a variable name")
         checks = tuple(CheckSpec.from_dict(c) for c in data.get("checks") or ())
         for check in checks:
-            for name in (check.evidence, *([check.params["compare_to"]] if "compare_to" in check.params else [])):
+            for name in (check.evidence, *(check.params[key] for key in EVIDENCE_PARAMS if key in check.params)):
                 if name not in exports:
                     raise SpecError(f"task {data.get('name')}: check {check.kind} reads {name!r},"
                                     " which the task does not export")

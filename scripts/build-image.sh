@@ -26,7 +26,7 @@ fail() { say "NOT DONE: $*"; exit 1; }
 # The same hashes as grader.sandbox.container.source_hash(): sha256sum lines of the files, hashed again.
 # All the inputs decide whether to build; the runner's files (what the container runs, and the format of what
 # it writes) decide whether the grader may use the image.
-RUNNER_FILES="Dockerfile .dockerignore pyproject.toml grader/__init__.py grader/runner.py grader/exporter.py grader/inkernel.py"
+RUNNER_FILES="Dockerfile .dockerignore pyproject.toml grader/__init__.py grader/runner.py grader/exporter.py grader/inkernel.py grader/protocol.py grader/datasets.py"
 hash_files() { ( cd "$ROOT" && xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1 ); }
 source_hash() {
   ( cd "$ROOT" && { printf '%s\n' Dockerfile .dockerignore pyproject.toml; find grader -name '*.py' -type f | LC_ALL=C sort; } ) \

@@ -8,7 +8,13 @@ import pickle
 import numpy as np
 
 from grader.checks.base import Missing
-from grader.evidence import MAX_BYTES, load_task_evidence, task_folder
+from grader.evidence import MAX_BYTES, load_task_evidence as load_spec_evidence, task_folder
+from grader.spec import CheckSpec, TaskSpec
+
+
+def load_task_evidence(out_dir, name, exports, probes=None, figures=None, checks=()):
+    """The evidence of a task ``name`` that exports ``exports`` (and has ``checks``)."""
+    return load_spec_evidence(out_dir, TaskSpec(name, name, dict(exports), tuple(checks)), probes, figures)
 
 
 def export(tmp_path, task="t"):
@@ -73,7 +79,7 @@ def test_oversized_and_malformed_values(tmp_path):
     (folder / "bad.json").write_text("{not json")
     (folder / "shape.json").write_text("[1, 2]")
     found = load_task_evidence(tmp_path, "t", {"big": "value", "bad": "value", "shape": "value"})
-    assert "more than the 1 MB allowed" in found["big"].reason
+    assert "more than the 1 MB the grader reads" in found["big"].reason
     assert "not valid JSON" in found["bad"].reason
     assert "not an exported value" in found["shape"].reason
 
@@ -93,18 +99,23 @@ def test_missing_variables_are_explained_from_the_export_report(tmp_path):
 def test_a_callback_defined_in_a_later_cell_is_graded_from_the_probe_after_the_last_cell(tmp_path):
     """The task's export ran before the cell that defines it (the student moved it): the probe, after the last cell,
     found it; a variable the probe did not find either keeps the export's reason."""
-    from grader.probes import ProbedCallback
+    from grader.probes import ProbedCallback, probe_case_ids
 
+    checks = (CheckSpec(kind="callback_stops", evidence="callbacks", points=1, params={"threshold": 0.995}),)
+    task = TaskSpec("t", "t", {"callbacks": "callback", "other": "callback"}, checks)
+    sent = probe_case_ids(task, "callbacks")
     folder = export(tmp_path)
     (folder.parent / "t.json").write_text(json.dumps({"callbacks": {"status": "undefined"},
                                                       "other": {"status": "placeholder"}}))
     probe = folder / "probes" / "callbacks"
     probe.mkdir(parents=True)
-    (probe / "report.json").write_text(json.dumps({"cases": {"under": {"status": "ok", "stopped": False},
-                                                             "at": {"status": "ok", "stopped": True}},
+    (probe / "report.json").write_text(json.dumps({"cases": {sent[0]: {"status": "ok", "stopped": False},
+                                                             sent[-1]: {"status": "ok", "stopped": True},
+                                                             "forged": {"status": "ok", "stopped": True}},
                                                    "is_callback": True, "class": "myCallback",
                                                    "hooks": ["on_epoch_end"]}))
-    found = load_task_evidence(tmp_path, "t", {"callbacks": "callback", "other": "callback"})
+    found = load_spec_evidence(tmp_path, task, {})
     assert isinstance(found["callbacks"], ProbedCallback)
-    assert found["callbacks"].stopped == {"under": False, "at": True}
+    assert found["callbacks"].stopped[sent[0]] is False and found["callbacks"].stopped[sent[-1]] is True
+    assert set(found["callbacks"].stopped) == set(sent), "only the cases the host sent are read"
     assert found["other"].reason == "other is still the placeholder ...: replace it with your answer"

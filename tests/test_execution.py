@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from grader.execution import summarize
+from grader.protocol import decode_report, encode_report
 from grader.sandbox.base import GO, SandboxOutcome
 from grader.sandbox.process import StartedProcess, folder_bytes, run_limited
 from grader.spec import Limits
@@ -52,33 +53,47 @@ def _prepared():
     return PreparedNotebook(notebook=type("NB", (), {"cells": []})(), last_cell_of_task={}, notes=())
 
 
-def test_a_forged_status_file_is_ignored(tmp_path):
-    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None, "token": "guessed"}))
-    outcome = SandboxOutcome(exit_code=1, timed_out=False, seconds=1.0, log_tail="")
-    summary = summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="the-real-one")
+def _report(**status) -> bytes:
+    return encode_report({"cells": [], "stopped": None, **status}, {}, "")
+
+
+def test_without_a_report_on_the_runners_channel_the_host_says_what_it_saw(tmp_path):
+    """A status file in the export folder (the student's code can write it) is never read: only the runner's
+    channel counts, and without a report the host says what it saw itself."""
+    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None}))
+    outcome = SandboxOutcome(exit_code=1, timed_out=False, seconds=1.0, log_tail="", report=b"")
+    summary = summarize("bubblewrap", outcome, None, _prepared(), Limits())
     assert summary.problem.startswith("the notebook could not be run to the end")
-    killed = SandboxOutcome(exit_code=137, timed_out=False, seconds=1.0, log_tail="")
-    summary = summarize("container", killed, tmp_path, _prepared(), Limits(), token="the-real-one")
+    killed = SandboxOutcome(exit_code=137, timed_out=False, seconds=1.0, log_tail="", report=b"")
+    summary = summarize("container", killed, None, _prepared(), Limits())
     assert "most likely because it used more memory than the 6,144 MB allowed" in summary.problem
 
 
-def test_a_genuine_status_file_is_read(tmp_path):
-    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": "kernel_died", "token": "t"}))
-    outcome = SandboxOutcome(exit_code=0, timed_out=False, seconds=1.0, log_tail="")
-    summary = summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="t")
+def test_the_runners_report_is_read(tmp_path):
+    outcome = SandboxOutcome(exit_code=0, timed_out=False, seconds=1.0, log_tail="",
+                             report=_report(stopped="kernel_died"))
+    summary = summarize("bubblewrap", outcome, decode_report(outcome.report, 2**20), _prepared(), Limits())
     assert summary.problem is None and summary.stopped == "kernel_died"
 
 
-def test_disk_and_time_limits_win_over_any_status(tmp_path):
-    (tmp_path / "status.json").write_text(json.dumps({"cells": [], "stopped": None, "token": "t"}))
+def test_disk_and_time_limits_win_over_any_report(tmp_path):
     for reason, words in (("disk", "wrote more than the 1,024 MB"), ("time", "ran longer than its time limit")):
         outcome = SandboxOutcome(exit_code=None, timed_out=reason == "time", seconds=1.0, log_tail="",
-                                 stopped_for=reason)
-        assert words in summarize("bubblewrap", outcome, tmp_path, _prepared(), Limits(), token="t").problem
+                                 stopped_for=reason, report=_report())
+        report = decode_report(outcome.report, 2**20)
+        assert words in summarize("bubblewrap", outcome, report, _prepared(), Limits()).problem
+
+
+def test_a_report_past_its_limit_is_not_read():
+    outcome = StartedProcess([sys.executable, "-c", "import sys; sys.stdout.write('x' * 100_000)"],
+                             report_bytes=1000).finish("", timeout_s=60)
+    assert outcome.exit_code == 0 and outcome.report is None
+    summary = summarize("bubblewrap", outcome, None, _prepared(), Limits())
+    assert summary.problem == "the notebook ran, but what it printed was too large for the grader to read back"
 
 
 def test_only_the_tail_of_a_flood_is_kept_and_nothing_reaches_the_disk(tmp_path):
-    script = "import sys\nsys.stdout.write('x' * 50_000_000)\nsys.stdout.write('\\nEND\\n')\n"
+    script = "import sys\nsys.stderr.write('x' * 50_000_000)\nsys.stderr.write('\\nEND\\n')\n"
     outcome = run_limited([sys.executable, "-c", script], "", timeout_s=60)
     assert outcome.exit_code == 0
     assert len(outcome.log_tail) <= 8000 and outcome.log_tail.endswith("END\n")

@@ -9,6 +9,7 @@ import time
 import nbformat
 import pytest
 
+from grader.protocol import decode_report
 from grader.runner import run
 
 
@@ -20,24 +21,25 @@ def write_job(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(),
     out.mkdir()
     job = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "export_dir": str(out),
            "cell_timeout_s": cell_timeout, "notebook_timeout_s": notebook_timeout, "max_output_bytes": max_output,
-           "tasks": list(tasks), "token": "t", "probes": list(probes), "warm_imports": list(warm)}
+           "tasks": list(tasks), "probes": list(probes), "warm_imports": list(warm)}
     return job, out
 
 
 def run_cells(tmp_path, *sources, **options):
+    """The runner's report (decoded as the host decodes it) and the export folder."""
     job, out = write_job(tmp_path, *sources, **options)
-    return run(job), out
+    return decode_report(run(job), 2**30), out
 
 
-def statuses(status):
-    return [c["status"] for c in status["cells"]]
+def statuses(report):
+    return [c.status for c in report.cells]
 
 
 def test_a_looping_cell_is_interrupted_and_the_rest_runs(tmp_path):
     status, out = run_cells(tmp_path, "x = 1", "while True:\n    pass", "y = x + 1",
                             tasks=[{"name": "t", "exports": {"y": "value"}, "after_cell": 2}])
     assert statuses(status) == ["ok", "timeout", "ok"]
-    assert status["stopped"] is None
+    assert status.stopped is None
     assert json.loads((out / "exports" / "t" / "y.json").read_text()) == {"value": 2}
 
 
@@ -48,8 +50,8 @@ def test_cells_after_a_timeout_keep_their_outputs_and_errors(tmp_path):
                             "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(8)",
                             "print('after a cell that ignores the interrupt')", cell_timeout=2)
     assert statuses(status) == ["timeout", "ok", "error", "timeout", "ok"]
-    assert status["cells"][2]["ename"] == "ZeroDivisionError"
-    executed = nbformat.read(out / "executed.ipynb", as_version=4)
+    assert status.cells[2].ename == "ZeroDivisionError"
+    executed = nbformat.reads(status.notebook, as_version=4)
     assert executed.cells[0].outputs[0]["ename"] == "KeyboardInterrupt"
     assert executed.cells[1].outputs[0]["text"] == "still here\n"
     assert "after a cell" in executed.cells[4].outputs[0]["text"]
@@ -58,7 +60,7 @@ def test_cells_after_a_timeout_keep_their_outputs_and_errors(tmp_path):
 def test_the_notebook_deadline_stops_later_cells(tmp_path):
     status, _ = run_cells(tmp_path, "import time\ntime.sleep(30)", "z = 1", cell_timeout=30, notebook_timeout=4)
     assert statuses(status) == ["notebook_timeout", "not_run"]
-    assert status["stopped"] == "notebook_timeout"
+    assert status.stopped == "notebook_timeout"
 
 
 def test_a_dead_kernel_keeps_what_was_exported_before(tmp_path):
@@ -66,18 +68,19 @@ def test_a_dead_kernel_keeps_what_was_exported_before(tmp_path):
              {"name": "late", "exports": {"b": "value"}, "after_cell": 2}]
     status, out = run_cells(tmp_path, "a = 'kept'", "import os\nos._exit(3)", "b = 1", tasks=tasks)
     assert statuses(status) == ["ok", "kernel_died", "not_run"]
-    assert status["cells"][1]["exit_code"] == 3
-    assert status["exports"] == {"early": "ok"}
+    assert status.cells[1].exit_code == 3
+    assert status.exports == {"early": "ok"}
     assert (out / "exports" / "early" / "a.json").is_file()
     assert not (out / "exports" / "late").exists()
 
 
 def test_output_is_capped(tmp_path):
     status, out = run_cells(tmp_path, "for i in range(20000):\n    print('x' * 100)", max_output=50_000)
-    executed = (out / "executed.ipynb").read_text()
+    executed = status.notebook
     assert len(executed) < 200_000
     assert "output truncated" in executed
-    assert status["truncated_output_cells"] == [0]
+    assert status.truncated_output_cells == (0,)
+    assert not (out / "executed.ipynb").exists(), "the executed notebook travels in the report, not in a file"
 
 
 @pytest.mark.parametrize("source, detail", [
@@ -117,7 +120,7 @@ def test_a_module_imported_ahead_is_there_before_the_first_cell_and_nothing_else
     # the same namespace, history and execution count as in a kernel that imported nothing ahead
     assert seen == {"names": ["In", "Out", "exit", "get_ipython", "json", "open", "quit", "sys"], "history": 2,
                     "outputs": 0, "count": 2, "colorsys": bool(warm)}
-    assert status["warm_imports"] == {m: "ok" for m in warm} and status["kernel_seconds"] > 0
+    assert status.warm_imports == {m: "ok" for m in warm} and status.kernel_seconds > 0
 
 
 def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
@@ -125,7 +128,7 @@ def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
     ``go`` comes, and the notebook's time counts from then."""
     job, out = write_job(tmp_path, "open('ran', 'w').write('yes')", warm=["colorsys"])
     runner = subprocess.Popen([sys.executable, "-m", "grader.runner"], stdin=subprocess.PIPE, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         runner.stdin.write(json.dumps(job) + "\n")
         runner.stdin.flush()
@@ -137,13 +140,15 @@ def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
         assert not (tmp_path / "ran").exists() and runner.poll() is None
         runner.stdin.write("go\n")
         runner.stdin.close()
+        channel = runner.stdout.read()
         assert runner.wait(60) == 0
     finally:
         runner.kill()
-    status = json.loads((out / "status.json").read_text())
+    status = decode_report(channel.encode(), 2**30)
     assert (tmp_path / "ran").read_text() == "yes" and statuses(status) == ["ok"]
-    assert status["seconds"] < 3, "the wait for its turn counted in the notebook's time"
-    assert status["warm_imports"] == {"colorsys": "ok"}
+    assert status.seconds < 3, "the wait for its turn counted in the notebook's time"
+    assert status.warm_imports == {"colorsys": "ok"}
+    assert not (out / "status.json").exists() and not (out / "executed.ipynb").exists()
 
 
 PROBED_TASK = {
@@ -187,8 +192,9 @@ def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
     status, out = run_cells(tmp_path, CONVOLVE, STOPPER, PLOT, "assert seen == [], seen", tasks=tasks,
                             probes=job_probes(spec), cell_timeout=30)
     assert statuses(status) == ["ok", "ok", "ok", "ok"], status
-    assert status["probes"] == {"convolve": "ok", "stopper": "ok"}
-    evidence = load_task_evidence(out, "hand", PROBED_TASK["exports"], status["probes"])
+    assert status.probes == {"convolve": "ok", "stopper": "ok"}
+    assert status.figures == {"hand": {"pictures": 1}}
+    evidence = load_task_evidence(out, spec.task("hand"), status.probes, status.figures["hand"])
     result = score_task(spec.task("hand"), evidence)
     assert [c.passed for c in result.checks] == [True, True, True], result.feedback
     assert not list((tmp_path).glob("**/*-0.npy")), "the cases' inputs are removed after the probe"

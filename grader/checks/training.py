@@ -1,10 +1,15 @@
 """Checks on how training went, read from what ``model.fit`` returned (its history) and from the notebook's
-figures (counted by the runner)."""
+figures (counted by the runner).
+
+A history is only what the student's code says happened: it can be built by hand.  Where the task names the model
+it trained (``trained_model``), the history's claim is held against what the model itself records, the number of
+steps its optimizer took: a history that claims more training than the model had is a contradiction, named and
+never credited.  (More steps than the history claims is honest: a model trained by two calls of ``fit``.)"""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import Outcome, check, guard
+from .base import Missing, Outcome, check, guard
 
 
 @guard("history")
@@ -22,8 +27,42 @@ def _metrics(value: Any) -> dict[str, list[float]]:
     return {k: [float(x) for x in v] for k, v in value.history.items()}
 
 
+def optimizer_steps(model: Any) -> int | None:
+    """How many steps the model's optimizer took (None without an optimizer that counts them)."""
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    try:
+        return int(iterations.numpy()) if iterations is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _steps_per_epoch(value: Any) -> int | None:
+    steps = value.get("steps") if isinstance(value, dict) else (getattr(value, "params", None) or {}).get("steps")
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0 else None
+
+
+def training_contradiction(value: Any, params: Mapping[str, Any], model: Any) -> Outcome | None:
+    """Why the history cannot be what training ``model`` did (None when it can be)."""
+    name = str(params.get("trained_model", "the model"))
+    if isinstance(model, Missing):
+        return Outcome(False, f"the training cannot be confirmed without {name}: {model.reason}")
+    done = optimizer_steps(model)
+    if done is None:
+        return Outcome(False, f"{name} has no optimizer state, so the training its history describes cannot be"
+                              f" confirmed: compile {name} and train it with {name}.fit(...)")
+    epochs = len(next(iter(_metrics(value).values()), []))
+    per_epoch = _steps_per_epoch(value)
+    claimed = epochs * (per_epoch or 1)
+    if done < claimed:
+        steps = f" of {per_epoch:,} steps" if per_epoch else ""
+        return Outcome(False, f"the history says {name} trained {epochs} epoch{'s' if epochs != 1 else ''}{steps},"
+                              f" but its optimizer took {done:,} steps: this history was not made by training"
+                              f" {name}")
+    return None
+
+
 @check("training_stopped", "history")
-def training_stopped(value: Any, params: Mapping[str, Any]) -> Outcome:
+def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -> Outcome:
     """Training ran at most ``max_epochs`` and stopped at the first epoch that reached the threshold.
 
     A training that reached the threshold only at its last planned epoch also stopped at the right time (the
@@ -41,6 +80,10 @@ def training_stopped(value: Any, params: Mapping[str, Any]) -> Outcome:
     if not reached:
         return Outcome(False, f"{metric} never reached {threshold:g} in {len(values)} epochs (best"
                               f" {max(values):.4f}), so the callback had nothing to stop")
+    if "trained_model" in params:
+        contradiction = training_contradiction(value, params, model)
+        if contradiction:
+            return contradiction
     first = reached[0]
     if first < len(values) - 1:
         return Outcome(False, f"{metric} reached {values[first]:.4f} at epoch {first + 1}, but training went on to"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -25,6 +25,8 @@ class SandboxRun:
     export_dir: Path
     job: Mapping[str, Any]
     limits: Limits
+    report_bytes: int = 2**20  # the most the runner's report may take (``protocol.max_report_bytes``)
+    evidence_files: Mapping[str, int] = field(default_factory=dict)  # what the host reads of the export folder
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class SandboxOutcome:
     seconds: float
     log_tail: str
     stopped_for: str | None = None  # "time" or "disk" when the sandbox was killed at a limit
+    report: bytes | None = None  # what the runner wrote on its own channel; None when it passed its limit
 
 
 class Sandbox(abc.ABC):

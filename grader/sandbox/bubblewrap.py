@@ -23,7 +23,7 @@ from ..errors import SandboxUnavailableError
 from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
                    hard_timeout, job_line)
 from .gpu import GpuShare
-from .process import StartedProcess
+from .process import StartedProcess, kill_user_processes
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
 _RUNS = itertools.count()
@@ -156,10 +156,24 @@ class BubblewrapSandbox(Sandbox):
         started = StartedProcess(bwrap_argv(run, self.python, self.gpu, self.cpu_slot),
                                  preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
                                                          gpu=self.gpu is not None),
-                                 first_input=job_line(run.job))
+                                 first_input=job_line(run.job), report_bytes=run.report_bytes)
+
+        def end() -> None:
+            """Nothing of the student's is left running when this returns: the host reads the folders next."""
+            if drop_to is not None and not kill_user_processes(drop_to):
+                raise SandboxUnavailableError(f"processes of the sandbox's user {drop_to} could not be stopped")
 
         def go() -> SandboxOutcome:
-            return started.finish(GO, hard_timeout(run.limits),
-                                  watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
+            try:
+                return started.finish(GO, hard_timeout(run.limits),
+                                      watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
+            finally:
+                end()
 
-        return StartedRun(go, started.cancel)
+        def cancel() -> None:
+            try:
+                started.cancel()
+            finally:
+                end()
+
+        return StartedRun(go, cancel)

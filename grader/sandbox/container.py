@@ -17,7 +17,6 @@ import logging
 import os
 import shlex
 import shutil
-import stat
 import subprocess
 import tempfile
 import uuid
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import SandboxUnavailableError
+from ..untrusted import copy_wanted_files
 from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
                    hard_timeout, job_line)
 from .bubblewrap import DATASETS, cpu_set
@@ -38,14 +38,13 @@ IMAGE = "localhost/notebook-grader:latest"
 RUNNER_LABEL = "notebook-grader.runner-hash"
 # What the container runs, and what decides the format of what it writes (scripts/build-image.sh has the same list).
 RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/runner.py",
-                "grader/exporter.py", "grader/inkernel.py")
+                "grader/exporter.py", "grader/inkernel.py", "grader/protocol.py", "grader/datasets.py")
 RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
 BATCH_LABEL = "notebook-grader.batch"  # which batch made it: a batch started again removes what a killed one left
 NAME_PREFIX = "nb-"
 CONTAINER_USER = (1000, 1000)  # the image's ``student``
 INSIDE_INPUT = "/mnt/notebook"  # the host's work folder, read-only; copied into the tmpfs home
 VENV_BIN = "/opt/venv/bin"
-MAX_COPIED_ENTRIES = 10_000
 ENGINE_ERRORS = {125, 126, 127}  # the engine could not create or start the container
 # This machine's kernel refuses some rlimits and mixes cgroup versions: podman needs this (and runc).
 PODMAN_CONF = '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n'
@@ -203,11 +202,12 @@ class StartedContainer:
     removed, whatever happened, before ``finish`` or ``cancel`` returns."""
 
     def __init__(self, engine: Engine, argv: Sequence[str], name: str, first_input: str = "",
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, report_bytes: int = 2**20) -> None:
         self.engine = engine
         self.name = name
         # The engine runs in a scratch folder: conmon leaves files (an "oom" marker) in its working directory.
-        self.process = StartedProcess(argv, env=engine.environ(), cwd=cwd, first_input=first_input)
+        self.process = StartedProcess(argv, env=engine.environ(), cwd=cwd, first_input=first_input,
+                                      report_bytes=report_bytes)
 
     def finish(self, rest: str, timeout_s: float, watched: Sequence[Path] = (),
                disk_bytes: int | None = None) -> SandboxOutcome:
@@ -248,11 +248,13 @@ def remove_container(engine: Engine, name: str) -> None:
 
 class ExportStaging:
     """The host folder mounted as the export folder: as root a tmpfs of ``size_mb``, so that a submission
-    cannot fill the host's disk; its regular files are copied into ``target`` once the container is gone."""
+    cannot fill the host's disk; once the container is gone, only the files the host reads (``wanted``: relative
+    path, most bytes) are copied into ``target``, and only if they are regular files within their limits."""
 
-    def __init__(self, target: Path, size_mb: int) -> None:
+    def __init__(self, target: Path, size_mb: int, wanted: Mapping[str, int] | None = None) -> None:
         self.target = target
         self.size_mb = size_mb
+        self.wanted = dict(wanted or {})
         self.source = target
         self.mounted = False
 
@@ -273,7 +275,8 @@ class ExportStaging:
         if not self.mounted:
             return
         try:
-            copy_regular_files(self.source, self.target)
+            for problem in copy_wanted_files(self.source, self.target, self.wanted):
+                log.info("not copied out of the container: %s", problem)
         finally:
             if subprocess.run(["umount", str(self.source)], capture_output=True, check=False).returncode != 0:
                 subprocess.run(["umount", "-l", str(self.source)], capture_output=True, check=False)
@@ -281,27 +284,6 @@ class ExportStaging:
                 self.source.rmdir()
             except OSError as exc:
                 log.warning("could not remove the staging folder %s: %s", self.source, exc)
-
-
-def copy_regular_files(source: Path, target: Path, max_entries: int = MAX_COPIED_ENTRIES) -> None:
-    """Copy folders and regular files only (no links, devices or pipes), at most ``max_entries`` of them:
-    what a submission left is untrusted, and the grader reads only the few files it expects."""
-    entries = 0
-    for folder, dirs, files in os.walk(source, followlinks=False):
-        relative = Path(folder).relative_to(source)
-        (target / relative).mkdir(exist_ok=True)
-        for name in files:
-            entries += 1
-            if entries > max_entries:
-                log.warning("copied back only the first %d files of %s", max_entries, source)
-                return
-            path = Path(folder) / name
-            if not stat.S_ISREG(path.lstat().st_mode):
-                continue
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as src, open(target / relative / name, "xb") as dst:
-                shutil.copyfileobj(src, dst, 2**20)
-        dirs[:] = [d for d in dirs if stat.S_ISDIR((Path(folder) / d).lstat().st_mode)]
 
 
 def _give_to(folder: Path, uid: int, gid: int) -> None:
@@ -335,7 +317,7 @@ class ContainerSandbox(Sandbox):
         limit starts): a batch's worker starts the next submission's container while the current one runs."""
         name = f"{NAME_PREFIX}{uuid.uuid4().hex[:16]}"
         (uid, gid), _ = container_user(self.engine)
-        staging = ExportStaging(run.export_dir, run.limits.disk_mb).__enter__()
+        staging = ExportStaging(run.export_dir, run.limits.disk_mb, run.evidence_files).__enter__()
         try:
             if os.geteuid() == 0:
                 _give_to(run.workdir, uid, gid)
@@ -343,7 +325,8 @@ class ContainerSandbox(Sandbox):
             argv = container_argv(self.engine, self.image, name, run, staging.source,
                                   cpu_set(run.limits.cpus, self.cpu_slot), self.batch)
             log.info("running %s", shlex.join(argv))
-            started = StartedContainer(self.engine, argv, name, job_line(run.job), cwd=run.workdir.parent)
+            started = StartedContainer(self.engine, argv, name, job_line(run.job), cwd=run.workdir.parent,
+                                       report_bytes=run.report_bytes)
         except BaseException:
             staging.__exit__(None, None, None)
             raise

@@ -1,4 +1,7 @@
-"""Running a command with a wall-clock limit and a disk budget, killing its whole process group at the end."""
+"""Running a command with a wall-clock limit and a disk budget, killing its whole process group at the end.
+
+Its standard output is the runner's channel (``grader/protocol.py``), read whole up to a limit; its standard
+error is its log, of which only the tail is kept."""
 from __future__ import annotations
 
 import os
@@ -62,6 +65,35 @@ class OutputTail:
         return b"".join(self.chunks)[-self.keep:].decode("utf-8", "replace")
 
 
+class ChannelReader:
+    """Reads a stream to its end in a thread, keeping at most ``limit`` bytes; past that it keeps reading (the
+    writer never blocks) and remembers that it was cut."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self.data = bytearray()
+        self.limit = limit
+        self.cut = False
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        try:
+            for chunk in iter(lambda: stream.read(65536), b""):
+                room = self.limit - len(self.data)
+                if len(chunk) > room:
+                    self.cut = True
+                self.data += chunk[:max(room, 0)]
+        except (ValueError, OSError):
+            pass  # closed by cancel()
+
+    def value(self, timeout: float = 5) -> bytes | None:
+        """What was read (None when it was cut at the limit, or the stream is still open after ``timeout``)."""
+        self.thread.join(timeout)
+        if self.cut or self.thread.is_alive():
+            return None
+        return bytes(self.data)
+
+
 class InputWriter:
     """Writes a process's first input in a thread (a job larger than a pipe's buffer does not hold up the caller
     while the process starts), and the rest with ``finish``, in a thread too, which then closes its input: a
@@ -114,11 +146,13 @@ class StartedProcess:
     imports) and then waits for the job on its standard input, a pipe. Its limits start with ``finish``."""
 
     def __init__(self, argv: Sequence[str], preexec: Callable[[], None] | None = None,
-                 env: dict | None = None, first_input: str = "", cwd: Path | None = None) -> None:
+                 env: dict | None = None, first_input: str = "", cwd: Path | None = None,
+                 report_bytes: int = 2**20) -> None:
         self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec,
+                                        stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
                                         env=env, cwd=cwd)
-        self.tail = OutputTail(self.process.stdout)
+        self.channel = ChannelReader(self.process.stdout, report_bytes)
+        self.tail = OutputTail(self.process.stderr)
         self.writer = InputWriter(self.process.stdin, first_input)
 
     def finish(self, stdin_text: str, timeout_s: float, watched: Sequence[Path] = (),
@@ -130,16 +164,18 @@ class StartedProcess:
             stopped_for = watch(self.process, started, timeout_s, watched, disk_bytes)
         finally:
             _kill_group(self.process)
+        report = self.channel.value()
         text = self.tail.text()
-        if not self.tail.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
-            self.process.stdout.close()
+        for reader, stream in ((self.tail, self.process.stderr), (self.channel, self.process.stdout)):
+            if not reader.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
+                stream.close()
         return SandboxOutcome(exit_code=None if stopped_for else self.process.returncode,
                               timed_out=stopped_for == "time", seconds=time.monotonic() - started, log_tail=text,
-                              stopped_for=stopped_for)
+                              stopped_for=stopped_for, report=report)
 
     def cancel(self) -> None:
         _kill_group(self.process)
-        for stream in (self.process.stdin, self.process.stdout):
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
                 stream.close()
             except OSError:
@@ -148,12 +184,52 @@ class StartedProcess:
 
 def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
                 preexec: Callable[[], None] | None = None, env: dict | None = None,
-                watched: Sequence[Path] = (), disk_bytes: int | None = None) -> SandboxOutcome:
+                watched: Sequence[Path] = (), disk_bytes: int | None = None,
+                report_bytes: int = 2**20) -> SandboxOutcome:
     """Run ``argv`` in a new session; kill it at ``timeout_s`` or when ``watched`` folders pass ``disk_bytes``.
 
-    Its output goes through a pipe of which only the tail is kept: nothing it prints lands on the host's disk.
+    Its log goes through a pipe of which only the tail is kept, its report through one read up to
+    ``report_bytes``: nothing it prints lands on the host's disk.
     """
-    return StartedProcess(argv, preexec, env).finish(stdin_text, timeout_s, watched, disk_bytes)
+    return StartedProcess(argv, preexec, env, report_bytes=report_bytes).finish(stdin_text, timeout_s, watched,
+                                                                              disk_bytes)
+
+
+def user_processes(uid: int) -> list[int]:
+    """The processes whose real user is ``uid`` (read from /proc; a process that ends meanwhile is skipped)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", "rb") as handle:
+                line = next((l for l in handle if l.startswith(b"Uid:")), b"")
+        except OSError:
+            continue
+        fields = line.split()
+        if len(fields) > 1 and fields[1] == str(uid).encode():
+            found.append(int(entry.name))
+    return found
+
+
+def kill_user_processes(uid: int, timeout_s: float = 10.0) -> bool:
+    """SIGKILL every process of ``uid`` (a sandbox run's own user, however its processes left the sandbox's
+    process group), until none is left; whether none is. Only root may: it is a no-op for anyone else."""
+    if os.geteuid() != 0 or uid == 0:
+        return False
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = user_processes(uid)
+        if not left:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -1,0 +1,84 @@
+"""A training history is held against the model's own record: a history made up by hand is named, never credited;
+every honest way of training (one fit, two fits, the history's dict) keeps its points."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from grader.checks.base import Missing
+from grader.scoring import run_check
+from grader.spec import CheckSpec
+
+CHECK = CheckSpec(kind="training_stopped", evidence="history", points=2,
+                  params={"metric": "accuracy", "threshold": 0.5, "max_epochs": 10, "trained_model": "model"})
+STOPPED_AT_2 = {"accuracy": [0.4, 0.6], "loss": [1.0, 0.5]}
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)
+
+
+@pytest.fixture
+def model(keras):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def exported(history) -> dict:
+    """The history as the exporter saves it (what the grader reads)."""
+    params = getattr(history, "params", {}) or {}
+    return {"metrics": {k: [float(x) for x in v] for k, v in history.history.items()},
+            "epochs": list(history.epoch), "planned_epochs": params.get("epochs"), "steps": params.get("steps")}
+
+
+def honest(model, data, epochs=2):
+    history = model.fit(*data, epochs=epochs, batch_size=16, verbose=0)
+    history.history = dict(STOPPED_AT_2)  # the accuracies are the test's; the training is real
+    return history
+
+
+def test_a_history_made_up_by_hand_for_an_untrained_model_is_a_contradiction(model):
+    fake = SimpleNamespace(history=dict(STOPPED_AT_2), epoch=[0, 1], params={"epochs": 10, "steps": 4})
+    for value in (fake, exported(fake)):
+        outcome = run_check(CHECK, value, {"model": model})
+        assert not outcome.passed
+        assert outcome.message == ("the history says model trained 2 epochs of 4 steps, but its optimizer took 0"
+                                   " steps: this history was not made by training model")
+
+
+def test_a_history_claiming_more_epochs_than_the_model_trained_is_a_contradiction(model, data):
+    model.fit(*data, epochs=1, batch_size=16, verbose=0)  # 4 steps
+    fake = {"metrics": dict(STOPPED_AT_2), "epochs": [0, 1], "steps": 4}
+    outcome = run_check(CHECK, fake, {"model": model})
+    assert not outcome.passed and "its optimizer took 4 steps" in outcome.message
+    without_steps = {"metrics": {"accuracy": [0.1] * 5 + [0.6]}, "epochs": list(range(6))}
+    assert "trained 6 epochs, but its optimizer took 4 steps" in run_check(CHECK, without_steps,
+                                                                          {"model": model}).message
+
+
+@pytest.mark.parametrize("form", ["History", "exported", "dict of metrics"])
+def test_honest_training_keeps_its_points(model, data, form):
+    history = honest(model, data)
+    value = {"History": history, "exported": exported(history),
+             "dict of metrics": {"metrics": history.history, "epochs": [0, 1]}}[form]
+    outcome = run_check(CHECK, value, {"model": model})
+    assert outcome.passed, outcome.message
+
+
+def test_a_model_trained_by_two_fits_is_honest(model, data):
+    model.fit(*data, epochs=3, batch_size=16, verbose=0)
+    assert run_check(CHECK, exported(honest(model, data)), {"model": model}).passed
+
+
+def test_without_the_model_the_training_cannot_be_confirmed(model, data):
+    history = honest(model, data)
+    outcome = run_check(CHECK, exported(history), {"model": Missing("the variable model is not defined")})
+    assert not outcome.passed
+    assert outcome.message == "the training cannot be confirmed without model: the variable model is not defined"
+    uncompiled = type(model).from_config(model.get_config())
+    assert "model has no optimizer state" in run_check(CHECK, exported(history), {"model": uncompiled}).message

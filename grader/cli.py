@@ -12,9 +12,30 @@ import click
 from .assignment import load_assignment
 from .errors import GraderError
 from .sandbox.select import CHOICES as SANDBOXES
+from .student_text import MAX_TEXT_CHARS, one_line, visible_lines
 
 log = logging.getLogger(__name__)
 ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line the CLI made. What it holds was written by students too (a file's name, an exception's
+    message in a result's error): the line is ``one_line``, so no newline in it starts a line that imitates the
+    grader's, and no control reaches the terminal."""
+    click.echo(one_line(line, MAX_TEXT_CHARS), err=err)
+
+
+def say_lines(text: str) -> None:
+    """Print text of several lines a report made (each field in it ``one_line``): any control left shown too."""
+    click.echo(visible_lines(text))
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log records as ``logging.Formatter`` makes them, every control but the newline shown as its escape (a log
+    names files and quotes what a submission's run printed)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible_lines(super().format(record))
 
 
 def limit_options(command):
@@ -51,11 +72,13 @@ def limit_args(cell_timeout, notebook_timeout, memory_mb) -> list[str]:
 @click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
 def main(verbose: bool) -> None:
     """Autograder for Keras notebook assignments."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 def _fail(exc: GraderError) -> None:
-    click.echo(f"error: {exc}", err=True)
+    say(f"error: {exc}", err=True)
     sys.exit(2)
 
 
@@ -66,7 +89,7 @@ def generate(assignment: str) -> None:
     try:
         course = load_assignment(assignment)
         for path in course.write_student_files():
-            click.echo(f"wrote {path}")
+            say(f"wrote {path}")
     except GraderError as exc:
         _fail(exc)
 
@@ -106,7 +129,7 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
         gradescope.parent.mkdir(parents=True, exist_ok=True)
         gradescope.write_text(json.dumps(result.to_gradescope_dict(), indent=1))
     if not quiet:
-        click.echo(result.feedback_text())
+        say_lines(result.feedback_text())
 
 
 @main.command()
@@ -141,12 +164,12 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     def plan(to_grade: int, reused: int, where: str) -> None:
         bar.total = to_grade
         bar.refresh()
-        bar.write(f"grading {to_grade} submissions of {source} with the {used.describe()} sandbox on {where}"
-                  f" ({reused} earlier results still valid, reused)")
+        bar.write(one_line(f"grading {to_grade} submissions of {source} with the {used.describe()} sandbox on"
+                           f" {where} ({reused} earlier results still valid, reused)", MAX_TEXT_CHARS))
 
     def progress(result) -> None:
-        bar.write(f"{result.submission}: {result.points:g}/{result.max_points:g}"
-                  + (f"  ({result.error})" if result.error else ""))
+        bar.write(one_line(f"{result.submission}: {result.points:g}/{result.max_points:g}"
+                           + (f"  ({result.error})" if result.error else ""), MAX_TEXT_CHARS))
         bar.update(1)
 
     try:
@@ -161,28 +184,28 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     bar.close()
     manifest = summary.manifest
     if summary.cleaned:
-        click.echo(f"removed what an interrupted batch left: {', '.join(summary.cleaned)}")
-    click.echo(f"{manifest.layout}: {len(manifest.submissions)} students")
+        say(f"removed what an interrupted batch left: {', '.join(summary.cleaned)}")
+    say(f"{manifest.layout}: {len(manifest.submissions)} students")
     for item in manifest.superseded:
-        click.echo(f"  replaced: {item['file']} by {item['by']} ({item['reason']})")
+        say(f"  replaced: {item['file']} by {item['by']} ({item['reason']})")
     for item in manifest.unmatched:
-        click.echo(f"  not graded: {item['file']}: {item['reason']}")
+        say(f"  not graded: {item['file']}: {item['reason']}")
     for staged in manifest.submissions:
         for note in staged.notes:
-            click.echo(f"  note: {staged.file}: {note}")
-    click.echo(f"graded {summary.graded}, reused {summary.skipped} earlier results, {summary.failed} grader"
-               f" failures; gradebook: {summary.gradebook}")
+            say(f"  note: {staged.file}: {note}")
+    say(f"graded {summary.graded}, reused {summary.skipped} earlier results, {summary.failed} grader"
+        f" failures; gradebook: {summary.gradebook}")
     from .reports import regenerate
 
     try:
         made = regenerate(out_dir, course)
     except Exception as exc:  # noqa: BLE001 - the grades are written: only the reports are missing
         log.exception("making the reports failed")
-        click.echo(f"warning: the reports could not be made ({type(exc).__name__}: {exc}); the grades are written;"
-                   " make the reports with `grader report`", err=True)
+        say(f"warning: the reports could not be made ({type(exc).__name__}: {exc}); the grades are written;"
+            " make the reports with `grader report`", err=True)
         return
-    click.echo(f"report: {made.report} (feedback for each student, canvas.csv, gradescope/; `grader report`"
-               " makes them again)")
+    say(f"report: {made.report} (feedback for each student, canvas.csv, gradescope/; `grader report`"
+        " makes them again)")
 
 
 @main.command()
@@ -201,12 +224,12 @@ def validate(assignment: str, files_only: bool, sandbox: str) -> None:
         _fail(exc)
         return
     if report.reference:
-        click.echo(f"reference solution: {report.reference.points:g}/{report.reference.max_points:g}")
+        say(f"reference solution: {report.reference.points:g}/{report.reference.max_points:g}")
     if report.blank:
-        click.echo(f"untouched student notebook: {report.blank.points:g}/{report.blank.max_points:g}")
+        say(f"untouched student notebook: {report.blank.points:g}/{report.blank.max_points:g}")
     for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
-    click.echo("valid" if report.ok else "NOT valid")
+        say(f"problem: {problem}", err=True)
+    say("valid" if report.ok else "NOT valid")
     sys.exit(0 if report.ok else 1)
 
 
@@ -227,7 +250,7 @@ def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, 
     except GraderError as exc:
         _fail(exc)
         return
-    click.echo(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the assignment's autograder")
+    say(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the assignment's autograder")
 
 
 @main.command()
@@ -252,10 +275,10 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
         _fail(exc)
         return
     for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}", err=True)
     shown = f" (the {summary.similar_shown} most similar shown)" \
         if summary.similar_shown < summary.similar_pairs else ""
-    click.echo(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; report: {summary.report}")
+    say(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; report: {summary.report}")
 
 
 @main.command()
@@ -280,5 +303,5 @@ def submit(notebook: Path, dry_run: bool, sandbox: str, out_dir: Path | None) ->
     except GraderError as exc:
         _fail(exc)
         return
-    click.echo(str(report))
+    say_lines(str(report))
     sys.exit(int(report.status))

@@ -1,5 +1,6 @@
 """Files written so that a reader (or a batch killed half-way) sees the old content or the new, never a part;
-CSV files so that a spreadsheet opening them runs nothing a student wrote."""
+CSV files so that a spreadsheet opening them runs nothing a student wrote, and a terminal showing them (``cat``,
+``less``) gets no control a student wrote."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +8,8 @@ import io
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from .student_text import one_line
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel, LibreOffice and Sheets read as a formula
 
@@ -49,6 +52,8 @@ def spreadsheet_text(cell: str) -> str:
 
 
 def atomic_write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    """Each text cell ``one_line`` (a row per line, no escape code), then ``spreadsheet_text``."""
     text = io.StringIO()
-    csv.writer(text).writerows([spreadsheet_text(c) if isinstance(c, str) else c for c in row] for row in rows)
+    csv.writer(text).writerows([spreadsheet_text(one_line(c)) if isinstance(c, str) else c for c in row]
+                               for row in rows)
     atomic_write_text(path, text.getvalue())

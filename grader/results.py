@@ -4,10 +4,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from .student_text import one_line, quoted
+
 GRADER_FAILED = "the grader failed on this submission"  # how a result the grader, not the student, failed begins
 CHECK_MARKS = ("[PASS]", "[FAIL]")  # how a check's line in a task's feedback begins
 NOT_GRADED = "Not graded in full:"
 HIDDEN_ON_GRADESCOPE = "after_due_date"  # a hidden check's outcome: not shown to students before the due date
+MAX_MESSAGE_LINES = 1000  # of a check's message in the feedback (a model's differences take one line a layer)
+
+
+def lines_of(text: str) -> list[str]:
+    """The lines of text the grader joined with newlines: split at ``\\n`` only (``str.splitlines`` also splits
+    at ``\\r``, ``\\x0b``, ``\\x1c``, U+2028 and more, which only a student's text can hold)."""
+    return text.split("\n") if text else []
 
 
 def _require(data: Mapping[str, Any], what: str, text: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
@@ -48,11 +57,20 @@ class CheckResult:
     public: bool = False
     details: tuple[LayerRow, ...] = ()
 
+    def message_lines(self) -> list[str]:
+        """Its message as the lines to show, each ``one_line`` (no control a student wrote reaches a terminal or a
+        file). The message's own newlines are the check's (a model's differences, one layer a line); a line that
+        would read as a check of its own (``[PASS] ...``, from a student's text in the message) is shown quoted."""
+        first, *rest = lines_of(self.message)[:MAX_MESSAGE_LINES] or [""]
+        shown = [(line, one_line(line)) for line in rest]
+        return [one_line(first), *(quoted(line) if one.lstrip().startswith(CHECK_MARKS) else one
+                                   for line, one in shown)]
+
     def feedback_lines(self) -> list[str]:
         """Its lines in a task's feedback: ``[PASS] title (1/1): message``, the message's further lines indented."""
-        first, *rest = self.message.splitlines() or [""]
+        first, *rest = self.message_lines()
         mark = CHECK_MARKS[0] if self.passed else CHECK_MARKS[1]
-        return [f"{mark} {self.title} ({self.points:g}/{self.max_points:g}): {first}",
+        return [f"{mark} {one_line(self.title)} ({self.points:g}/{self.max_points:g}): {first}",
                 *(f"       {line}" for line in rest)]
 
     @classmethod
@@ -84,20 +102,28 @@ class TaskResult:
     def notes(self) -> list[str]:
         """What the grader noted about the task's cells (repairs), which its feedback gives before the checks."""
         notes = []
-        for line in self.feedback.splitlines():
+        for line in lines_of(self.feedback):
             if line.startswith(CHECK_MARKS):
                 break
             if line.strip() and not line.startswith(NOT_GRADED):
                 notes.append(line)
         return notes
 
+    def _lines_before_checks(self) -> list[str]:
+        return [*map(one_line, self.notes),
+                *([f"{NOT_GRADED} {one_line(self.ungraded_reason)}."] if self.ungraded_reason else [])]
+
+    def feedback_lines(self) -> list[str]:
+        """Its feedback as lines, made from what it holds: its notes, why it was not graded in full, its checks'
+        lines; every field ``one_line`` (what ``score_task`` stored as ``feedback``, for any result)."""
+        return self._lines_before_checks() + [line for check in self.checks for line in check.feedback_lines()]
+
     def gradescope_tests(self) -> list[dict[str, Any]]:
         """The task as Gradescope tests: the checks students may see at once (those they can run themselves), and
         the hidden checks in a test of their own shown after the due date, so that resubmitting cannot probe them."""
         shown = [c for c in self.checks if c.public]
         hidden = [c for c in self.checks if not c.public]
-        lines = [*self.notes, *([f"{NOT_GRADED} {self.ungraded_reason}."] if self.ungraded_reason else [])]
-        lines += [line for check in shown for line in check.feedback_lines()]
+        lines = self._lines_before_checks() + [line for check in shown for line in check.feedback_lines()]
         if hidden:
             lines.append(f"{len(hidden)} more check{'s' * (len(hidden) > 1)} of this task: shown after the due date.")
         if not self.checks:
@@ -134,7 +160,9 @@ class TaskResult:
 
 @dataclass(frozen=True)
 class CellReport:
-    """How one executed cell ended, as told by the in-sandbox runner (untrusted, for feedback only)."""
+    """How one executed cell ended, as told by the in-sandbox runner (untrusted, for feedback only). What the
+    student wrote (the exception's name and message, the cell's first line) is kept ``one_line``: every message
+    made from it is one line, with no control in it."""
 
     index: int
     status: str  # ok | error | timeout | kernel_died | not_run
@@ -143,6 +171,10 @@ class CellReport:
     evalue: str = ""
     exit_code: int | None = None
     first_line: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("ename", "evalue", "first_line"):
+            object.__setattr__(self, name, one_line(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -209,7 +241,7 @@ class SubmissionResult:
             else f"{self.points:g} / {self.max_points:g} points"
         data: dict[str, Any] = {
             "score": self.points,
-            "output": self.error or total,
+            "output": one_line(self.error) if self.error else total,
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": [test for task in self.tasks for test in task.gradescope_tests()],
@@ -220,12 +252,14 @@ class SubmissionResult:
         return data
 
     def feedback_text(self) -> str:
-        """A plain-text report for the student."""
-        lines = [f"{self.assignment}: {self.points:g} / {self.max_points:g} points"]
+        """A plain-text report for the student (``feedback/*.txt``, and what ``grader grade`` prints): each field
+        ``one_line``, so that only the lines written here are lines and no control a student wrote reaches the file
+        or the terminal."""
+        lines = [f"{one_line(self.assignment)}: {self.points:g} / {self.max_points:g} points"]
         if self.error:
-            lines.append(f"Your notebook could not be graded: {self.error}")
+            lines.append(f"Your notebook could not be graded: {one_line(self.error)}")
         for task in self.tasks:
             lines.append("")
-            lines.append(f"{task.title}: {task.points:g} / {task.max_points:g}")
-            lines.extend("  " + line for line in task.feedback.splitlines())
+            lines.append(f"{one_line(task.title)}: {task.points:g} / {task.max_points:g}")
+            lines.extend("  " + line for line in task.feedback_lines())
         return "\n".join(lines) + "\n"

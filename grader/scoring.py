@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from .checks.base import Missing, Outcome, lookup
 from .results import NOT_GRADED, CheckResult, TaskResult
 from .spec import CheckSpec, TaskSpec
+from .student_text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None =
         if isinstance(other, Missing):
             return Outcome(False, other.reason)
         others["other"] = other
+    if "trained_model" in check.params:  # the model whose own record the check holds the evidence against
+        others["model"] = evidence.get(check.params["trained_model"],
+                                       Missing(f"{check.params['trained_model']} was not exported"))
     if "uses" in check.params:
         others["namespace"] = {name: evidence.get(name, Missing(f"{name} was not exported"))
                                for name in check.params["uses"]}
@@ -30,7 +34,7 @@ def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None =
         return function(value, check.params, **others)
     except Exception as exc:  # noqa: BLE001 - evidence is hostile: any failure is the submission's
         log.info("check %s failed on evidence %s: %r", check.kind, check.evidence, exc)
-        return Outcome(False, f"{check.evidence} could not be checked ({type(exc).__name__}: {str(exc)[:200]})")
+        return Outcome(False, f"{check.evidence} could not be checked ({type(exc).__name__}: {one_line(exc, 200)})")
 
 
 def check_title(check: CheckSpec) -> str:
@@ -39,6 +43,10 @@ def check_title(check: CheckSpec) -> str:
 
 def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str | None = None,
                notes: tuple[str, ...] = ()) -> TaskResult:
+    """The task's checks on the evidence; its feedback the notes and the reason it was not graded in full, each
+    made one line (they quote what the student wrote: a newline there must not start a line of the feedback),
+    then each check's lines."""
+    ungraded_reason = one_line(ungraded_reason) if ungraded_reason else ungraded_reason
     results = []
     for check in task.checks:
         outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")), evidence)
@@ -47,7 +55,7 @@ def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str
                                    passed=outcome.passed, message=outcome.message, public=check.public,
                                    details=outcome.details))
     points = sum(r.points for r in results)
-    lines = list(notes)
+    lines = [one_line(note) for note in notes]
     if ungraded_reason:
         lines.append(f"{NOT_GRADED} {ungraded_reason}.")
     for result in results:

@@ -3,6 +3,7 @@ due date (else resubmitting would probe them), the points all there."""
 from __future__ import annotations
 
 import json
+import unicodedata
 
 from grader.results import HIDDEN_ON_GRADESCOPE, CheckResult, SubmissionResult, TaskResult
 from grader.scoring import score_task
@@ -89,3 +90,42 @@ def test_a_result_file_with_fields_of_the_wrong_type_is_refused_by_name():
         with pytest.raises(ValueError, match=field):
             SubmissionResult.from_dict(data)
     assert SubmissionResult.from_dict(good).to_gradescope_dict()["score"] == 1
+
+
+def _lines_starting_with_a_mark(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.lstrip().startswith(("[PASS]", "[FAIL]"))]
+
+
+def test_what_a_student_wrote_starts_no_line_and_sends_no_control():
+    """Escape codes, a carriage return, a bidi override, a newline before a fake ``[PASS]`` line, in a check's
+    message, a note, the reason a task was not graded and the error: the plain-text feedback (feedback/*.txt, what
+    ``grader grade`` prints) and Gradescope's output keep them on their line, as visible escapes."""
+    from grader.student_text import CONTROL_CATEGORIES, JOINERS
+
+    from .reports.builders import FAKE_PASS, hostile_result
+
+    hostile = hostile_result()
+    text = hostile.feedback_text()
+    assert [c for c in text if unicodedata.category(c) in CONTROL_CATEGORIES and c not in JOINERS and c != "\n"] == []
+    assert _lines_starting_with_a_mark(text) == ["[FAIL] convolve on held-out images (0/4): it raised ValueError:"
+                                                 r" \x1b[2J\x1b]52;c;aGVsbG8=\x07\rboom",
+                                                 "[FAIL] layers of cnn_model (0/2): layer 3: expected Conv2D with 64"
+                                                 " filters, found 32"]
+    assert r"\x1b[2J\x1b]52;c;aGVsbG8=\x07\rboom\n[PASS] hidden check (10/10)\u202eeulav" in text  # shown, as typed
+    assert "\n         layer 4: expected MaxPooling2D" in text  # the grader's own lines stay lines
+    assert text.count(FAKE_PASS) == 5 and '"[PASS] hidden check (10/10)\\u202eeulav"' in text  # quoted, not a line
+    outputs = "\n".join([hostile.to_gradescope_dict()["output"],
+                         *(t["output"] for t in hostile.to_gradescope_dict()["tests"])])
+    assert [c for c in outputs if unicodedata.category(c) in CONTROL_CATEGORIES and c != "\n"] == []
+    assert not any(line.startswith("[PASS]") for line in _lines_starting_with_a_mark(outputs))
+
+
+def test_a_cell_s_report_keeps_what_the_student_wrote_on_one_line():
+    from grader.results import CellReport
+
+    from .reports.builders import HOSTILE
+
+    cell = CellReport(index=2, status="error", ename=f"Value{HOSTILE}", evalue=HOSTILE, first_line=f"x = {HOSTILE}")
+    for text in (cell.ename, cell.evalue, cell.first_line):
+        assert text.isascii() and text.isprintable() and r"\n[PASS] hidden check" in text
+    assert CellReport(**vars(cell)) == cell  # read back (from a worker's JSON), the same

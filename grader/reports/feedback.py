@@ -6,8 +6,10 @@ import html
 import re
 
 import jinja2
+from markupsafe import Markup
 
 from ..results import CheckResult, SubmissionResult
+from ..student_text import MAX_TEXT_CHARS, one_line, visible
 
 def points(got: float, most: float) -> str:
     return f"{got:g} / {most:g}"
@@ -17,21 +19,36 @@ MARKDOWN_SIGNS = re.compile(r"([\\`*~!|\[\]])")  # links, images, code, emphasis
 
 
 def _md(text: str) -> str:
-    """Text that Markdown shows as written, whoever wrote it (a student's name, their answer quoted in a message):
-    HTML-escaped (no tag), the signs of links, images, code, emphasis and table cells escaped, its lines joined
-    with <br> (no line can start a heading, a list or any other block)."""
-    return "<br>".join(MARKDOWN_SIGNS.sub(r"\\\1", html.escape(line, quote=False))
-                       for line in str(text).splitlines())
+    """Text that Markdown shows as written, whoever wrote it (a student's name, their answer quoted in a message),
+    as one line: every control shown as its escape (``one_line``: no newline a student wrote starts a line, no
+    escape code reaches the file), HTML-escaped (no tag), the signs of links, images, code, emphasis and table
+    cells escaped (no line can start a heading, a list or any other block)."""
+    return MARKDOWN_SIGNS.sub(r"\\\1", html.escape(one_line(text), quote=False))
 
 
 _cell = _md  # a table cell: the same, pipes included
+
+
+def _md_message(check: CheckResult) -> str:
+    """A check's message in a table cell: its lines (``CheckResult.message_lines``) joined with <br>."""
+    return "<br>".join(_md(line) for line in check.message_lines())
+
+
+def shown_in_html(value: object) -> object:
+    """What a page shows of a value (the pages' ``finalize``: every ``{{ }}``), before it is HTML-escaped: text as
+    ``one_line``; markup (made of lines on purpose: a check's message, a student's code) with every control but
+    newlines and tabs shown as its escape. A bidi override would reverse what a browser shows, a newline would
+    start a line of the file, an escape code would reach a terminal that shows the file."""
+    if isinstance(value, Markup):
+        return Markup(visible(value, "\n\t", None))
+    return one_line(value, MAX_TEXT_CHARS) if isinstance(value, str) else value
 
 
 def _markdown_check_table(checks: tuple[CheckResult, ...]) -> list[str]:
     lines = ["| Result | Check | Points | What the grader found |", "|---|---|---|---|"]
     for check in checks:
         lines.append(f"| {'PASS' if check.passed else 'FAIL'} | {_cell(check.title)} |"
-                     f" {points(check.points, check.max_points)} | {_cell(check.message)} |")
+                     f" {points(check.points, check.max_points)} | {_md_message(check)} |")
     return lines
 
 
@@ -62,7 +79,8 @@ def feedback_markdown(result: SubmissionResult, student: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!DOCTYPE html>
+PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                          finalize=shown_in_html).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ result.assignment }}: {{ student }}</title>
 <style>
@@ -83,7 +101,7 @@ td.msg { white-space: pre-wrap; }
 {% set notes = task.notes %}{% if notes %}<ul>{% for note in notes %}<li>{{ note.strip() }}</li>{% endfor %}</ul>{% endif %}
 {% if task.checks %}<table class="checks"><tr><th>Result</th><th>Check</th><th>Points</th><th>What the grader found</th></tr>
 {% for check in task.checks %}<tr><td class="{{ 'pass' if check.passed else 'fail' }}">{{ 'PASS' if check.passed else 'FAIL' }}</td>
-<td>{{ check.title }}</td><td>{{ points(check.points, check.max_points) }}</td><td class="msg">{{ check.message }}</td></tr>
+<td>{{ check.title }}</td><td>{{ points(check.points, check.max_points) }}</td><td class="msg">{{ check.message_lines()|map("escape")|join("\\n") }}</td></tr>
 {% endfor %}</table>{% endif %}
 {% for check in task.checks if check.details %}
 <p>Layers for “{{ check.title }}”, expected and found:</p>

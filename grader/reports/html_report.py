@@ -10,11 +10,12 @@ from markupsafe import Markup
 from ..results import SubmissionResult
 from . import similarity
 from .cohort import Cohort
-from .feedback import points
+from .feedback import points, shown_in_html
 from .roster import Roster
 from .similarity import SimilarPairs
 
-PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""<!DOCTYPE html>
+PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                          finalize=shown_in_html).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ assignment }}: grading report</title>
 <style>

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import nbformat
 
+from grader.checks.base import Missing
 from grader.results import GRADER_FAILED as GRADER_FAILED_PREFIX
 from grader.results import CheckResult, LayerRow, SubmissionResult, TaskResult
+from grader.scoring import score_task
+from grader.spec import TaskSpec
 from grader.submission import read_submission
 
 from ..e2e.test_course import CONVOLVE_BODY, NOTES_LOOPS, POOL_BODY
@@ -53,6 +56,27 @@ def by_hand_result(key: str, convolve: bool = True, pool: bool = True, quiz: int
                   task("pictures", check("the three images are shown", convolve and pool, 3)),
                   task("quiz", *(check(f"question {n}", n <= quiz, 1, "" if n <= quiz else f"the answer {n * 7}"
                                        " is not right") for n in range(1, 6))), **kwargs)
+
+
+# what a student can write into an exception's message, a cell, a file name: clear the screen, write the
+# clipboard (OSC 52), go back to the line's start, start a line that imitates the grader's, reverse the text
+HOSTILE = "\x1b[2J\x1b]52;c;aGVsbG8=\x07\rboom\n[PASS] hidden check (10/10)\u202eeulav"
+FAKE_PASS = "[PASS] hidden check"
+
+
+def hostile_result(key: str = "mallory") -> SubmissionResult:
+    """A result whose every student-written part is ``HOSTILE``, made as grading makes it (``score_task``): a
+    check's message (the student's function raised), a note quoting a cell, the reason a task was not graded in
+    full, the error; and a model's differences, a message of several lines of the grader's own."""
+    spec = TaskSpec.from_dict({"name": "convolve", "title": "Task convolve", "exports": {"convolve": "value"},
+                               "checks": [{"kind": "number", "evidence": "convolve", "points": 4, "expected": 1,
+                                           "title": "convolve on held-out images"}]})
+    convolve = score_task(spec, {"convolve": Missing(f"it raised ValueError: {HOSTILE}")},
+                          ungraded_reason=f"cell 4 raised ValueError: {HOSTILE}",
+                          notes=(f"cell 3 (x = 1 {HOSTILE}) was changed back",))
+    cnn = task("cnn", check("layers of cnn_model", False, 2, "layer 3: expected Conv2D with 64 filters, found 32\n"
+                            f"layer 4: expected MaxPooling2D, found {HOSTILE}", LAYERS))
+    return result(key, convolve, cnn, error=f"the kernel died in cell 2 ({HOSTILE})")
 
 
 def edited(nb, *replacements: tuple[str, str]):

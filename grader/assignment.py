@@ -86,3 +86,12 @@ def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assig
     if is_otter_master(solution):
         return OtterAssignment(solution_path=solution, student_dir=student_dir)
     return Assignment(solution_path=solution, student_dir=student_dir)
+
+
+def assignment_reference(assignment) -> str:
+    """How another process finds ``assignment``: its name when it is this repository's (so that any machine's
+    copy is found), else its solution notebook's path."""
+    solutions = REPO_ROOT / "solutions"
+    if assignment.solution_path.resolve() == (solutions / assignment.name / f"{assignment.name}.ipynb").resolve():
+        return assignment.name
+    return str(assignment.solution_path.resolve())

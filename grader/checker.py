@@ -31,14 +31,25 @@ from .errors import GraderError
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 CHECK_TIMEOUT_S = 900.0
+TOO_SLOW = "took too long"
 WARM_MODULES = ("tensorflow", "keras")
 KERAS_KINDS = {"keras_model", "any"}  # what the checks load with Keras
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
 
 
 class CheckerFailed(GraderError):
-    """A submission's checks could not be done: they raised, the checker could not start, or it died or hung
-    twice on that submission."""
+    """A submission's checks could not be done: they raised, the checker could not start, or it died twice on
+    that submission."""
+
+
+class ChecksTooSlow(CheckerFailed):
+    """A submission's checks ran past their time limit (a model far larger or slower than the task asks): the
+    checker was stopped, and the checks are not tried again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the grader's checks of this notebook took longer than {seconds:g} s and were stopped:"
+                         " is a model or an array far larger than the task asks?")
+        self.seconds = seconds
 
 
 def _die_with_parent() -> None:
@@ -110,18 +121,21 @@ class ResidentChecker:
         except OSError:
             return ""
 
-    def check(self, executed_wire: dict[str, Any], keep: str | None = None) -> dict[str, Any]:
-        """The result (as a dict) of checking one executed submission; raises ``CheckerFailed`` when the checks
-        raised, or when the checker died or hung on it twice (it is restarted each time)."""
+    def check(self, executed_wire: dict[str, Any], keep: str | None = None,
+              timeout_s: float | None = None) -> dict[str, Any]:
+        """The result (as a dict) of checking one executed submission within ``timeout_s`` (the handle's own by
+        default); raises ``ChecksTooSlow`` past it (the checker is restarted for the next, the checks are not
+        tried again), ``CheckerFailed`` when the checks raised or the checker died twice on it."""
         request = json.dumps({"executed": executed_wire, "keep": keep}) + "\n"
         name = Path(executed_wire["submission"]).name
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
         with self._lock:
             for attempt in (1, 2):
                 if self._process is None or self._process.poll() is not None:
                     self._stop()
                     self._start()
                     self.restarts += 1
-                answer = self._ask(request)
+                answer = self._ask(request, timeout_s)
                 if isinstance(answer, dict):
                     if "error" in answer:
                         raise CheckerFailed(f"the grader's checks failed: {answer['error']}")
@@ -129,9 +143,11 @@ class ResidentChecker:
                     return answer["result"]
                 log.warning("the checker %s on %s (attempt %d): %s", answer, name, attempt, self.log_tail()[-800:])
                 self._stop()
+                if answer == TOO_SLOW:
+                    raise ChecksTooSlow(timeout_s)
             raise CheckerFailed(f"the grader's checks {answer} twice on this submission")
 
-    def _ask(self, request: str) -> dict[str, Any] | str:
+    def _ask(self, request: str, timeout_s: float) -> dict[str, Any] | str:
         """The checker's answer, or how it failed to give one."""
         try:
             self._process.stdin.write(request)
@@ -139,9 +155,9 @@ class ResidentChecker:
         except (BrokenPipeError, OSError):
             return "died"
         try:
-            line = self._answers.get(timeout=self.timeout_s)
+            line = self._answers.get(timeout=timeout_s)
         except queue.Empty:
-            return f"took longer than {self.timeout_s:g} s"
+            return TOO_SLOW
         if line is None:
             return "died"
         try:
@@ -151,9 +167,10 @@ class ResidentChecker:
         return answer if isinstance(answer, dict) and ("result" in answer or "error" in answer) \
             else "answered garbage"
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
+        """Stop the checker: ``graceful`` lets it end by itself first (up to 10 s), else it is killed at once."""
         with self._lock:
-            if self._process is not None and self._process.poll() is None:
+            if graceful and self._process is not None and self._process.poll() is None:
                 try:
                     self._process.stdin.close()
                     self._process.wait(timeout=10)

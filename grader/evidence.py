@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,7 +20,8 @@ from .checks.base import Missing
 from .errors import EvidenceError
 from .protocol import EXPORTS, PROBES
 from .spec import AssignmentSpec, TaskSpec
-from .untrusted import JsonLimits, parse_json, read_bytes, read_json, read_npy, regular_file
+from .student_text import one_line
+from .untrusted import JsonLimits, read_bytes, read_json, read_npy, regular_file
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,20 @@ REPORT_LIMITS = JsonLimits(max_bytes=2**20, max_depth=4, max_entries=10_000)
 
 def task_folder(out_dir: Path, task: str) -> Path:
     return out_dir / EXPORTS / task
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    """An export folder, and what its sandbox left there that the host refused to copy out (relative path: why)."""
+
+    root: Path
+    left_out: Mapping[str, str] = field(default_factory=dict)
+
+    def file(self, relative: str, max_bytes: int) -> Path:
+        """The regular file at ``relative`` (a path the host chose) within ``max_bytes``, or ``EvidenceError``."""
+        if relative in self.left_out:
+            raise EvidenceError(self.left_out[relative])
+        return regular_file(self.root, Path(relative), max_bytes)
 
 
 @dataclass(frozen=True)
@@ -100,10 +115,10 @@ def _is_number(value: Any) -> bool:
 LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value, "history": load_history}
 
 
-def export_report(out_dir: Path, task: str) -> Mapping[str, Any]:
+def export_report(folder: ExportFolder, task: str) -> Mapping[str, Any]:
     """What the exporter said about each variable (the student's process wrote it: used for wording only)."""
     try:
-        report = read_json(out_dir / EXPORTS / f"{task}.json", REPORT_LIMITS)
+        report = read_json(folder.file(f"{EXPORTS}/{task}.json", REPORT_LIMITS.max_bytes), REPORT_LIMITS)
     except EvidenceError:
         return {}
     return report if isinstance(report, dict) else {}
@@ -112,7 +127,7 @@ def export_report(out_dir: Path, task: str) -> Mapping[str, Any]:
 def _missing_reason(variable: str, kind: str, said: Any) -> str:
     said = said if isinstance(said, dict) else {}
     status = said.get("status")
-    detail = str(said.get("detail", ""))[:300]
+    detail = one_line(said.get("detail", ""), 300)
     if status == "undefined":
         return f"the variable {variable} is not defined in your notebook"
     if status == "placeholder":
@@ -124,16 +139,15 @@ def _missing_reason(variable: str, kind: str, said: Any) -> str:
     return f"{variable} was not exported (the notebook stopped before this task finished)"
 
 
-def _load_any(out_dir: Path, task: TaskSpec, variable: str, said: Any) -> Any:
+def _load_any(folder: ExportFolder, task: TaskSpec, variable: str, said: Any) -> Any:
     """A variable saved by ``inkernel.save_any``: whichever of its files is there, read by its own safe loader."""
     from .otter import json_loads_tagged
 
     limits = variable_limits(task, variable, "any")
     for suffix in (".keras", ".npy", ".json"):
-        relative = Path(EXPORTS) / task.name / f"{variable}{suffix}"
         most = ANY_JSON_BYTES if suffix == ".json" else limits.max_bytes
         try:
-            path = regular_file(out_dir, relative, most)
+            path = folder.file(f"{EXPORTS}/{task.name}/{variable}{suffix}", most)
         except EvidenceError as exc:
             if str(exc) == "not exported":
                 continue
@@ -143,13 +157,12 @@ def _load_any(out_dir: Path, task: TaskSpec, variable: str, said: Any) -> Any:
                 return load_model(path, limits)
             if suffix == ".npy":
                 return load_array(path, most)
-            data = json_loads_tagged(parse_json(read_bytes(path, most), JsonLimits(max_bytes=most,
-                                                                                   max_entries=10**6)))
+            data = json_loads_tagged(read_bytes(path, most).decode("utf-8"))
             if not isinstance(data, dict) or "value" not in data and "__module__" not in data:
                 raise EvidenceError("is not an exported value")
             return data["value"] if "value" in data else data
         except (EvidenceError, ValueError, TypeError, UnicodeDecodeError) as exc:
-            return Missing(f"the exported {variable} could not be read ({str(exc)[:300]})")
+            return Missing(f"the exported {variable} could not be read ({one_line(exc, 300)})")
     return Missing(_missing_reason(variable, "any", said))
 
 
@@ -161,34 +174,37 @@ def _figure(variable: str, figures: Mapping[str, int]) -> Any:
 
 
 def load_task_evidence(out_dir: Path, task: TaskSpec, probes: Mapping[str, Any] | None = None,
-                       figures: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """Each exported variable of a task, loaded safely, or a ``Missing`` with the reason."""
+                       figures: Mapping[str, int] | None = None,
+                       left_out: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Each exported variable of a task, loaded safely, or a ``Missing`` with the reason; ``probes``: how each
+    probe ended, ``figures``: the pictures the runner counted, ``left_out``: what the sandbox refused to copy out
+    (both from the runner's report and the sandbox, never from the folder)."""
     from .probes import PROBED_KINDS, load_probe
 
-    report = export_report(out_dir, task.name)
+    folder = ExportFolder(out_dir, dict(left_out or {}))
+    report = export_report(folder, task.name)
     evidence: dict[str, Any] = {}
     for variable, kind in task.exports.items():
         if kind == "figure":
             evidence[variable] = _figure(variable, figures or {})
         elif kind == "any":
-            evidence[variable] = _load_any(out_dir, task, variable, report.get(variable))
+            evidence[variable] = _load_any(folder, task, variable, report.get(variable))
         elif kind in PROBED_KINDS:  # probed after the last cell: a function or callback defined in a later cell
             said = report.get(variable)  # (a cell moved) is graded as it is at the end, as the student's check sees it
-            probed = load_probe(out_dir, task, variable, kind, probes or {})
+            probed = load_probe(folder, task, variable, kind, probes or {})
             if isinstance(said, dict) and said.get("status") in ("undefined", "placeholder") \
                     and isinstance(probed, Missing):
                 probed = Missing(_missing_reason(variable, kind, said))
             evidence[variable] = probed
         else:
-            evidence[variable] = _load_file(out_dir, task, variable, kind, report.get(variable))
+            evidence[variable] = _load_file(folder, task, variable, kind, report.get(variable))
     return evidence
 
 
-def _load_file(out_dir: Path, task: TaskSpec, variable: str, kind: str, said: Any) -> Any:
+def _load_file(folder: ExportFolder, task: TaskSpec, variable: str, kind: str, said: Any) -> Any:
     limits = variable_limits(task, variable, kind)
-    relative = Path(EXPORTS) / task.name / f"{variable}{SUFFIX[kind]}"
     try:
-        path = regular_file(out_dir, relative, limits.max_bytes)
+        path = folder.file(f"{EXPORTS}/{task.name}/{variable}{SUFFIX[kind]}", limits.max_bytes)
     except EvidenceError as exc:
         if str(exc) == "not exported":
             return Missing(_missing_reason(variable, kind, said))

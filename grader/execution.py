@@ -41,6 +41,7 @@ class ExecutionSummary:
     warm_imports: Mapping[str, str] = field(default_factory=dict)  # modules imported ahead, and how it went
     figures: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # pictures each task showed (the runner's)
     exports: Mapping[str, str] = field(default_factory=dict)  # how each task's export ended (the runner's word)
+    left_out: Mapping[str, str] = field(default_factory=dict)  # export files the sandbox refused to copy out, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
@@ -54,7 +55,8 @@ class ExecutionSummary:
         """All of it, as JSON data (to a resident checker: every cell, the probes and the data sets too)."""
         return {**self.to_dict(), "seconds": self.seconds, "cells": [asdict(c) for c in self.cells],
                 "log_tail": self.log_tail, "probes": dict(self.probes), "datasets": dict(self.datasets),
-                "figures": {k: dict(v) for k, v in self.figures.items()}, "exports": dict(self.exports)}
+                "figures": {k: dict(v) for k, v in self.figures.items()}, "exports": dict(self.exports),
+                "left_out": dict(self.left_out)}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "ExecutionSummary":
@@ -63,7 +65,8 @@ class ExecutionSummary:
                    stopped=data["stopped"], problem=data["problem"], log_tail=data["log_tail"],
                    truncated_output=data["truncated_output"], probes=data["probes"], datasets=data["datasets"],
                    runner_seconds=data["runner_seconds"], kernel_seconds=data["kernel_seconds"],
-                   warm_imports=data["warm_imports"], figures=data["figures"], exports=data["exports"])
+                   warm_imports=data["warm_imports"], figures=data["figures"], exports=data["exports"],
+                   left_out=data["left_out"])
 
 
 def notebook_name(spec: AssignmentSpec) -> str:
@@ -191,7 +194,8 @@ def summarize(name: str, outcome: SandboxOutcome, report: RunnerReport | None, p
                             truncated_output=bool(report.truncated_output_cells), probes=dict(report.probes),
                             datasets=dict(report.datasets), runner_seconds=_seconds(report.seconds),
                             kernel_seconds=_seconds(report.kernel_seconds), warm_imports=dict(report.warm_imports),
-                            figures={k: dict(v) for k, v in report.figures.items()}, exports=dict(report.exports))
+                            figures={k: dict(v) for k, v in report.figures.items()}, exports=dict(report.exports),
+                            left_out=dict(outcome.left_out))
 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:

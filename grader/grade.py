@@ -31,13 +31,28 @@ log = logging.getLogger(__name__)
 
 def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
                      keep: Path | None = None) -> SubmissionResult:
-    """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook and evidence in."""
+    """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook in.
+
+    The checks run in a checker process of their own (``grader/checker.py``), started first: its imports and data
+    overlap the notebook's run, and its time limit (``limits.check_timeout_s``) holds however slow the checks."""
+    from .assignment import assignment_reference
+    from .checker import ChecksTooSlow, ResidentChecker
+
     limits = limits or assignment.spec.limits
     with tempfile.TemporaryDirectory(prefix="grading-") as folder:
-        executed = execute_submission(path, assignment, sandbox, limits, Path(folder))
-        if isinstance(executed, SubmissionResult):
-            return executed
-        return check_executed(executed, assignment, keep)
+        checker = ResidentChecker(assignment_reference(assignment), timeout_s=limits.check_timeout_s,
+                                  log_dir=Path(folder) / "checker")
+        try:
+            executed = execute_submission(path, assignment, sandbox, limits, Path(folder))
+            if isinstance(executed, SubmissionResult):
+                return executed
+            try:
+                return SubmissionResult.from_dict(checker.check(executed.to_wire(), str(keep) if keep else None))
+            except ChecksTooSlow as exc:
+                return zero_result(Path(path), assignment, sandbox.name, str(exc), str(exc),
+                                   executed.summary.to_dict())
+        finally:
+            checker.close(graceful=False)
 
 
 @dataclass(frozen=True)
@@ -173,7 +188,8 @@ class _Phases:
 def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
                last_cell_of_task: Mapping[str, int | None], prepared_notes: tuple[str, ...],
                limits: Limits) -> TaskResult:
-    evidence = load_task_evidence(export_dir, task, summary.probes, summary.figures.get(task.name, {}))
+    evidence = load_task_evidence(export_dir, task, summary.probes, summary.figures.get(task.name, {}),
+                                  summary.left_out)
     reason = None
     if all(isinstance(v, Missing) for v in evidence.values()):
         reason = _task_problem(task, summary, last_cell_of_task, limits)

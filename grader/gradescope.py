@@ -16,6 +16,7 @@ Gradescope assignment allows.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pwd
@@ -207,16 +208,18 @@ class GradescopeSandbox(Sandbox):
         home.chmod(0o700)
         env = {"HOME": INSIDE_HOME, "USER": STUDENT_USER, "LOGNAME": STUDENT_USER, "LANG": "C.UTF-8",
                "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        left_out: dict[str, str] = {}
         try:
-            return run_limited([sys.executable, "-m", "grader.runner"], job_line(run.job) + GO,
-                               hard_timeout(run.limits), preexec=self._preexec(run), env=env,
-                               watched=(home, export), disk_bytes=run.limits.disk_mb * 2**20,
-                               report_bytes=run.report_bytes)
+            outcome = run_limited([sys.executable, "-m", "grader.runner"], job_line(run.job) + GO,
+                                  hard_timeout(run.limits), preexec=self._preexec(run), env=env,
+                                  watched=(home, export), disk_bytes=run.limits.disk_mb * 2**20,
+                                  report_bytes=run.report_bytes)
         finally:
             self._kill_student_processes()
-            copy_wanted_files(export, run.export_dir, run.evidence_files)
+            left_out = copy_wanted_files(export, run.export_dir, run.evidence_files)
             shutil.rmtree(home, ignore_errors=True)
             shutil.rmtree(export, ignore_errors=True)
+        return dataclasses.replace(outcome, left_out=left_out)
 
     def _preexec(self, run: SandboxRun) -> Callable[[], None]:
         limits = _limits_preexec(run, self.uid, cpu_set(run.limits.cpus, self.cpu_slot))

@@ -15,7 +15,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from .checks.base import Missing
 from .errors import EvidenceError
 from .protocol import EXPORTS, PROBES
 from .spec import AssignmentSpec, CheckSpec, TaskSpec
+from .student_text import one_line
+
+if TYPE_CHECKING:
+    from .evidence import ExportFolder
 
 PROBED_KINDS = ("function", "callback")
 PROBE_TIMEOUT_S = 300
@@ -121,19 +125,16 @@ class ProbedCallback:
     missing_keys: tuple[str, ...] = ()  # keys the callback read that the logs did not hold ("acc")
 
 
-def _probe_folder(out_dir: Path, task: str, variable: str) -> Path:
-    return out_dir / EXPORTS / task / PROBES / variable
-
-
-def load_probe(out_dir: Path, task: TaskSpec, variable: str, kind: str, status: Mapping[str, Any]) -> Any:
+def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str, status: Mapping[str, Any]) -> Any:
     """The probe's findings, read as data; a ``Missing`` with the reason when there are none.  Only the cases the
     host sent are read, each answer under the host's own name for its case (never a name from the report)."""
     from .untrusted import JsonLimits, read_json
 
-    folder = _probe_folder(out_dir, task.name, variable)
+    base = f"{EXPORTS}/{task.name}/{PROBES}/{variable}"
     said = status.get(variable)
+    limits = JsonLimits(max_bytes=REPORT_BYTES, max_depth=6)
     try:
-        report = read_json(folder / "report.json", JsonLimits(max_bytes=REPORT_BYTES, max_depth=6))
+        report = read_json(folder.file(f"{base}/report.json", REPORT_BYTES), limits)
     except EvidenceError:
         return Missing(_not_probed(variable, said))
     if not isinstance(report, dict) or not isinstance(report.get("cases"), dict):
@@ -142,12 +143,12 @@ def load_probe(out_dir: Path, task: TaskSpec, variable: str, kind: str, status: 
     if problem == "undefined":
         return Missing(f"the variable {variable} is not defined in your notebook")
     if problem:
-        return Missing(f"{variable} is {str(problem)[:200]}")
+        return Missing(f"{variable} is {one_line(problem, 200)}")
     sent = probe_case_ids(task, variable)
     cases = {identifier: report["cases"].get(identifier) for identifier in sent}
     if kind == "callback":
         return _probed_callback(variable, report, cases)
-    return _probed_function(folder, variable, cases)
+    return _probed_function(folder, base, variable, cases)
 
 
 def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[str, Any]) -> ProbedCallback:
@@ -158,15 +159,15 @@ def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[st
         elif isinstance(outcome, dict) and outcome.get("status") == "ok":
             stopped[identifier] = outcome.get("stopped") is True
         else:
-            detail = str(outcome.get("detail", ""))[:300] if isinstance(outcome, dict) else ""
+            detail = one_line(outcome.get("detail", ""), 300) if isinstance(outcome, dict) else ""
             stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
     hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
-    return ProbedCallback(variable, stopped, report.get("is_callback") is True, str(report.get("class", ""))[:100],
-                          tuple(str(h)[:50] for h in hooks[:10]), str(report.get("container") or "")[:30],
+    return ProbedCallback(variable, stopped, report.get("is_callback") is True, one_line(report.get("class", ""), 100),
+                          tuple(one_line(h, 50) for h in hooks[:10]), one_line(report.get("container") or "", 30),
                           _missing_keys(cases))
 
 
-def _probed_function(folder: Path, variable: str, cases: Mapping[str, Any]) -> ProbedFunction:
+def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Mapping[str, Any]) -> ProbedFunction:
     from .untrusted import read_npy
 
     outputs, seconds = {}, {}
@@ -178,14 +179,16 @@ def _probed_function(folder: Path, variable: str, cases: Mapping[str, Any]) -> P
         took = outcome.get("seconds")
         seconds[identifier] = float(took) if isinstance(took, (int, float)) and 0 <= took < 10**6 else 0.0
         if outcome.get("status") != "ok":
-            outputs[identifier] = Missing(f"{variable} raised {str(outcome.get('detail', ''))[:300]}")
+            outputs[identifier] = Missing(f"{variable} raised {one_line(outcome.get('detail', ''), 300)}")
             continue
         try:
-            answer = read_npy(folder / f"{identifier}.npy", min(MAX_OUTPUT_BYTES, budget), mmap=False)
+            most = min(MAX_OUTPUT_BYTES, budget)
+            answer = read_npy(folder.file(f"{base}/{identifier}.npy", most), most, mmap=False)
             budget -= answer.nbytes
             outputs[identifier] = answer
         except EvidenceError as exc:
-            outputs[identifier] = Missing(f"the result of {variable} {exc}")
+            said = "was not saved" if str(exc) == "not exported" else str(exc)
+            outputs[identifier] = Missing(f"the result of {variable} {said}")
     return ProbedFunction(variable, outputs, seconds)
 
 
@@ -195,7 +198,7 @@ def _missing_keys(cases: Mapping[str, Any]) -> tuple[str, ...]:
     for outcome in list(cases.values())[:100]:
         found = outcome.get("missing_keys") if isinstance(outcome, dict) else None
         for key in found[:5] if isinstance(found, list) else ():
-            keys[str(key)[:50]] = None
+            keys[one_line(key, 50)] = None
     return tuple(keys)[:5]
 
 

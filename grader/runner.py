@@ -67,6 +67,8 @@ class CappedClient(NotebookClient):
         return executed
 
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
+        if msg.get("msg_type") == "error":  # how a cell ended is a fact, however much it printed before
+            return super().output(outs, _bounded_error(msg), display_id, cell_index)
         size = len(json.dumps(msg.get("content", {})))
         self.output_bytes += size
         if self.output_bytes > self.max_output_bytes:
@@ -76,6 +78,15 @@ class CappedClient(NotebookClient):
                                                    text="[output truncated: too much output]\n"))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _bounded_error(msg: dict, most: int = 4000) -> dict:
+    """An error message kept whatever the output's cap, its text bounded (an exception's message can be huge)."""
+    content = dict(msg.get("content", {}))
+    content["ename"] = str(content.get("ename", ""))[:200]
+    content["evalue"] = str(content.get("evalue", ""))[:most]
+    content["traceback"] = [str(line)[:most] for line in list(content.get("traceback") or [])[-30:]]
+    return {**msg, "content": content}
 
 
 def _cell_error(cell: Any) -> tuple[str, str] | None:
@@ -142,7 +153,10 @@ def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
     for the kernel only now, in a folder of their own, and removed after.
     """
     folder = export_dir / EXPORTS / probe["task"] / PROBES / probe["variable"]
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # the notebook locked or replaced its own export folder: its loss, not the runner's
+        return StepOutcome.ERROR.value
     with tempfile.TemporaryDirectory() as inputs:
         cases = []
         for case in probe["cases"]:

@@ -24,6 +24,7 @@ class Limits:
     max_processes: int = 512
     max_output_bytes: int = 2_000_000
     disk_mb: int = 1024
+    check_timeout_s: float = 600.0  # the grader's own checks of one submission (outside the sandbox)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "Limits":

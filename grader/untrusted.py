@@ -177,21 +177,21 @@ def _size(count: int) -> str:
     return f"{count:,} bytes"
 
 
-def copy_wanted_files(source: Path, target: Path, wanted: Mapping[str, int]) -> list[str]:
+def copy_wanted_files(source: Path, target: Path, wanted: Mapping[str, int]) -> dict[str, str]:
     """Copy out of ``source`` (a folder untrusted code wrote) only the files the host will read: each relative path
     of ``wanted`` that is a regular file (no link on the way) within its most bytes, by apparent size, and never
-    more bytes than that.  Returns what was left out, and why, for the log."""
-    left_out = []
+    more bytes than that.  Returns what was there but left out, and why (the host tells the student)."""
+    left_out: dict[str, str] = {}
     for relative, most in wanted.items():
         try:
             path = regular_file(source, Path(relative), most)
             data_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         except EvidenceError as exc:
             if str(exc) != "not exported":
-                left_out.append(f"{relative}: {exc}")
+                left_out[relative] = str(exc)
             continue
         except OSError as exc:
-            left_out.append(f"{relative}: {exc.strerror}")
+            left_out[relative] = f"cannot be read ({exc.strerror})"
             continue
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .assignment import REPO_ROOT, Assignment, load_assignment
-from .checker import CheckerFailed, ResidentChecker
+from .assignment import Assignment, assignment_reference, load_assignment
+from .checker import CheckerFailed, ChecksTooSlow, ResidentChecker
 from .errors import BatchError, GraderError
 from .grade import Executed, StartedSubmission, start_submission, zero_result
 from .results import GRADER_FAILED, SubmissionResult
@@ -57,18 +57,15 @@ class GradingJob:
         return {**asdict(self), "limits": dict(self.limits)}
 
 
-def assignment_reference(assignment: Assignment) -> str:
-    """A name when the assignment is this repository's (so that any worker's copy is found), else its path."""
-    solutions = REPO_ROOT / "solutions"
-    if assignment.solution_path.resolve() == (solutions / assignment.name / f"{assignment.name}.ipynb").resolve():
-        return assignment.name
-    return str(assignment.solution_path.resolve())
-
-
 def grader_failure(key: str, assignment: Assignment, sandbox: str, why: str) -> SubmissionResult:
     """No points because the grader failed, not the submission: said so, for an instructor to look at."""
     reason = f"{GRADER_FAILED} ({why}); an instructor will look at it"
     return zero_result(Path(f"{key}.ipynb"), assignment, sandbox, reason, reason)
+
+
+def checks_too_slow(key: str, assignment: Assignment, sandbox: str, exc: ChecksTooSlow) -> SubmissionResult:
+    """No points: the submission's checks ran past their limit (its own doing, so not tried again)."""
+    return zero_result(Path(f"{key}.ipynb"), assignment, sandbox, str(exc), str(exc))
 
 
 def default_workers(cpus: int) -> int:
@@ -132,7 +129,10 @@ class Worker:
             return executed
         keep = str(self.keep_root / job.key) if self.keep_root else None
         try:
-            return SubmissionResult.from_dict(self.checker.check(executed.to_wire(), keep))
+            return SubmissionResult.from_dict(self.checker.check(executed.to_wire(), keep,
+                                                                 executed.limits.check_timeout_s))
+        except ChecksTooSlow as exc:
+            return checks_too_slow(job.key, self.assignment, self.sandbox.name, exc)
         except CheckerFailed as exc:
             return grader_failure(job.key, self.assignment, self.sandbox.name, str(exc))
         except Exception as exc:  # noqa: BLE001

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..probes import ProbedFunction, case_builder, case_id
+from ..student_text import one_line
 from .base import Missing, Outcome, check, guard
 from .references import REFERENCES, correlate_valid, held_out_cases, max_pool
 
@@ -36,7 +37,7 @@ def _answer(value: Any, args: tuple[np.ndarray, ...]) -> Any:
     try:
         return np.asarray(value(*[a.copy() for a in args]))
     except Exception as exc:  # noqa: BLE001 - the student's function failing is a finding
-        return Missing(f"it raised {type(exc).__name__}: {str(exc)[:200]}")
+        return Missing(f"it raised {type(exc).__name__}: {one_line(exc, 200)}")
 
 
 def _size(shape: tuple) -> str:

@@ -39,6 +39,7 @@ class SandboxOutcome:
     log_tail: str
     stopped_for: str | None = None  # "time" or "disk" when the sandbox was killed at a limit
     report: bytes | None = None  # what the runner wrote on its own channel; None when it passed its limit
+    left_out: Mapping[str, str] = field(default_factory=dict)  # export files not copied out, and why
 
 
 class Sandbox(abc.ABC):

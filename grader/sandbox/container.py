@@ -12,6 +12,7 @@ environment holds what a desktop's would (HOME, USER, LANG, PATH), nothing that 
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -271,12 +272,13 @@ class ExportStaging:
         self.source, self.mounted = folder, True
         return self
 
+    left_out: dict[str, str] = {}  # what was there but not copied, and why
+
     def __exit__(self, *exc_info: object) -> None:
         if not self.mounted:
             return
         try:
-            for problem in copy_wanted_files(self.source, self.target, self.wanted):
-                log.info("not copied out of the container: %s", problem)
+            self.left_out = copy_wanted_files(self.source, self.target, self.wanted)
         finally:
             if subprocess.run(["umount", str(self.source)], capture_output=True, check=False).returncode != 0:
                 subprocess.run(["umount", "-l", str(self.source)], capture_output=True, check=False)
@@ -339,6 +341,7 @@ class ContainerSandbox(Sandbox):
                                          disk_bytes=run.limits.disk_mb * 2**20)
             finally:
                 staging.__exit__(None, None, None)
+            outcome = dataclasses.replace(outcome, left_out=staging.left_out)
             if outcome.exit_code in ENGINE_ERRORS and "Traceback" not in outcome.log_tail:
                 raise SandboxUnavailableError(f"{self.engine.name} could not run the container (exit code"
                                               f" {outcome.exit_code}): {outcome.log_tail.strip()[-800:]}")

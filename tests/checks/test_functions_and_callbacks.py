@@ -199,15 +199,19 @@ def probed_in_kernel(value, tmp_path):
     """The callback variable probed by the code the runner sends to the kernel, read back as the grader reads it."""
     import json
 
+    from grader.evidence import ExportFolder
     from grader.inkernel import probe_callback
     from grader.probes import load_probe
+    from grader.spec import CheckSpec, TaskSpec
 
     folder = tmp_path / "exports" / "callback" / "probes" / "callbacks"
     folder.mkdir(parents=True)
     cases = [{**case, "id": case_id(case)} for case in stop_cases(THRESHOLD)]
     probe_callback({"callbacks": value}, {"name": "callbacks", "folder": str(folder), "cases": cases})
     assert json.loads((folder / "report.json").read_text())["cases"]
-    return load_probe(tmp_path, "callback", "callbacks", "callback", {})
+    task = TaskSpec("callback", "callback", {"callbacks": "callback"},
+                    (CheckSpec(kind="callback_stops", evidence="callbacks", points=1, params=THRESHOLD),))
+    return load_probe(ExportFolder(tmp_path), task, "callbacks", "callback", {})
 
 
 def test_a_list_of_one_callback_loses_the_form_point_only(tmp_path):

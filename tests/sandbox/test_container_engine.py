@@ -9,7 +9,8 @@ import pytest
 
 from grader.errors import SandboxUnavailableError
 from grader.sandbox import container, process
-from grader.sandbox.container import Engine, ExportStaging, check_image, copy_regular_files, find_engine, run_container
+from grader.sandbox.container import Engine, ExportStaging, check_image, find_engine, run_container
+from grader.untrusted import copy_wanted_files
 
 
 @pytest.fixture(autouse=True)
@@ -95,36 +96,36 @@ def test_a_container_writing_past_its_disk_budget_is_stopped(monkeypatch, tmp_pa
 
 def test_only_the_tail_of_a_huge_output_is_kept(monkeypatch):
     monkeypatch.setattr(container, "remove_container", lambda engine, name: None)
-    argv = ["sh", "-c", "head -c 30000000 /dev/zero | tr '\\0' x; cat; echo; echo END; exit 3"]
+    argv = ["sh", "-c", "{ head -c 30000000 /dev/zero | tr '\\0' x; cat; echo; echo END; } >&2; exit 3"]
     outcome = run_container(Engine("docker", ("docker",)), argv, "nb-x", "the job", timeout_s=60)
     assert outcome.exit_code == 3 and not outcome.timed_out
     assert len(outcome.log_tail) <= process.LOG_TAIL_BYTES
     assert outcome.log_tail.endswith("the job\nEND\n")
 
 
-def test_only_folders_and_regular_files_are_copied_back(tmp_path):
+def test_only_the_files_the_host_reads_are_copied_back_and_only_within_their_limits(tmp_path):
+    """What a container left is a hostile archive: the host copies out only the names it chose, regular files
+    within their limits (by apparent size: a sparse file counts for what it claims), never links or pipes."""
     source, target = tmp_path / "source", tmp_path / "target"
     (source / "exports" / "cnn").mkdir(parents=True)
     (source / "status.json").write_text("{}")
     (source / "exports" / "cnn" / "model.keras").write_bytes(b"zip")
-    (source / "exports" / "link").symlink_to("/etc/passwd")
-    (source / "dirlink").symlink_to(tmp_path)
-    os.mkfifo(source / "fifo")
+    (source / "exports" / "cnn" / "extra.npy").write_bytes(b"not asked for")
+    (source / "exports" / "cnn" / "link.npy").symlink_to("/etc/passwd")
+    (source / "exports" / "linked").symlink_to(tmp_path)
+    os.mkfifo(source / "exports" / "cnn" / "fifo.json")
+    with open(source / "exports" / "cnn" / "sparse.npy", "wb") as handle:
+        handle.truncate(2 * 2**30)
     target.mkdir()
-    copy_regular_files(source, target)
-    copied = sorted(str(p.relative_to(target)) for p in target.rglob("*"))
-    assert copied == ["exports", "exports/cnn", "exports/cnn/model.keras", "status.json"]
-    assert all(stat.S_ISREG(p.lstat().st_mode) or p.is_dir() for p in target.rglob("*"))
-
-
-def test_copying_back_stops_after_many_files(tmp_path):
-    source, target = tmp_path / "source", tmp_path / "target"
-    source.mkdir()
-    target.mkdir()
-    for number in range(30):
-        (source / f"f{number}").write_text("x")
-    copy_regular_files(source, target, max_entries=10)
-    assert len(list(target.iterdir())) == 10
+    wanted = {"exports/cnn/model.keras": 100, "exports/cnn/link.npy": 100, "exports/cnn/fifo.json": 100,
+              "exports/cnn/sparse.npy": 2**20, "exports/linked/x.json": 100, "exports/cnn/absent.json": 100}
+    left_out = copy_wanted_files(source, target, wanted)
+    copied = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    assert copied == ["exports/cnn/model.keras"]
+    assert left_out == {"exports/cnn/fifo.json": "is not a regular file",
+                        "exports/cnn/link.npy": "is a symbolic link, not data",
+                        "exports/cnn/sparse.npy": "is 2,048 MB, more than the 1 MB the grader reads",
+                        "exports/linked/x.json": "is a symbolic link, not data"}
 
 
 def test_without_root_the_export_folder_is_mounted_as_it_is(tmp_path, monkeypatch):
@@ -137,10 +138,12 @@ def test_without_root_the_export_folder_is_mounted_as_it_is(tmp_path, monkeypatc
 def test_as_root_the_export_folder_is_a_tmpfs_of_limited_size(tmp_path):
     target = tmp_path / "export"
     target.mkdir()
-    with ExportStaging(target, 1) as staging:
+    with ExportStaging(target, 1, {"exports/t.json": 100}) as staging:
         assert staging.mounted and staging.source != target
+        (staging.source / "exports").mkdir()
+        (staging.source / "exports" / "t.json").write_text("{}")
         (staging.source / "status.json").write_text("{}")
         with pytest.raises(OSError, match="No space left"):
             (staging.source / "big").write_bytes(b"x" * 2 * 2**20)
-    assert (target / "status.json").read_text() == "{}"
+    assert (target / "exports" / "t.json").read_text() == "{}" and not (target / "status.json").exists()
     assert not staging.source.exists()

@@ -8,6 +8,7 @@ import pytest
 from grader.checks.answers import number, shape
 from grader.evidence import EXPORTS, load_task_evidence
 from grader.inkernel import _tagged, export_task
+from grader.spec import TaskSpec
 
 
 def exported(tmp_path, namespace, kind="value"):
@@ -15,7 +16,7 @@ def exported(tmp_path, namespace, kind="value"):
     exports = {name: kind for name in namespace}
     export_task(namespace, {"folder": str(tmp_path / EXPORTS / "quiz"), "report": str(tmp_path / EXPORTS / "quiz.json"),
                             "exports": exports})
-    return load_task_evidence(tmp_path, "quiz", exports)
+    return load_task_evidence(tmp_path, TaskSpec("quiz", "quiz", exports, ()))
 
 
 @pytest.mark.parametrize("answer", [np.prod((13, 13, 32)), np.int32(5408), np.array(5408), np.float32(5408)])

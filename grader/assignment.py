@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from .errors import SpecError
 from .generate import StudentFiles, generate, out_of_date, student_files, student_notebook
@@ -11,6 +12,43 @@ from .leaks import find_leaks
 from .source import AssignmentSource, read_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@runtime_checkable
+class Course(Protocol):
+    """What the grader uses of an assignment, whichever its source (this project's solution notebook, or an
+    instructor's otter-assign notebook): ``Assignment`` and ``otter.OtterAssignment`` both are one
+    (``tests/test_assignment.py`` holds each to it, properties as properties and methods as methods)."""
+
+    solution_path: Path
+    student_dir: Path
+
+    @property
+    def spec(self) -> Any: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def notebook_name(self) -> str:
+        """The file name of the notebook students get (and hand in)."""
+
+    @property
+    def student_notebook_path(self) -> Path: ...
+
+    def template(self) -> Any: ...
+
+    def reference_submission(self) -> Any: ...
+
+    def clean_submission(self, nb: Any) -> Any: ...
+
+    def handouts(self) -> dict[str, str]: ...
+
+    def out_of_date(self) -> list[str]: ...
+
+    def write_student_files(self) -> list[Path]: ...
+
+    def leaks(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -37,8 +75,12 @@ class Assignment:
         return student_files(self.source)
 
     @property
+    def notebook_name(self) -> str:
+        return self.student_files.notebook_name
+
+    @property
     def student_notebook_path(self) -> Path:
-        return self.student_dir / self.student_files.notebook_name
+        return self.student_dir / self.notebook_name
 
     def template(self):
         """The untouched student notebook, as generated."""

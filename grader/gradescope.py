@@ -145,7 +145,7 @@ def bundle_files(assignment: Assignment, with_datasets: bool = True) -> dict[str
 
 def run_autograder_text(assignment: Assignment, limit_args: list[str]) -> str:
     return (RUN_AUTOGRADER.replace("@ASSIGNMENT@", shlex.quote(assignment.name))
-            .replace("@NOTEBOOK_NAME@", shlex.quote(assignment.student_files.notebook_name))
+            .replace("@NOTEBOOK_NAME@", shlex.quote(assignment.notebook_name))
             .replace("@LIMITS@", " ".join(shlex.quote(a) for a in limit_args)))
 
 

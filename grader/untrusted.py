@@ -80,6 +80,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise ValueError(f"an integer of {len(text):,} digits")
@@ -96,7 +103,7 @@ def parse_json(data: bytes | str, limits: JsonLimits = JsonLimits()) -> Any:
         except UnicodeDecodeError:
             raise EvidenceError("is not UTF-8 text") from None
     try:
-        value = json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
     except RecursionError:
         raise EvidenceError(f"nests more than {limits.max_depth} levels deep") from None
     except (ValueError, TypeError, MemoryError) as exc:

@@ -9,6 +9,7 @@ process limit applies and root-only files stay unreadable.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import resource
@@ -24,6 +25,7 @@ from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, Sand
                    hard_timeout, job_line)
 from .gpu import GpuShare
 from .process import StartedProcess, kill_user_processes
+from .staging import ExportStaging, WorkStaging
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
 _RUNS = itertools.count()
@@ -144,31 +146,48 @@ class BubblewrapSandbox(Sandbox):
     def start(self, run: SandboxRun) -> StartedRun:
         """Start the sandbox now, its runner waiting for the job (given by ``go``, when its time limit starts):
         a batch's worker starts the next submission's sandbox while the current one runs. A sandbox started is
-        that submission's only: its folders, its user, its process."""
+        that submission's only: its folders, its user, its process.
+
+        As root, its work and export folders are fresh tmpfs mounts of its own (``staging.py``): sized by the disk
+        limit, no host path visible inside, and only the wanted files copied out once its processes are dead."""
         drop_to = sandbox_uid() if os.geteuid() == 0 else None
+        owner = (drop_to, drop_to) if drop_to is not None else None
         if drop_to is not None:
             for parent in {run.workdir.parent, run.export_dir.parent}:
                 parent.chmod(0o711)  # traversable by the sandbox's user, not listable
-            for folder in (run.workdir, run.export_dir):
-                os.chown(folder, drop_to, drop_to)
-                for path in folder.rglob("*"):
-                    os.chown(path, drop_to, drop_to, follow_symlinks=False)
-        started = StartedProcess(bwrap_argv(run, self.python, self.gpu, self.cpu_slot),
-                                 preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
-                                                         gpu=self.gpu is not None),
-                                 first_input=job_line(run.job), report_bytes=run.report_bytes)
+        work = WorkStaging(run.workdir, run.limits.disk_mb, owner).__enter__()
+        export = ExportStaging(run.export_dir, run.limits.disk_mb, run.evidence_files, owner).__enter__()
+        if drop_to is not None:
+            for folder in {work.source, export.source, run.workdir, run.export_dir}:
+                _give_to(folder, drop_to)
+        staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
+        watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
+        try:
+            started = StartedProcess(bwrap_argv(staged, self.python, self.gpu, self.cpu_slot),
+                                     preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
+                                                             gpu=self.gpu is not None),
+                                     first_input=job_line(run.job), report_bytes=run.report_bytes)
+        except BaseException:
+            export.__exit__(None, None, None)
+            work.__exit__(None, None, None)
+            raise
 
         def end() -> None:
-            """Nothing of the student's is left running when this returns: the host reads the folders next."""
-            if drop_to is not None and not kill_user_processes(drop_to):
-                raise SandboxUnavailableError(f"processes of the sandbox's user {drop_to} could not be stopped")
+            """Nothing of the student's is left running when this returns; then the wanted files are copied out."""
+            try:
+                if drop_to is not None and not kill_user_processes(drop_to):
+                    raise SandboxUnavailableError(f"processes of the sandbox's user {drop_to} could not be stopped")
+            finally:
+                export.__exit__(None, None, None)
+                work.__exit__(None, None, None)
 
         def go() -> SandboxOutcome:
             try:
-                return started.finish(GO, hard_timeout(run.limits),
-                                      watched=(run.workdir, run.export_dir), disk_bytes=run.limits.disk_mb * 2**20)
+                outcome = started.finish(GO, hard_timeout(run.limits), watched=watched,
+                                         disk_bytes=run.limits.disk_mb * 2**20)
             finally:
                 end()
+            return dataclasses.replace(outcome, left_out=export.left_out)
 
         def cancel() -> None:
             try:
@@ -177,3 +196,9 @@ class BubblewrapSandbox(Sandbox):
                 end()
 
         return StartedRun(go, cancel)
+
+
+def _give_to(folder: Path, uid: int) -> None:
+    os.chown(folder, uid, uid)
+    for path in folder.rglob("*"):
+        os.chown(path, uid, uid, follow_symlinks=False)

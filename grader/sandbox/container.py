@@ -19,7 +19,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,11 +26,11 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import SandboxUnavailableError
-from ..untrusted import copy_wanted_files
 from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
                    hard_timeout, job_line)
 from .bubblewrap import DATASETS, cpu_set
 from .process import StartedProcess
+from .staging import ExportStaging
 
 log = logging.getLogger(__name__)
 
@@ -245,47 +244,6 @@ def remove_container(engine: Engine, name: str) -> None:
     if done.returncode != 0 and "no such container" not in done.stderr.lower() \
             and "no container with" not in done.stderr.lower():
         log.error("could not remove the container %s: %s", name, done.stderr.strip()[-500:])
-
-
-class ExportStaging:
-    """The host folder mounted as the export folder: as root a tmpfs of ``size_mb``, so that a submission
-    cannot fill the host's disk; once the container is gone, only the files the host reads (``wanted``: relative
-    path, most bytes) are copied into ``target``, and only if they are regular files within their limits."""
-
-    def __init__(self, target: Path, size_mb: int, wanted: Mapping[str, int] | None = None) -> None:
-        self.target = target
-        self.size_mb = size_mb
-        self.wanted = dict(wanted or {})
-        self.source = target
-        self.mounted = False
-
-    def __enter__(self) -> "ExportStaging":
-        if os.geteuid() != 0:
-            return self
-        folder = Path(tempfile.mkdtemp(prefix="export-", dir=self.target.parent))
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700", "tmpfs", str(folder)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            log.warning("the export folder is not size-limited (mounting a tmpfs failed: %s)", done.stderr.strip())
-            folder.rmdir()
-            return self
-        self.source, self.mounted = folder, True
-        return self
-
-    left_out: dict[str, str] = {}  # what was there but not copied, and why
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self.mounted:
-            return
-        try:
-            self.left_out = copy_wanted_files(self.source, self.target, self.wanted)
-        finally:
-            if subprocess.run(["umount", str(self.source)], capture_output=True, check=False).returncode != 0:
-                subprocess.run(["umount", "-l", str(self.source)], capture_output=True, check=False)
-            try:
-                self.source.rmdir()
-            except OSError as exc:
-                log.warning("could not remove the staging folder %s: %s", self.source, exc)
 
 
 def _give_to(folder: Path, uid: int, gid: int) -> None:

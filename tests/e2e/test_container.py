@@ -54,7 +54,7 @@ def fingerprint(*folders: Path) -> dict[str, str]:
 
 def export_mounts() -> list[str]:
     with open("/proc/self/mounts") as mounts:
-        return [line for line in mounts if "/export-" in line]
+        return [line for line in mounts if "/staged-" in line]
 
 
 def hostile(assignment, port: int) -> dict:
@@ -346,10 +346,11 @@ def test_the_next_container_starts_while_one_runs(sandbox, tiny_assignment, tmp_
     notebooks = slow_and_quick(tiny_assignment, tmp_path / "in")[:2]
     pool = LocalPool(tiny_assignment, 1, scratch, cpus=1, sandbox="container")
     order, seen_waiting = [], []
+    finished = threading.Event()
 
     def watch() -> None:
-        while not order:  # until the slow one's result: only one runs at a time, so this one waits
-            if any(next(p.glob("export*/kernel-*.json"), None) for p in scratch.glob("slot-0/b_quick*")):
+        while not order and not finished.is_set():  # until the slow one's result: only one runs at a time
+            if any(next(p.glob("staged-*/kernel-*.json"), None) for p in scratch.glob("slot-0/b_quick*")):
                 seen_waiting.append(len(our_containers(sandbox)))
             time.sleep(0.2)
 
@@ -360,6 +361,7 @@ def test_the_next_container_starts_while_one_runs(sandbox, tiny_assignment, tmp_
             order.append(job.key)
             assert result.points == 4 and result.sandbox == "container", result.feedback_text()
     finally:
+        finished.set()
         pool.close()
         watcher.join()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -2,6 +2,8 @@
 batch goes on.  They are graded on the tiny NumPy assignment: what they test is the sandbox, not the course."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from . import notebooks as nbs
@@ -157,9 +159,15 @@ def test_a_flood_of_output_is_truncated(graded):
 
 
 def test_filling_the_disk_is_stopped_at_the_budget(graded):
+    """As root the work folder is a tmpfs of the budget's size (the write fails, the rest of the notebook runs, as
+    in the container); otherwise a watchdog stops the sandbox."""
     result = graded[0]["disk_fill"]
-    assert points_by_task(result) == {**BASELINE, "last": 0}
-    assert "wrote more than the 256 MB of files it may write" in task(result, "last").ungraded_reason
+    if os.geteuid() == 0:
+        assert points_by_task(result) == BASELINE
+        assert "No space left on device" in task(result, "last").feedback
+    else:
+        assert points_by_task(result) == {**BASELINE, "last": 0}
+        assert "wrote more than the 256 MB of files it may write" in task(result, "last").ungraded_reason
 
 
 def test_nothing_tells_the_notebook_it_is_graded(graded):

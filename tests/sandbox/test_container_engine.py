@@ -9,7 +9,8 @@ import pytest
 
 from grader.errors import SandboxUnavailableError
 from grader.sandbox import container, process
-from grader.sandbox.container import Engine, ExportStaging, check_image, find_engine, run_container
+from grader.sandbox.container import Engine, check_image, find_engine, run_container
+from grader.sandbox.staging import ExportStaging
 from grader.untrusted import copy_wanted_files
 
 

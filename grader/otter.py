@@ -44,8 +44,29 @@ CONFIG_MARK = re.compile(r"^\s*#\s*ASSIGNMENT\s+CONFIG\s*$", re.M)
 OTTER_CELL = re.compile(r"^\s*(import otter\b|grader\s*=\s*otter\.Notebook|grader\.(check|check_all|export)\()",
                         re.M)
 BUILTINS = set(dir(builtins))
-# Modules a test may use by the notebook's name for them: brought in by the grader, never from the submission.
-MODULES = {"numpy", "math", "pandas", "keras", "tensorflow", "statistics", "random", "re", "json"}
+# The modules a test may use by the notebook's name for them, by the exact ``__name__`` the module has in the
+# student's kernel (what the export says), each with how the grader reaches it: a module the grader names itself,
+# and an attribute of it where the kernel's name is not an importable one (``tf.math`` is
+# ``tensorflow._api.v2.math``; ``tf.keras.layers`` is ``keras._tf_keras.keras.layers``).  The host looks a name up
+# here and nowhere else: a name the sandbox wrote is never imported, and a name not here is a reason.
+MODULES: dict[str, tuple[str, str]] = {
+    **{name: (name, "") for name in (
+        "math", "cmath", "statistics", "random", "re", "json", "itertools", "functools", "collections", "string",
+        "operator", "numpy", "numpy.linalg", "numpy.random", "numpy.fft", "pandas", "tensorflow", "keras",
+        "keras.layers", "keras.models", "keras.ops", "keras.backend", "keras.activations", "keras.losses",
+        "keras.metrics", "keras.optimizers", "keras.callbacks", "keras.utils", "keras.initializers",
+        "keras.regularizers")},
+    "tensorflow.keras": ("tensorflow", "keras"),  # `import tensorflow.keras as k`, `from tensorflow import keras`
+    "keras._tf_keras.keras": ("tensorflow", "keras"),
+    "keras._tf_keras.keras.layers": ("tensorflow", "keras.layers"),
+    "keras._tf_keras.keras.models": ("tensorflow", "keras.models"),
+    "tensorflow._api.v2.math": ("tensorflow", "math"),
+    "tensorflow._api.v2.nn": ("tensorflow", "nn"),
+    "tensorflow._api.v2.random": ("tensorflow", "random"),
+    "tensorflow._api.v2.linalg": ("tensorflow", "linalg"),
+}
+MAX_TAGGED_DEPTH = 100  # lists, tuples, sets and dicts inside each other in an export
+MAX_INTEGER_DIGITS = 100
 
 
 def is_otter_master(path: Path) -> bool:
@@ -209,8 +230,12 @@ class OtterAssignment:
         return self.solution_path.stem
 
     @property
+    def notebook_name(self) -> str:
+        return self.solution_path.name
+
+    @property
     def student_notebook_path(self) -> Path:
-        return self.student_dir / self.solution_path.name
+        return self.student_dir / self.notebook_name
 
     def template(self):
         return nbformat.read(self.build.student_dir / self.solution_path.name, as_version=4)
@@ -275,20 +300,36 @@ class OtterAssignment:
 
 
 def load_modules(names: list[str], values: dict[str, Any]) -> dict[str, Any]:
-    """The test's namespace: the notebook's values, and the modules it refers to by the notebook's names."""
-    import importlib
-
+    """The test's namespace: the notebook's values, and the modules it refers to by the notebook's names, looked up
+    in ``MODULES`` by their exact name (a ``SpecError`` names one that is not there: the check's reason)."""
     namespace = {}
     for name in names:
         value = values.get(name)
         if isinstance(value, dict) and set(value) == {"__module__"}:
-            module = str(value["__module__"])
-            if module.split(".")[0] not in MODULES:
-                raise SpecError(f"the tests use the module {module}, which the grader does not load")
-            namespace[name] = importlib.import_module(module)
+            namespace[name] = known_module(value["__module__"])
         else:
             namespace[name] = value
     return namespace
+
+
+def known_module(module: Any) -> Any:
+    """The module the kernel's ``module.__name__`` is, as the grader reaches it through ``MODULES``, the one table
+    of names it chose; the name itself is never imported."""
+    import importlib
+
+    where = MODULES.get(module) if isinstance(module, str) else None
+    if where is None:
+        shown = repr(module)[:80] if isinstance(module, str) else f"a {type(module).__name__}"
+        raise SpecError(f"the tests use the module {shown}, which the grader does not load (it loads NumPy, math,"
+                        " pandas, Keras, TensorFlow and a few more, by their exact names)")
+    package, attributes = where
+    try:
+        found = importlib.import_module(package)  # one of the grader's own names above
+        for attribute in filter(None, attributes.split(".")):
+            found = getattr(found, attribute)
+    except (ImportError, AttributeError) as exc:  # a version of the library without it
+        raise SpecError(f"the tests use the module {module!r}, which this grader's {package} lacks ({exc})") from None
+    return found
 
 
 def run_cases(question: str, cases: list[dict], namespace: dict[str, Any]) -> list[tuple[bool, str]]:
@@ -319,18 +360,56 @@ def short_error(output: str) -> str:
 
 
 def json_loads_tagged(text: str) -> Any:
-    """JSON written by ``grader.inkernel.save_any``: tuples, sets and dicts with other keys restored."""
-    def restore(value: Any) -> Any:
-        if isinstance(value, dict):
-            if set(value) == {"__tuple__"}:
-                return tuple(restore(v) for v in value["__tuple__"])
-            if set(value) == {"__set__"}:
-                return set(restore(v) for v in value["__set__"])
-            if set(value) == {"__pairs__"}:
-                return {restore(k): restore(v) for k, v in value["__pairs__"]}
-            return {k: restore(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [restore(v) for v in value]
-        return value
+    """JSON written by ``grader.inkernel.save_any``: tuples, sets and dicts with other keys restored.
 
-    return restore(json.loads(text))
+    Total on anything the sandbox wrote: deep nesting, huge integers, NaN (``save_any`` writes none), an unknown or
+    malformed tag, a set or a key that cannot be hashed are each a ``ValueError`` that says what is wrong."""
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+            raise ValueError(f"it holds an integer of {len(digits):,} digits (at most {MAX_INTEGER_DIGITS})")
+        return int(digits)
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"it holds {name}, which the grader's export never writes")
+
+    try:
+        data = json.loads(text, parse_int=parse_int, parse_constant=no_constant)
+    except RecursionError:
+        raise ValueError(f"its lists and objects are nested more than {MAX_TAGGED_DEPTH} levels deep") from None
+    return _restore(data, 0)
+
+
+TAGS = ("__tuple__", "__set__", "__pairs__", "__module__")
+
+
+def _restore(value: Any, depth: int) -> Any:
+    if depth > MAX_TAGGED_DEPTH:
+        raise ValueError(f"its lists and objects are nested more than {MAX_TAGGED_DEPTH} levels deep")
+    if isinstance(value, list):
+        return [_restore(v, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    tags = [key for key in TAGS if key in value]
+    if not tags:
+        return {k: _restore(v, depth + 1) for k, v in value.items()}
+    if len(value) != 1:
+        raise ValueError(f"an object with {tags[0]!r} and other keys, which the grader's export never writes")
+    tag, inner = tags[0], value[tags[0]]
+    if tag == "__module__":
+        if not isinstance(inner, str) or len(inner) > 200:
+            raise ValueError("a module whose name is not a short text")
+        return value
+    if not isinstance(inner, list):
+        raise ValueError(f"a {tag!r} that is not a list")
+    items = [_restore(v, depth + 1) for v in inner]
+    try:
+        if tag == "__tuple__":
+            return tuple(items)
+        if tag == "__set__":
+            return set(items)
+        if not all(isinstance(pair, list) and len(pair) == 2 for pair in items):
+            raise ValueError("a '__pairs__' whose items are not [key, value] pairs")
+        return {key: item for key, item in items}
+    except TypeError:  # an unhashable item of a set, or key of a dict
+        raise ValueError(f"a {tag!r} with an item that cannot be a set's item or a dict's key (a list or a dict)"
+                         ) from None

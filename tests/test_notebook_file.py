@@ -8,7 +8,7 @@ import random
 import pytest
 
 from grader import notebook_file
-from grader.notebook_file import TooLarge, read_without_outputs
+from grader.notebook_file import MAX_DEPTH, TooDeep, TooLarge, TooManyEntries, read_without_outputs
 
 TRICKY = ['say "hi"', "back\\slash", "ends with a backslash \\", "brackets ] } [ {", "colon: comma, quote\"",
           "unicode ✓ é", "\\\\\\", '"outputs": [1, 2]', "\n\t"]
@@ -56,6 +56,18 @@ def test_outputs_and_attachments_are_dropped_and_nothing_else(monkeypatch, chunk
         assert skipped > 0
 
 
+@pytest.mark.parametrize("window", [1, 2, 5, 64])
+def test_skipped_values_counted_a_window_at_a_time_end_where_they_end(monkeypatch, window):
+    """The skipped values are counted a window at a time (NumPy): windows ending anywhere, in a string, after a
+    backslash, on a bracket, give what the JSON says."""
+    monkeypatch.setattr(notebook_file, "FIRST_WINDOW", window)
+    for seed in range(12):
+        monkeypatch.setattr(notebook_file, "CHUNK", random.Random(seed).choice([1, 3, 50, 4096]))
+        nb = notebook(random.Random(100 + seed))
+        kept, _ = read_without_outputs(io.BytesIO(json.dumps(nb).encode()), 10**9)
+        assert json.loads(kept) == expected(nb)
+
+
 def test_scalar_outputs_and_a_cell_ending_with_them():
     raw = b'{"cells": [{"cell_type": "code", "source": "x", "outputs": null}, {"outputs": 5, "a": 1}], "x": 2}'
     kept, _ = read_without_outputs(io.BytesIO(raw), 10**6)
@@ -76,3 +88,63 @@ def test_malformed_input_comes_out_malformed_not_as_a_crash():
         kept, _ = read_without_outputs(io.BytesIO(raw), 10**6)
         with pytest.raises(json.JSONDecodeError):
             json.loads(kept)
+
+
+def _with(where: str, value: bytes) -> bytes:
+    """A small notebook with ``value`` (raw JSON) as its metadata's "x", or as the "x" of a cell's metadata, or
+    as a cell's outputs."""
+    cell = b'{"cell_type": "code", "source": "a = 1", "metadata": {"x": @C}, "outputs": @O}'
+    raw = b'{"cells": [{"cell_type": "markdown", "source": "", "metadata": {}}, ' + cell + b'], "metadata": {"x": @M}}'
+    for mark, name in ((b"@C", "cell"), (b"@O", "output"), (b"@M", "notebook")):
+        raw = raw.replace(mark, value if where == name else b"[]")
+    return raw
+
+
+@pytest.mark.parametrize("where, named", [
+    ("notebook", "the notebook's metadata"),
+    ("cell", "the metadata of cell 2 of the notebook (counting from the top, text cells too)")])
+def test_nesting_past_the_bound_is_refused_with_where_and_how_deep(where, named):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(TooDeep) as raised:
+        read_without_outputs(io.BytesIO(_with(where, deep)), 10**9)
+    assert (raised.value.where, raised.value.depth) == (named, 100_000)
+
+
+def test_nesting_at_the_bound_and_in_strings_is_read():
+    fits = b"[" * (MAX_DEPTH - 4) + b"]" * (MAX_DEPTH - 4)  # the notebook, its cells, the cell and its metadata
+    kept, _ = read_without_outputs(io.BytesIO(_with("cell", fits)), 10**9)
+    assert json.loads(kept)["cells"][1]["metadata"]["x"] == json.loads(fits)
+    in_text = json.dumps("[" * 10_000 + "{").encode()
+    kept, _ = read_without_outputs(io.BytesIO(_with("notebook", in_text)), 10**9)
+    assert json.loads(kept)["metadata"]["x"] == "[" * 10_000 + "{"
+
+
+def test_deep_outputs_are_dropped_and_never_stacked(monkeypatch):
+    """Nesting in a skipped value is counted, not kept: memory stays flat (the old scanner stacked a list per level,
+    hundreds of bytes each: gigabytes for a notebook of brackets)."""
+    import tracemalloc
+
+    monkeypatch.setattr(notebook_file, "CHUNK", 1 << 16)
+    deep = b"[" * 2_000_000 + b"]" * 2_000_000
+    in_outputs, in_metadata = _with("output", deep), _with("notebook", deep)
+    tracemalloc.start()
+    kept, skipped = read_without_outputs(io.BytesIO(in_outputs), 10**9)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert json.loads(kept)["cells"][1]["outputs"] == [] and skipped >= len(deep)
+    assert peak < 8 * 2**20, peak  # a list per level stacked took 200 MB
+    tracemalloc.start()
+    with pytest.raises(TooDeep):
+        read_without_outputs(io.BytesIO(in_metadata), 10**9)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * 2**20, peak
+
+
+def test_entries_are_counted_before_they_are_built(monkeypatch):
+    monkeypatch.setattr(notebook_file, "MAX_ENTRIES", 100)
+    with pytest.raises(TooManyEntries):
+        read_without_outputs(io.BytesIO(_with("notebook", b"[" + b"{}," * 200 + b"{}]")), 10**9)
+    many_outputs = b"[" + b"{}," * 200 + b"{}]"  # dropped, so not counted
+    kept, _ = read_without_outputs(io.BytesIO(_with("output", many_outputs)), 10**9)
+    assert json.loads(kept)["cells"][1]["outputs"] == []

@@ -11,7 +11,10 @@ One rule reads an answer, for the student's format check and the grader's check 
   where a height and width are asked, one number is a square size (``26`` or ``"26"`` reads as ``(26, 26)``,
   as the notes say "a 28 x 28 image is compressed to a 13 x 13 image").
 
-What the rule cannot read gets a message about the form of the answer, never "wrong answer".
+What the rule cannot read gets a message about the form of the answer, never "wrong answer".  A choice far longer
+than every option's text (``LONGER``) is one of them, said before anything is compared: comparing text costs time
+that grows with the product of the lengths (seconds per option for a megabyte), and a text many times an
+option's length is no way of writing that option.
 """
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ from typing import Any, Mapping
 from .base import Outcome, check
 
 SIMILAR = 0.75  # how close quoted text must be to an option's own text (typos, a missing word)
+LONGER = 10  # a choice longer than this many times the longest option's text (and than MIN_LONG) is not read
+MIN_LONG = 1000  # characters: the bound where options are short or letters only
+LONGEST_NUMBER = 100  # characters of a number or a shape written as text (Python refuses integers of 4,300 digits)
+MOST_SIZES = 32  # sizes in a shape (an array's have at most 32 dimensions in NumPy, 4 or 5 in a course)
 LETTER_ALONE = re.compile(r"^(?:option|answer|choice)?\s*:?\s*\(?([a-z])\)?[.:]?$")
 LETTER_AND_TEXT = re.compile(r"^\(?([a-z])\s*[).:\-]\s*(.+)$")
 SHAPE_TEXT = re.compile(r"^[(\[]?\s*(\d+(?:\s*(?:,|x|×|\*|by)\s*\d+)*)\s*,?\s*[)\]]?$")
@@ -66,6 +73,10 @@ def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str
     if not isinstance(value, str):
         return None, f"the answer is a {type(value).__name__}, not text: {_format_help(options)}"
     text = " ".join(value.strip().split())
+    longest = max((len(own) for own in options.values()), default=0)
+    if len(text) > max(MIN_LONG, LONGER * longest):
+        return None, (f"the answer is {len(text):,} characters long, far longer than any option (the longest is"
+                      f" {longest:,}), so it cannot be one of them: {_format_help(options)}")
     alone = LETTER_ALONE.match(text.lower())
     if alone:
         return _known_letter(alone.group(1), options)
@@ -130,13 +141,15 @@ def read_number(value: Any) -> tuple[float | None, str | None]:
         if not math.isfinite(value):
             return None, "the answer is not a finite number"
         return float(value), None
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value.strip()) <= LONGEST_NUMBER:
         text = value.strip().replace(",", "").replace("_", "").replace(" ", "")
         try:
-            return float(text), None
+            number = float(text)
         except ValueError:
             pass
-    return None, f"{str(value)[:60]!r} is not a number: answer with a number, for example 42"
+        else:
+            return (number, None) if math.isfinite(number) else (None, "the answer is not a finite number")
+    return None, f"{_shown(value)} is not a number: answer with a number, for example 42"
 
 
 @check("number_format", "value")
@@ -168,15 +181,17 @@ def read_shape(value: Any, length: int | None = None) -> tuple[tuple[int, ...] |
     value = plain(value)
     if value is None or value is Ellipsis:
         return None, f"no answer yet: {example}"
+    if isinstance(value, (list, tuple)) and len(value) > MOST_SIZES:
+        return None, f"{_shown(value)} has {len(value):,} items, more than a shape has: {example}"
     if isinstance(value, (list, tuple)) and value and all(_integral(plain(v)) for v in value):
         return _square(tuple(int(plain(v)) for v in value), length), None
     if _integral(value):
         return _square((int(value),), length), None
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value.strip()) <= LONGEST_NUMBER:
         match = SHAPE_TEXT.match(value.strip().lower())
         if match:
             return _square(tuple(int(n) for n in re.findall(r"\d+", match.group(1))), length), None
-    return None, f"{str(value)[:60]!r} is not a shape: {example}"
+    return None, f"{_shown(value)} is not a shape: {example}"
 
 
 def _square(sizes: tuple[int, ...], length: int | None) -> tuple[int, ...]:
@@ -187,13 +202,21 @@ def _integral(value: Any) -> bool:
     return _real(value) and math.isfinite(value) and value == int(value)
 
 
+def _shown(value: Any) -> str:
+    """A student's answer in a message, at most 60 characters of it (an answer can be a list of a million numbers)."""
+    if isinstance(value, (str, list, tuple)):
+        value = value[:61]  # enough for 60 characters, without writing out the rest
+    text = str(value) if isinstance(value, tuple) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _form_problem(got: tuple[int, ...], length: int) -> str | None:
     """What is wrong with the form of a shape of the wrong length, in a student's words; None if its length is right."""
     if len(got) == length:
         return None
     if length == 2 and len(got) == 3:
-        return f"give the height and width only: {got} has the channels too"
-    return f"{got} has {len(got)} number{'s' if len(got) != 1 else ''}, the answer has {length}"
+        return f"give the height and width only: {_shown(got)} has the channels too"
+    return f"{_shown(got)} has {len(got):,} number{'s' if len(got) != 1 else ''}, the answer has {length}"
 
 
 @check("shape_format", "value")
@@ -206,8 +229,8 @@ def shape_format(value: Any, params: Mapping[str, Any]) -> Outcome:
     if form:
         return Outcome(False, form)
     if shape != read_shape(value)[0]:
-        return Outcome(True, f"{plain(value)!r} reads as {shape}, a square size")
-    return Outcome(True, f"{shape} is a shape")
+        return Outcome(True, f"{_shown(plain(value))} reads as {_shown(shape)}, a square size")
+    return Outcome(True, f"{_shown(shape)} is a shape")
 
 
 @check("shape", "value")
@@ -218,4 +241,4 @@ def shape(value: Any, params: Mapping[str, Any]) -> Outcome:
         return Outcome(False, problem)
     if got == expected or (params.get("ignore_channels") and got == expected[:-1]):
         return Outcome(True, "correct")
-    return Outcome(False, _form_problem(got, len(expected)) or f"{got} is not the right answer")
+    return Outcome(False, _form_problem(got, len(expected)) or f"{_shown(got)} is not the right answer")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import IntakeError
 from ..files import atomic_write_bytes, atomic_write_text
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 STAGED = "submissions"
 MANIFEST = "submissions.json"
 SCRATCH = ".intake"
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # what safe_key and unique_key make: one file name
 
 
 @dataclass(frozen=True)
@@ -48,18 +51,49 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Manifest":
-        submissions = []
-        for number, entry in enumerate(data.get("submissions", []), start=1):
-            try:
-                submissions.append(StagedSubmission(**{**entry, "members": tuple(entry.get("members", ())),
-                                                       "notes": tuple(entry.get("notes", ()))}))
-            except (TypeError, AttributeError) as exc:
-                raise ValueError(f"submission {number} ({str(entry)[:120]}): {exc}") from None
+        """Read back from JSON; a field of the wrong type, or a key that is not a safe file name (it names the
+        student's files), is a ValueError that names the entry."""
+        if not isinstance(data, dict):
+            raise ValueError("it is not a JSON object")
+        if not isinstance(data.get("assignment"), str) or not isinstance(data.get("layout", ""), str):
+            raise ValueError("its 'assignment' or 'layout' is not text")
+        for name in ("submissions", "unmatched", "superseded"):
+            if not isinstance(data.get(name, []), list):
+                raise ValueError(f"its {name!r} are not a list")
+        submissions = [_staged_from_dict(entry, number) for number, entry in enumerate(data.get("submissions", []),
+                                                                                      start=1)]
         return cls(assignment=data["assignment"], layout=data.get("layout", ""), submissions=submissions,
                    unmatched=list(data.get("unmatched", [])), superseded=list(data.get("superseded", [])))
 
     def keys(self) -> list[str]:
         return [s.key for s in self.submissions]
+
+
+def _staged_from_dict(entry: Any, number: int) -> StagedSubmission:
+    def wrong(why: str) -> ValueError:
+        return ValueError(f"submission {number} ({str(entry)[:120]}): {why}")
+
+    if not isinstance(entry, dict):
+        raise wrong("not a JSON object")
+    for name in ("key", "student", "file"):
+        if not isinstance(entry.get(name), str):
+            raise wrong(f"its {name!r} is not text")
+    for name in ("user_id", "submission_id"):
+        if entry.get(name) is not None and not isinstance(entry[name], str):
+            raise wrong(f"its {name!r} is not text")
+    if type(entry.get("attempt", 0)) is not int:
+        raise wrong("its 'attempt' is not a whole number")
+    members, notes = entry.get("members", []), entry.get("notes", [])
+    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+        raise wrong("its 'members' are not a list of objects")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise wrong("its 'notes' are not a list of texts")
+    if not KEY.fullmatch(entry["key"]):
+        raise wrong("its 'key' is not a name the intake makes (letters, digits, '.', '_' and '-')")
+    try:
+        return StagedSubmission(**{**entry, "members": tuple(members), "notes": tuple(notes)})
+    except TypeError as exc:  # a field the intake does not write
+        raise wrong(str(exc)) from None
 
 
 def staged_path(out_dir: Path, key: str) -> Path:
@@ -73,7 +107,7 @@ def read_manifest(out_dir: Path) -> Manifest | None:
         return None
     try:
         return Manifest.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise IntakeError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from None
 
 

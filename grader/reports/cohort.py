@@ -2,6 +2,7 @@
 grading times, and the submissions that need a human look."""
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -99,10 +100,25 @@ def common_failures(results: Mapping[str, SubmissionResult], roster: Roster) -> 
 
 
 def grading_times(results: Mapping[str, SubmissionResult], roster: Roster) -> tuple[GradingTime, ...]:
-    times = [GradingTime(roster.student(key).name, float(r.execution.get("seconds") or 0.0),
-                         float(r.execution.get("checks_seconds") or 0.0))
-             for key, r in sorted(results.items()) if "seconds" in r.execution]
+    """The times of the results that have them; a time that is not a number (the runner's figures pass through the
+    sandbox) is left out, never a report that stops."""
+    times = []
+    for key, r in sorted(results.items()):
+        notebook, checks = seconds(r.execution.get("seconds")), seconds(r.execution.get("checks_seconds"))
+        if notebook is not None:
+            times.append(GradingTime(roster.student(key).name, notebook, checks or 0.0))
     return tuple(times)
+
+
+def seconds(value: object) -> float | None:
+    """A number of seconds from a result's ``execution``: a finite, non-negative number, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past a float's range
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def concerns_of(result: SubmissionResult, answer_lines: int) -> tuple[str, ...]:

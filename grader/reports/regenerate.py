@@ -50,11 +50,14 @@ class ReportSummary:
 
 
 def notebooks(out_dir: Path, keys: list[str], roster: Roster) -> dict[str, Path | None]:
-    """Each result's notebook: the one executed, else the submission the intake staged, else the original file."""
-    staged = {key: staged_path(out_dir, key) for key in keys}
-    return {key: similarity.notebook_of(out_dir, key, staged[key] if staged[key].is_file()
-                                        else Path(roster.student(key).file) if roster.student(key).file else None)
-            for key in keys}
+    """Each result's notebook: the submission the intake staged (the grader's own copy of what was graded), else
+    the one executed (written in the sandbox, where the student's code could replace it), else the original file."""
+    found = {}
+    for key in keys:
+        staged = staged_path(out_dir, key)
+        original = Path(roster.student(key).file) if roster.student(key).file else None
+        found[key] = staged if staged.is_file() else similarity.notebook_of(out_dir, key, original)
+    return found
 
 
 def _warnings(out_dir: Path, results: Mapping[str, SubmissionResult], roster: Roster, column: str,
@@ -76,9 +79,14 @@ def _warnings(out_dir: Path, results: Mapping[str, SubmissionResult], roster: Ro
                         " that exact title or creates a new one (give --canvas-column \"Name (id)\" as in Canvas's"
                         " own export)")
     if unread := sorted(k for k in results if found.get(k) is None):
-        warnings.append(f"{len(unread)} submissions have no notebook in {out_dir / 'executed'} (nor an original"
-                        " file): left out of the similarity check: " + ", ".join(unread))
+        warnings.append(f"{len(unread)} submissions have no notebook in {out_dir / 'submissions'} or"
+                        f" {out_dir / 'executed'} (nor an original file): left out of the similarity check: "
+                        + ", ".join(unread))
     return warnings
+
+
+def _short(text: str, most: int = 160) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def _remove_outputs_of(target: Path, keys: Mapping[str, str]) -> int:
@@ -114,8 +122,12 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
     except SubmissionError as exc:
         raise ReportError(f"the student notebook {assignment.student_notebook_path} cannot be read: {exc}") from None
     found = notebooks(out_dir, list(results), roster)
-    codes = {key: similarity.read_answer_code(path, template) for key, path in found.items()}
+    read = {key: similarity.read_answer_code(path, template) for key, path in found.items()}
+    codes = {key: code for key, (code, _) in read.items()}
     warnings = _warnings(out_dir, results, roster, column, found)
+    if cut := {key: problem for key, (_, problem) in sorted(read.items()) if problem}:
+        warnings.append(f"{len(cut)} submissions are left out of the similarity check or compared in part: "
+                        + "; ".join(f"{roster.student(k).name} ({k}): {_short(why)}" for k, why in cut.items()))
     if unreadable:
         warnings.insert(0, f"{len(unreadable)} results cannot be read and are left out of everything (their old"
                         f" feedback removed: {stale} files); run `grader batch` again, which grades them again: "

@@ -1,11 +1,12 @@
 """Pairs of students whose answer code is unusually similar, found with copydetect's winnowing.
 
-A student's answer code is the code cells of the notebook that was executed, without what the assignment
-gave: a cell identical to a cell of the student notebook is left out whole, and so is any line the student
-notebook already has (the scaffold, the given code, ``check("task")``).  copydetect tokenises what remains
-(names become placeholders, so renamed variables do not hide a copy), takes every k-gram of ``NOISE_TOKENS``
-tokens, and drops the k-grams of the student notebook itself as boilerplate.  For a pair, each student's share
-is the part of their answer code that is also in the other's.
+A student's answer code is the code cells of the notebook that was graded (the intake's copy, else the one
+executed), at most ``MAX_ANSWER_CHARS`` of it, without what the assignment gave: a cell identical to a cell of
+the student notebook is left out whole, and so is any line the student notebook already has (the scaffold, the
+given code, ``check("task")``).  copydetect tokenises what remains (names become placeholders, so renamed
+variables do not hide a copy), takes every k-gram of ``NOISE_TOKENS`` tokens, and drops the k-grams of the
+student notebook itself as boilerplate.  For a pair, each student's share is the part of their answer code that
+is also in the other's.
 
 A pair is flagged when the larger share is at least ``THRESHOLD`` and at least ``MIN_OVERLAP_TOKENS`` tokens
 are shared.  The measured figures behind the choice: a copy with its variables renamed shares 100% both ways;
@@ -33,6 +34,7 @@ NOISE_TOKENS = 25  # copydetect's default noise threshold: shorter matches are n
 THRESHOLD = 0.6
 MIN_OVERLAP_TOKENS = 80
 MAX_PAIRS = 30  # the most similar pairs shown, however many pass the threshold
+MAX_ANSWER_CHARS = 100_000  # compared of each student's answer code (an answer is a few thousand; 1 MB took 13 s)
 MARK = ("<mark>", "</mark>")
 
 
@@ -91,14 +93,20 @@ def notebook_of(out_dir: Path, key: str, original: Path | None = None) -> Path |
     return original if original is not None and original.is_file() else None
 
 
-def read_answer_code(path: Path | None, template: Any) -> str:
+def read_answer_code(path: Path | None, template: Any) -> tuple[str, str | None]:
+    """(the answer code of the notebook at ``path``, at most ``MAX_ANSWER_CHARS`` of it; why it is cut or missing,
+    or None).  Total: a notebook that cannot be read gives no code and its reason, never an exception."""
     if path is None:
-        return ""
+        return "", None
     try:
-        return answer_code(read_submission(path), template)
+        code = answer_code(read_submission(path), template)
     except SubmissionError as exc:
         log.info("no answer code from %s: %s", path, exc)
-        return ""
+        return "", f"its notebook cannot be read ({exc})"
+    if len(code) > MAX_ANSWER_CHARS:
+        return code[:MAX_ANSWER_CHARS], (f"its answer code is {len(code):,} characters long: only the first"
+                                         f" {MAX_ANSWER_CHARS:,} are compared")
+    return code, None
 
 
 def _fingerprint(code: str, boilerplate: Any = None):

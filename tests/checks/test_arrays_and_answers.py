@@ -218,3 +218,52 @@ def test_padded_images_must_be_centred(test_images):
     every_axis = np.pad(test_images, 2)[..., None] / 255.0  # np.pad(x, 2): the image axis too
     message = array_matches_dataset(every_axis, PADDED).message
     assert f"holds {len(test_images) + 4:,} images, 4 more" in message and "the image axis was padded too" in message
+
+
+@pytest.mark.parametrize("answer", ["x" * 2**20, "b) " + "A technique to isolate features in images " * 25_000,
+                                    "A " * 2**19, "(b" + ")" * 2**20])
+def test_a_megabyte_answer_is_named_at_once(answer):
+    """Text is compared in time that grows with the product of the lengths (8 s per option for a megabyte): an
+    answer far longer than every option cannot be one of them, and is said to be so before anything is compared."""
+    import time
+
+    started = time.perf_counter()
+    for outcome in (choice(answer, QUIZ), choice_format(answer, QUIZ)):
+        assert not outcome.passed
+        assert "characters long, far longer than any option (the longest is 41), so it cannot be one of them" \
+            in outcome.message and "not the right answer" not in outcome.message
+    assert time.perf_counter() - started < 0.5
+
+
+def test_answers_up_to_the_bound_are_still_read():
+    """Whitespace does not count, and a letter with its option's text repeated stays within the bound."""
+    assert choice("b" + " " * 2**20, QUIZ).passed
+    assert choice("b) " + "A technique to isolate features in images " * 2, QUIZ).passed
+    assert choice("b) A technique to isolate features in images", {**QUIZ, "options": {
+        "a": "x" * 5000, "b": "A technique to isolate features in images"}}).passed
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("1" * 10**6, "'" + "1" * 56 + "... is not a number"),
+    ("9" * 5000, "is not a number"), ("nan", "the answer is not a finite number"),
+    ("1e999", "the answer is not a finite number"), ([1] * 10**6, "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,"
+                                                                  " 1,... is not a number")])
+def test_huge_numbers_are_named_without_a_crash(answer, message):
+    """A number as text is read up to 100 characters (Python refuses 4,300 digits), is finite, and is quoted in
+    at most 60 characters."""
+    for outcome in (number(answer, {"expected": 640}), number_format(answer, {"integer": True})):
+        assert not outcome.passed and message in outcome.message and len(outcome.message) < 150
+
+
+@pytest.mark.parametrize("answer, message", [
+    ("1" * 10**6, "is not a shape"), ("(" + "26, " * 300_000 + ")", "is not a shape"),
+    ([26] * 10**6, "[26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, ... has 1,000,000 items, more than a"
+                   " shape has"),
+    ([26] * 10, "(26, 26, 26, 26, 26, 26, 26, 26, 26, 26) has 10 numbers, the answer has 2")])
+def test_huge_shapes_are_named_without_a_crash(answer, message):
+    import time
+
+    started = time.perf_counter()
+    for outcome in (shape(answer, {"expected": [26, 26]}), shape_format(answer, {"length": 2})):
+        assert not outcome.passed and message in outcome.message and len(outcome.message) < 150
+    assert time.perf_counter() - started < 0.5

@@ -204,3 +204,32 @@ def test_a_name_read_from_the_zip_code_page_is_noted_on_the_student(tmp_path):
     students = {s.student: s for s in manifest.submissions}
     assert sorted(students) == ["Ana", "Jürgen Oz"]
     assert any("not UTF-8" in note for note in students["Jürgen Oz"].notes) and students["Ana"].notes == ()
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda d: d["submissions"][0].update(key="../../etc/x"), "its 'key' is not a name the intake makes"),
+    (lambda d: d["submissions"][0].update(key=".."), "its 'key' is not a name the intake makes"),
+    (lambda d: d["submissions"][0].update(student=["a"]), "its 'student' is not text"),
+    (lambda d: d["submissions"][0].update(user_id=5), "its 'user_id' is not text"),
+    (lambda d: d["submissions"][0].update(attempt="1"), "its 'attempt' is not a whole number"),
+    (lambda d: d["submissions"][0].update(members=[5]), "its 'members' are not a list of objects"),
+    (lambda d: d["submissions"][0].update(notes="late"), "its 'notes' are not a list of texts"),
+    (lambda d: d["submissions"][0].update(extra=1), "unexpected keyword argument 'extra'"),
+    (lambda d: d["submissions"].append(5), "submission 2 (5): not a JSON object"),
+    (lambda d: d.update(submissions={}), "its 'submissions' are not a list"),
+    (lambda d: d.update(assignment=None), "its 'assignment' or 'layout' is not text"),
+])
+def test_a_damaged_list_of_students_is_refused_by_name(tmp_path, edit, reason):
+    """submissions.json names each student's files by key: a key that is not one file name, or a field of the wrong
+    type, is refused with the entry named, never a path followed or a report stopped by a TypeError."""
+    entry = {"key": "smithjane_1201", "student": "Jane Smith", "file": "smithjane_1201_5001_fashion_cnn.ipynb",
+             "user_id": "1201", "submission_id": "5001", "attempt": 0, "members": [], "notes": []}
+    data = {"assignment": "fashion_cnn", "layout": "Canvas download", "submissions": [entry], "unmatched": [],
+            "superseded": []}
+    (tmp_path / "submissions.json").write_text(json.dumps(data))
+    assert read_manifest(tmp_path).keys() == ["smithjane_1201"]
+    edit(data)
+    (tmp_path / "submissions.json").write_text(json.dumps(data))
+    with pytest.raises(IntakeError, match="submissions.json cannot be read") as raised:
+        read_manifest(tmp_path)
+    assert reason in str(raised.value)

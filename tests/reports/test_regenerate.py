@@ -86,16 +86,20 @@ def test_damaged_and_foreign_results_are_left_out_with_a_reason(tmp_path, by_han
     erin = json.loads((out / "results" / "erin.json").read_text())
     (out / "results" / "erin.json").write_text(json.dumps({**erin, "assignment": "fashion_cnn", "points": 38,
                                                            "max_points": 40}))
+    frank = json.loads((out / "results" / "frank.json").read_text())
+    frank["execution"] = "@@"
+    (out / "results" / "frank.json").write_text(json.dumps(frank).replace('"@@"', "[" * 100_000 + "]" * 100_000))
     summary = regenerate(out, by_hand_course)
-    assert summary.results == 3
+    assert summary.results == 2
     damaged = next(w for w in summary.warnings if "cannot be read" in w)
+    assert "franksmith (frank.json: RecursionError" in damaged
     assert "bobsmith (bob.json: JSONDecodeError" in damaged and "carolsmith (carol.json: ValueError: the result: its" \
         " 'points' is not a number" in damaged and "run `grader batch` again" in damaged
     assert any("another assignment than by_hand" in w and "erin" in w for w in summary.warnings)
     canvas = csv_rows(out / "canvas.csv")
     assert canvas[1][5] == "15"  # the assignment's points, not the foreign result's 40
-    assert sorted(row[0] for row in canvas[2:]) == ["alicesmith", "davesmith", "franksmith"]
-    assert sorted(row[1] for row in csv_rows(out / "gradebook.csv")[1:]) == ["alicesmith", "davesmith", "franksmith"]
+    assert sorted(row[0] for row in canvas[2:]) == ["alicesmith", "davesmith"]
+    assert sorted(row[1] for row in csv_rows(out / "gradebook.csv")[1:]) == ["alicesmith", "davesmith"]
     assert not (out / "feedback" / "bob.html").exists() and not (out / "gradescope" / "bob" / "results.json").exists()
     assert (out / "feedback" / "erin.html").is_file()  # a foreign result's files are its own assignment's business
     page = (out / "report.html").read_text()
@@ -116,3 +120,68 @@ def test_a_student_s_answer_with_dollar_signs_is_drawn_as_written(tmp_path, by_h
     page = read_page(summary.report)
     assert "Most common failures" in [image["alt"] for image in page.images]
     assert not any("could not be drawn" in w for w in summary.warnings)
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_hostile_notebooks_never_stop_the_reports_of_the_class(tmp_path, class_out):
+    """Notebooks a student's code left behind or handed in: nested 100,000 levels, cells that are not a list, a
+    5,000-digit number, a folder and a FIFO where a notebook should be; a result whose times are not numbers.
+    `grader report` makes every student's outputs and names each unread notebook with its reason."""
+    import os
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(class_out, out)
+    executed = {key: out / "executed" / key / "executed.ipynb" for key in ("alice", "bob", "carol", "erin", "frank")}
+    deep = json.loads(executed["bob"].read_text())
+    deep["metadata"]["x"] = "@@"
+    executed["bob"].write_text(json.dumps(deep).replace('"@@"', _nested(100_000)))
+    executed["carol"].write_text('{"cells": {}, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    executed["erin"].write_text(executed["alice"].read_text().replace('"nbformat_minor"', '"x": ' + "9" * 5000
+                                                                      + ', "nbformat_minor"', 1))
+    executed["frank"].unlink()
+    os.mkfifo(executed["frank"])
+    (out / "submissions").mkdir()
+    (out / "submissions" / "dave.ipynb").mkdir()  # where the intake's copy should be, a folder
+    alice = json.loads((out / "results" / "alice.json").read_text())
+    alice["execution"].update(seconds="abc", checks_seconds=[1])
+    (out / "results" / "alice.json").write_text(json.dumps(alice))
+
+    done = CliRunner().invoke(main, ["report", str(out), "-a", "by_hand", "--to", str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    assert "6 results" in done.output and "Traceback" not in done.output
+    for key in USER_IDS:
+        assert (tmp_path / "r" / "feedback" / f"{key}.html").is_file()
+        assert (tmp_path / "r" / "gradescope" / key / "results.json").is_file()
+    left_out = next(line for line in done.output.splitlines() if "left out of the similarity check or" in line)
+    assert "bobsmith (bob): its notebook cannot be read (the notebook's metadata is nested 100,000 levels deep" \
+        in left_out
+    assert "carolsmith (carol): its notebook cannot be read (the notebook's cells are a dictionary" in left_out
+    assert "erinsmith (erin): its notebook cannot be read (the notebook holds an integer of 5,000 digits" in left_out
+    assert "franksmith (frank): its notebook cannot be read (the notebook is not a regular file)" in left_out
+    assert any("have no notebook" in line and line.endswith("similarity check: dave")
+               for line in done.output.splitlines())  # its staged copy a folder, no executed notebook
+    page = read_page(tmp_path / "r" / "report.html")
+    assert set(page.rows) == set(USER_IDS)
+    assert "Grading time per submission" in [image["alt"] for image in page.images]  # without alice's
+
+
+def test_the_copy_the_grader_staged_is_compared_not_what_the_sandbox_left(tmp_path, by_hand_course):
+    """The executed notebook is written in the sandbox, where a student's code can replace it (with an untouched
+    notebook, or garbage): the copy the intake staged is what the similarity check reads."""
+    import nbformat
+
+    notebooks = class_notebooks()
+    results = {k: r for k, r in class_results().items() if k in ("alice", "bob", "frank")}
+    out = write_out_dir(tmp_path / "out", results, {"alice": notebooks["alice"], "bob": notebooks["frank"],
+                                                    "frank": notebooks["frank"]}, USER_IDS)
+    (out / "executed" / "alice" / "executed.ipynb").write_text("[" * 100_000)
+    (out / "submissions").mkdir()
+    for key in ("alice", "bob"):
+        nbformat.write(notebooks[key], out / "submissions" / f"{key}.ipynb")
+    summary = regenerate(out, by_hand_course)
+    assert summary.similar_pairs == 1
+    assert "alicesmith and bobsmith:" in (out / "report.html").read_text()

@@ -113,7 +113,7 @@ def read_result(out_dir: Path, stem: str) -> dict | None:
     """A stored result's JSON object; None when there is none that can be read as one."""
     try:
         stored = json.loads((out_dir / RESULTS / f"{stem}.json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return stored if isinstance(stored, dict) else None
 
@@ -130,7 +130,7 @@ def read_results(out_dir: Path, keys: list[str] | None = None
             results[path.stem] = SubmissionResult.from_dict(json.loads(path.read_text()))
         except FileNotFoundError:
             continue
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             unreadable[path.stem] = f"{type(exc).__name__}: {str(exc)[:200]}"
             log.warning("ignoring unreadable result %s (%s)", path, unreadable[path.stem])
     return results, unreadable

@@ -77,7 +77,7 @@ def test_the_gpu_is_refused_by_name_where_it_cannot_be_used(monkeypatch):
 
 SEEN = """import json, os
 limits = {line[:26].strip(): line[26:].split()[0] for line in open('/proc/self/limits').read().splitlines()[1:]}
-open('seen.json', 'w').write(json.dumps({
+open(os.path.expanduser('~/.local/share/jupyter/runtime/seen.json'), 'w').write(json.dumps({
     'devices': sorted(n for n in os.listdir('/dev') if n.startswith('nvidia')),
     'env': {k: os.environ.get(k) for k in ('CUDA_VISIBLE_DEVICES', 'TF_FORCE_GPU_ALLOW_GROWTH')},
     'data': limits['Max data size'], 'address_space': limits['Max address space']}))"""
@@ -96,11 +96,12 @@ def test_a_notebook_in_a_gpu_sandbox_sees_the_devices_and_its_limits(gpu):
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SEEN)]), work / "nb.ipynb")
         job = {"notebook": f"{INSIDE_WORKDIR}/nb.ipynb", "workdir": INSIDE_WORKDIR, "export_dir": INSIDE_EXPORT,
                "cell_timeout_s": 60, "notebook_timeout_s": 120, "max_output_bytes": 100_000, "tasks": [],
-               "token": "t", "probes": []}
+               "probes": []}
         sandbox = BubblewrapSandbox(cpu_slot=1, gpu=find_gpus(dev) if gpu else None)
-        outcome = sandbox.run(SandboxRun(workdir=work, export_dir=export, job=job, limits=LIMITS))
+        outcome = sandbox.run(SandboxRun(workdir=work, export_dir=export, job=job, limits=LIMITS,
+                                         evidence_files={"seen.json": 10_000}))
         assert outcome.exit_code == 0, outcome.log_tail
-        seen = json.loads((work / "seen.json").read_text())
+        seen = json.loads((export / "seen.json").read_text())  # as root, only the files asked for are copied out
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     limit = str(LIMITS.memory_mb * 2**20)

@@ -62,3 +62,15 @@ def test_the_gradescope_sandbox_refuses_outside_gradescope(tmp_path, monkeypatch
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(SandboxUnavailableError, match="runs as root"):
         GradescopeSandbox(layout=tmp_path)
+
+
+def test_an_otter_assignment_has_a_bundle_too(tmp_path):
+    """``grader gradescope conv_arithmetic`` once failed: the otter assignment's interface differed (a method where
+    the others have a property); both are a ``Course`` now (tests/test_assignment.py)."""
+    from grader.assignment import load_assignment
+
+    bundle = write_bundle(load_assignment("conv_arithmetic"), tmp_path, [], with_datasets=False)
+    with zipfile.ZipFile(bundle) as archive:
+        run_autograder = archive.read("run_autograder").decode()
+        assert "solutions/conv_arithmetic/conv_arithmetic.ipynb" in archive.namelist()
+    assert "NOTEBOOK_NAME=conv_arithmetic.ipynb" in run_autograder

@@ -21,7 +21,7 @@ from .errors import EvidenceError
 from .protocol import EXPORTS, PROBES
 from .spec import AssignmentSpec, TaskSpec
 from .student_text import one_line
-from .untrusted import JsonLimits, read_bytes, read_json, read_npy, regular_file
+from .untrusted import JsonLimits, parse_json, read_bytes, read_json, read_npy, regular_file
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ SUFFIX = {"keras_model": ".keras", "array": ".npy", "value": ".json", "history":
 MAX_BYTES = {"keras_model": 200 * 2**20, "array": 1024 * 2**20, "value": 2**20, "history": 4 * 2**20,
              "figure": 0, "function": 2**16, "callback": 2**16, "any": 1024 * 2**20}
 ANY_JSON_BYTES = 16 * 2**20  # a value a test reads (otter), as JSON
+ANY_JSON_LIMITS = JsonLimits(max_bytes=ANY_JSON_BYTES, max_depth=32, max_entries=1_000_000)
 ARRAY_FACTOR = 4  # an array may take this many times what the task's stated shape needs as float64
 MODEL_PARAMS_FACTOR = 100  # a model may declare this many times the parameters the task states
 DEFAULT_MAX_PARAMS = 50_000_000
@@ -145,7 +146,8 @@ def _load_any(folder: ExportFolder, task: TaskSpec, variable: str, said: Any) ->
 
     limits = variable_limits(task, variable, "any")
     for suffix in (".keras", ".npy", ".json"):
-        most = ANY_JSON_BYTES if suffix == ".json" else limits.max_bytes
+        most = {".json": ANY_JSON_BYTES, ".keras": min(limits.max_bytes, MAX_BYTES["keras_model"])}.get(
+            suffix, limits.max_bytes)
         try:
             path = folder.file(f"{EXPORTS}/{task.name}/{variable}{suffix}", most)
         except EvidenceError as exc:
@@ -157,7 +159,9 @@ def _load_any(folder: ExportFolder, task: TaskSpec, variable: str, said: Any) ->
                 return load_model(path, limits)
             if suffix == ".npy":
                 return load_array(path, most)
-            data = json_loads_tagged(read_bytes(path, most).decode("utf-8"))
+            text = read_bytes(path, most)
+            parse_json(text, ANY_JSON_LIMITS)  # its size, nesting and values, before the tagged reading
+            data = json_loads_tagged(text.decode("utf-8"))
             if not isinstance(data, dict) or "value" not in data and "__module__" not in data:
                 raise EvidenceError("is not an exported value")
             return data["value"] if "value" in data else data
@@ -220,7 +224,7 @@ def _load_file(folder: ExportFolder, task: TaskSpec, variable: str, kind: str, s
 def evidence_files(spec: AssignmentSpec) -> dict[str, int]:
     """Every file the host may read from an export folder (relative path: its most bytes): the only names it
     copies out of a container and reads."""
-    from .probes import PROBED_KINDS, probe_case_ids
+    from .probes import PROBED_KINDS, answer_limits
 
     files: dict[str, int] = {}
     for task in spec.tasks:
@@ -229,18 +233,12 @@ def evidence_files(spec: AssignmentSpec) -> dict[str, int]:
             base = f"{EXPORTS}/{task.name}/{variable}"
             if kind == "any":
                 limits = variable_limits(task, variable, kind)
-                files.update({f"{base}.keras": limits.max_bytes, f"{base}.npy": limits.max_bytes,
-                              f"{base}.json": ANY_JSON_BYTES})
+                files.update({f"{base}.keras": min(limits.max_bytes, MAX_BYTES["keras_model"]),
+                              f"{base}.npy": limits.max_bytes, f"{base}.json": ANY_JSON_BYTES})
             elif kind in PROBED_KINDS:
                 folder = f"{EXPORTS}/{task.name}/{PROBES}/{variable}"
                 files[f"{folder}/report.json"] = MAX_BYTES["history"]
-                files.update({f"{folder}/{case}.npy": probe_output_bytes() for case in probe_case_ids(task, variable)})
+                files.update({f"{folder}/{case}.npy": most for case, most in answer_limits(task, variable).items()})
             elif SUFFIX[kind]:
                 files[f"{base}{SUFFIX[kind]}"] = variable_limits(task, variable, kind).max_bytes
     return files
-
-
-def probe_output_bytes() -> int:
-    from .probes import MAX_OUTPUT_BYTES
-
-    return MAX_OUTPUT_BYTES

@@ -216,7 +216,7 @@ class GradescopeSandbox(Sandbox):
                                   report_bytes=run.report_bytes)
         finally:
             self._kill_student_processes()
-            left_out = copy_wanted_files(export, run.export_dir, run.evidence_files)
+            left_out = copy_wanted_files(export, run.export_dir, run.evidence_files, run.limits.disk_mb * 2**20)
             shutil.rmtree(home, ignore_errors=True)
             shutil.rmtree(export, ignore_errors=True)
         return dataclasses.replace(outcome, left_out=left_out)

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 PROBED_KINDS = ("function", "callback")
 PROBE_TIMEOUT_S = 300
-MAX_OUTPUT_BYTES = 64 * 2**20  # one answer of a probed function
-MAX_OUTPUTS_BYTES = 256 * 2**20  # all the answers of one probed function
+MAX_OUTPUT_BYTES = 64 * 2**20  # one answer of a probed function, at most
+ANSWER_FACTOR = 16  # an answer may take this many times the bytes of its case's arguments (at least 1 MB)
 REPORT_BYTES = 4 * 2**20
 # {check kind: its cases from its parameters}: filled by the check modules (see ``cases_of``).
 CASE_BUILDERS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {}
@@ -86,6 +86,17 @@ def probe_case_ids(task: TaskSpec, variable: str) -> tuple[str, ...]:
     return tuple(probe_cases(task, variable))
 
 
+def answer_limits(task: TaskSpec, variable: str) -> dict[str, int]:
+    """The most bytes the answer to each case may take: a generous multiple of what the case sends (a convolution
+    or a pooling of an image is never larger than the image many times over)."""
+    return {identifier: min(MAX_OUTPUT_BYTES, max(2**20, ANSWER_FACTOR * _case_bytes(case)))
+            for identifier, case in probe_cases(task, variable).items()}
+
+
+def _case_bytes(case: Any) -> int:
+    return sum(np.asarray(arg).nbytes for arg in case) if isinstance(case, tuple) else 0
+
+
 def job_probes(spec: AssignmentSpec) -> list[dict]:
     """What the runner probes after the last cell: every case each probed variable's checks ask for."""
     probes = []
@@ -135,8 +146,10 @@ def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str,
     limits = JsonLimits(max_bytes=REPORT_BYTES, max_depth=6)
     try:
         report = read_json(folder.file(f"{base}/report.json", REPORT_BYTES), limits)
-    except EvidenceError:
-        return Missing(_not_probed(variable, said))
+    except EvidenceError as exc:
+        if str(exc) == "not exported":
+            return Missing(_not_probed(variable, said))
+        return Missing(f"the probe of {variable} left a report the grader does not read: it {exc}")
     if not isinstance(report, dict) or not isinstance(report.get("cases"), dict):
         return Missing(f"the probe of {variable} wrote nothing readable")
     problem = report.get("problem")
@@ -148,7 +161,7 @@ def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str,
     cases = {identifier: report["cases"].get(identifier) for identifier in sent}
     if kind == "callback":
         return _probed_callback(variable, report, cases)
-    return _probed_function(folder, base, variable, cases)
+    return _probed_function(folder, base, variable, cases, answer_limits(task, variable))
 
 
 def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[str, Any]) -> ProbedCallback:
@@ -167,11 +180,11 @@ def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[st
                           _missing_keys(cases))
 
 
-def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Mapping[str, Any]) -> ProbedFunction:
+def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Mapping[str, Any],
+                     limits: Mapping[str, int]) -> ProbedFunction:
     from .untrusted import read_npy
 
     outputs, seconds = {}, {}
-    budget = MAX_OUTPUTS_BYTES
     for identifier, outcome in cases.items():
         if not isinstance(outcome, dict):
             outputs[identifier] = Missing(f"{variable} was not tried on this case")
@@ -182,10 +195,8 @@ def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Ma
             outputs[identifier] = Missing(f"{variable} raised {one_line(outcome.get('detail', ''), 300)}")
             continue
         try:
-            most = min(MAX_OUTPUT_BYTES, budget)
-            answer = read_npy(folder.file(f"{base}/{identifier}.npy", most), most, mmap=False)
-            budget -= answer.nbytes
-            outputs[identifier] = answer
+            most = limits[identifier]
+            outputs[identifier] = read_npy(folder.file(f"{base}/{identifier}.npy", most), most, mmap=False)
         except EvidenceError as exc:
             said = "was not saved" if str(exc) == "not exported" else str(exc)
             outputs[identifier] = Missing(f"the result of {variable} {said}")

@@ -102,6 +102,8 @@ def parse_json(data: bytes | str, limits: JsonLimits = JsonLimits()) -> Any:
             data = data.decode("utf-8")
         except UnicodeDecodeError:
             raise EvidenceError("is not UTF-8 text") from None
+    if data.count(",") + data.count("[") + data.count("{") > limits.max_entries:  # before the parser builds them
+        raise EvidenceError(f"holds more than {limits.max_entries:,} values")
     try:
         value = json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=_finite_float)
     except RecursionError:
@@ -184,14 +186,28 @@ def _size(count: int) -> str:
     return f"{count:,} bytes"
 
 
-def copy_wanted_files(source: Path, target: Path, wanted: Mapping[str, int]) -> dict[str, str]:
+SPARSE_SLACK = 2**20  # a file may hold this much less than its size says (its last block) before it is sparse
+
+
+def copy_wanted_files(source: Path, target: Path, wanted: Mapping[str, int],
+                      budget: int | None = None) -> dict[str, str]:
     """Copy out of ``source`` (a folder untrusted code wrote) only the files the host will read: each relative path
-    of ``wanted`` that is a regular file (no link on the way) within its most bytes, by apparent size, and never
-    more bytes than that.  Returns what was there but left out, and why (the host tells the student)."""
+    of ``wanted`` that is a regular file (no link on the way) within its most bytes, by apparent size, holding the
+    data its size claims (a sparse file, which costs the sandbox nothing and the host its whole size, is refused),
+    all of them within ``budget`` bytes, and never more bytes than that.  Returns what was there but left out, and
+    why (the host tells the student)."""
     left_out: dict[str, str] = {}
+    budget = sum(wanted.values()) if budget is None else budget
     for relative, most in wanted.items():
         try:
             path = regular_file(source, Path(relative), most)
+            info = os.lstat(path)
+            if info.st_blocks * 512 + SPARSE_SLACK < info.st_size:
+                raise EvidenceError(f"is a sparse file ({info.st_size / 2**20:,.0f} MB that hold"
+                                    f" {info.st_blocks * 512 / 2**20:,.0f} MB), not data the notebook wrote")
+            if info.st_size > budget:
+                raise EvidenceError("is more than what is left of the disk the notebook may use")
+            budget -= info.st_size
             data_fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
         except EvidenceError as exc:
             if str(exc) != "not exported":

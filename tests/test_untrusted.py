@@ -208,3 +208,30 @@ def test_a_sparse_file_counts_for_the_size_it_claims(tmp_path):
     with pytest.raises(EvidenceError, match="more than the 1 MB"):
         read_npy(path, 2**20)
     assert Path(path).stat().st_blocks == 0
+
+
+def test_a_sparse_file_within_its_limit_is_not_copied_out_and_the_copy_has_a_budget(tmp_path):
+    """A sparse file costs the sandbox no disk and the host its whole size: refused; and all the files copied
+    out together stay within the disk the notebook may use."""
+    source, target = tmp_path / "source", tmp_path / "target"
+    source.mkdir()
+    target.mkdir()
+    with open(source / "sparse.npy", "wb") as handle:
+        handle.truncate(100 * 2**20)
+    (source / "a.npy").write_bytes(b"x" * 3000)
+    (source / "b.npy").write_bytes(b"x" * 3000)
+    left_out = copy_wanted_files(source, target, {"sparse.npy": 200 * 2**20, "a.npy": 4000, "b.npy": 4000},
+                                 budget=5000)
+    assert left_out == {"sparse.npy": "is a sparse file (100 MB that hold 0 MB), not data the notebook wrote",
+                        "b.npy": "is more than what is left of the disk the notebook may use"}
+    assert sorted(p.name for p in target.iterdir()) == ["a.npy"]
+
+
+def test_json_of_too_many_values_is_refused_before_it_is_built():
+    import resource
+
+    text = "[" + "[]," * 3_000_000 + "[]]"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(EvidenceError, match="holds more than 1,000,000 values"):
+        parse_json(text, JsonLimits(max_bytes=10**8, max_entries=1_000_000))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB: no list of millions built

@@ -21,6 +21,7 @@ from typing import Mapping
 from ..untrusted import copy_wanted_files
 
 log = logging.getLogger(__name__)
+MAX_FILES = 100_000  # files and folders a staged folder may hold (each costs the host memory, even empty)
 
 
 class TmpfsFolder:
@@ -39,8 +40,9 @@ class TmpfsFolder:
             return self
         folder = Path(tempfile.mkdtemp(prefix="staged-", dir=self.target.parent))
         owner = f",uid={self.owner[0]},gid={self.owner[1]}" if self.owner else ""
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_mb}m,mode=0700{owner}", "tmpfs",
-                               str(folder)], capture_output=True, text=True, check=False)
+        options = f"size={self.size_mb}m,nr_inodes={MAX_FILES},mode=0700{owner}"
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
+                              text=True, check=False)
         if done.returncode != 0:
             log.warning("%s is not size-limited (mounting a tmpfs failed: %s)", self.target, done.stderr.strip())
             folder.rmdir()
@@ -92,6 +94,6 @@ class ExportStaging(TmpfsFolder):
         if not self.mounted:
             return
         try:
-            self.left_out = copy_wanted_files(self.source, self.target, self.wanted)
+            self.left_out = copy_wanted_files(self.source, self.target, self.wanted, self.size_mb * 2**20)
         finally:
             super().__exit__(*exc_info)

@@ -235,3 +235,28 @@ def test_json_of_too_many_values_is_refused_before_it_is_built():
     with pytest.raises(EvidenceError, match="holds more than 1,000,000 values"):
         parse_json(text, JsonLimits(max_bytes=10**8, max_entries=1_000_000))
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB: no list of millions built
+
+
+NOTEBOOK_PARTS = st.fixed_dictionaries({}, optional={
+    "cells": st.lists(st.fixed_dictionaries({}, optional={"cell_type": st.sampled_from(["code", "markdown", "raw", 3]),
+                                                          "source": JSON | st.text(max_size=30),
+                                                          "metadata": JSON, "outputs": JSON, "id": JSON}),
+                      max_size=4) | JSON,
+    "metadata": JSON, "nbformat": st.sampled_from([4, 3, "4", None]), "nbformat_minor": JSON})
+
+
+@FUZZ
+@given(NOTEBOOK_PARTS.map(lambda v: json.dumps(v).encode()) | st.binary(max_size=300))
+def test_a_submission_of_any_content_is_a_notebook_or_a_reason(tmp_path_factory, data):
+    """The submitted notebook is the other file a student controls: any content is read or refused by name."""
+    from grader.errors import SubmissionError
+    from grader.submission import read_submission
+
+    path = tmp_path_factory.mktemp("nb") / "n.ipynb"
+    path.write_bytes(data)
+    try:
+        nb = read_submission(path)
+    except SubmissionError as exc:
+        assert str(exc)
+        return
+    assert all(isinstance(c.source, str) and c.cell_type in ("code", "markdown", "raw") for c in nb.cells)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checker import CheckerFailed, ResidentChecker
+from grader.checker import ChecksTooSlow, ResidentChecker
 from grader.grade import Executed, check_executed
 from grader.results import GRADER_FAILED, SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
@@ -79,7 +79,8 @@ def test_a_checker_killed_mid_check_is_restarted_and_checks_again(tiny_assignmen
     assert not os.path.exists(f"/proc/{first_pid}")
 
 
-def test_a_checker_that_hangs_twice_fails_that_submission_only(tiny_assignment, executed):
+def test_checks_past_their_time_limit_fail_that_submission_only_and_are_not_tried_again(tiny_assignment,
+                                                                                          executed):
     checker = ResidentChecker(assignment_reference(tiny_assignment), timeout_s=3)
     stopped: set[int] = set()
     watching = True
@@ -95,7 +96,7 @@ def test_a_checker_that_hangs_twice_fails_that_submission_only(tiny_assignment, 
     watcher = threading.Thread(target=stop_each_new_checker)
     watcher.start()
     try:
-        with pytest.raises(CheckerFailed, match="took longer than 3 s twice"):
+        with pytest.raises(ChecksTooSlow, match="took longer than 3 s and were stopped"):
             checker.check(executed.to_wire())
         watching = False
         watcher.join()
@@ -104,7 +105,21 @@ def test_a_checker_that_hangs_twice_fails_that_submission_only(tiny_assignment, 
     finally:
         watching = False
         checker.close()
-    assert len(stopped) == 2 and all(not os.path.exists(f"/proc/{pid}") for pid in stopped)
+    assert len(stopped) == 1 and all(not os.path.exists(f"/proc/{pid}") for pid in stopped)
+
+
+def test_grader_grade_s_checks_have_a_time_limit_too(tiny_assignment, executed, tmp_path):
+    """``grader grade`` checks in a checker process of its own: past ``check_timeout_s`` the student gets a result
+    that says so (the slow checks of a huge model can no longer hold the grader for tens of minutes)."""
+    from grader.grade import grade_submission
+    from grader.sandbox.select import choose_sandbox
+
+    limits = replace(tiny_assignment.spec.limits, check_timeout_s=0.001)
+    result = grade_submission(executed.submission, tiny_assignment, choose_sandbox("bubblewrap"), limits)
+    assert result.points == 0
+    assert result.error == ("the grader's checks of this notebook took longer than 0.001 s and were stopped: is a"
+                            " model or an array far larger than the task asks?")
+    assert result.execution["exit_code"] == 0  # the notebook itself ran
 
 
 def test_checks_that_raise_give_a_result_with_a_reason(tiny_assignment, executed, tmp_path):

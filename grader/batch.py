@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -28,6 +27,7 @@ from .files import atomic_write_csv, atomic_write_text, remove_partial_files
 from .intake.stage import Manifest, check_apart, intake, staged_path
 from .results import SubmissionResult
 from .sandbox.container import remove_batch_containers
+from .sandbox.staging import unmount_under
 from .spec import Limits
 from .workers import DaskPool, GradingJob, LocalPool, assignment_reference
 
@@ -80,11 +80,9 @@ def clean_leftovers(out_dir: Path) -> list[str]:
     if partial:
         said.append(f"{partial} partly written files")
     scratch = scratch_root(out_dir)
-    mounts = _mounts_under(scratch)
-    for mount in sorted(mounts, key=len, reverse=True):
-        subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+    mounts = unmount_under(scratch)
     if mounts:
-        said.append(f"{len(mounts)} mounts")
+        said.append(f"{mounts} mounts")
     if scratch.exists():
         shutil.rmtree(scratch, ignore_errors=True)
         said.append(f"the scratch folder {scratch}")
@@ -92,16 +90,6 @@ def clean_leftovers(out_dir: Path) -> list[str]:
     if containers:
         said.append(f"{containers} containers")
     return said
-
-
-def _mounts_under(folder: Path) -> list[str]:
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return []
-    prefix = str(folder) + "/"
-    points = [line.split()[4].encode().decode("unicode_escape") for line in lines if len(line.split()) > 4]
-    return [p for p in points if p.startswith(prefix)]
 
 
 def write_result(result: SubmissionResult, out_dir: Path, stem: str) -> None:

@@ -114,6 +114,7 @@ class StartedExecution:
     export_dir: Path
     prepared: PreparedNotebook
     limits: Limits
+    report_bytes: int  # the most the runner's report may take
 
     @property
     def executed_notebook(self) -> Path:
@@ -123,14 +124,10 @@ class StartedExecution:
 
     def finish(self) -> tuple[ExecutionSummary, Path]:
         outcome = self.run.go()
-        report = decode_report(outcome.report, self.run_report_bytes) if outcome.report else None
+        report = decode_report(outcome.report, self.report_bytes) if outcome.report else None
         if report is not None and report.notebook:
             self.executed_notebook.write_text(report.notebook, encoding="utf-8")
         return summarize(self.sandbox.name, outcome, report, self.prepared, self.limits), self.export_dir
-
-    @property
-    def run_report_bytes(self) -> int:
-        return report_limit(self.prepared, self.limits)
 
     def cancel(self) -> None:
         self.run.cancel()
@@ -147,9 +144,10 @@ def start_execution(prepared: PreparedNotebook, spec: AssignmentSpec, handouts: 
     for name, text in handouts.items():
         (workdir / name).write_text(text)
     job = runner_job(prepared, spec, limits)
+    report_bytes = report_limit(prepared, limits)
     run = sandbox.start(SandboxRun(workdir=workdir, export_dir=export_dir, job=job, limits=limits,
-                                   report_bytes=report_limit(prepared, limits), evidence_files=evidence_files(spec)))
-    return StartedExecution(sandbox, run, export_dir, prepared, limits)
+                                   report_bytes=report_bytes, evidence_files=evidence_files(spec)))
+    return StartedExecution(sandbox, run, export_dir, prepared, limits, report_bytes)
 
 
 def report_limit(prepared: PreparedNotebook, limits: Limits) -> int:

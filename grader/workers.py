@@ -34,6 +34,7 @@ from .errors import BatchError, GraderError
 from .grade import Executed, StartedSubmission, start_submission, zero_result
 from .results import GRADER_FAILED, SubmissionResult
 from .sandbox.select import choose_sandbox
+from .sandbox.staging import unmount_under
 from .spec import Limits
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,7 @@ def close_resident_workers(locked: bool = False) -> int:
     for folder in Path(tempfile.gettempdir()).glob(f"{WORKER_SCRATCH}*-*"):
         pid = folder.name.removeprefix(WORKER_SCRATCH).split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
+            unmount_under(folder)
             shutil.rmtree(folder, ignore_errors=True)
     return closed
 

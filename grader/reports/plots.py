@@ -14,15 +14,18 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from markupsafe import Markup  # noqa: E402
+
 from .cohort import Cohort, PassRate  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 
-def data_uri(figure: Figure) -> str:
+def data_uri(figure: Figure) -> Markup:
+    """The figure as a data URI: the grader's own markup (a page shows it whole, never cut as a student's text)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return Markup("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
 
 
 def _label(text: str, width: int = 45) -> str:

@@ -97,3 +97,18 @@ class ExportStaging(TmpfsFolder):
             self.left_out = copy_wanted_files(self.source, self.target, self.wanted, self.size_mb * 2**20)
         finally:
             super().__exit__(*exc_info)
+
+
+def unmount_under(folder: Path) -> int:
+    """Unmount every mount under ``folder`` (the staged folders a grading process killed mid-run left); how many.
+    Lazily, innermost first: a mount still in use is detached now and freed when its last user is gone."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return 0
+    prefix = str(folder) + "/"
+    points = [line.split()[4].encode().decode("unicode_escape") for line in lines if len(line.split()) > 4]
+    mounts = [p for p in points if p.startswith(prefix)]
+    for mount in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+    return len(mounts)

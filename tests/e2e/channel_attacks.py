@@ -122,6 +122,20 @@ CLAIM_TERABYTES = ("with open(path, 'wb') as fp:\n"
                    " 'shape': (10**12,)})\n    fp.write(b'x' * 64)")
 
 
+LINK_THE_PROBE_REPORT = """import json, os
+_real_dump = json.dump
+def _linking_dump(obj, fp, *args, **kwargs):
+    if isinstance(obj, dict) and 'cases' in obj:
+        name = fp.name
+        fp.close()
+        os.remove(name)
+        os.symlink('CANARY', name)
+        return None
+    return _real_dump(obj, fp, *args, **kwargs)
+json.dump = _linking_dump
+"""
+
+
 def planted(body: str) -> str:
     return PATCH_NPY_SAVE.replace("BODY", "\n".join("        " + line for line in body.splitlines()))
 
@@ -178,7 +192,7 @@ def _replace_export(task: str, name: str, body: str) -> str:
 
 
 JSON_BOMBS = {
-    "json_deep": ("'{\"value\": ' + '[' * 100000 + ']' * 100000 + '}'", "nests more than"),
+    "json_deep": ("'{\"value\": ' + '[' * 50000 + ']' * 50000 + '}'", "nests more than"),
     "json_bigint": ("'{\"value\": ' + '9' * 5000 + '}'", "not valid JSON"),
     "json_nan": ("'{\"value\": NaN}'", "not valid JSON"),
     "json_huge": ("'{\"value\": \"' + 'x' * 50_000_000 + '\"}'", "more than the 1 MB"),
@@ -202,6 +216,14 @@ def attacks(canary: Path) -> dict[str, Attack]:
         "probe_report_forged": Attack(((later, PATCH_PROBE_REPORT.replace("CANARY", str(canary)), "end"),)),
         "probe_claims_without_answers": Attack(((later, CLAIM_WITHOUT_ANSWERS, "end"),), {**BASELINE, "hand": 1},
                                                ("hand", "the result of convolve was not saved")),
+        "probe_report_linked": Attack(((later, LINK_THE_PROBE_REPORT.replace("CANARY", str(canary)), "end"),),
+                                      {**BASELINE, "hand": 1}, ("hand", "left a report the grader does not read: it"
+                                                                        " is a symbolic link")),
+        "forged_report_then_exit": Attack(((later, "import os\nos.write(2, (%r + '\\n').encode())\nos._exit(0)"
+                                            % FORGED_REPORT, "start"),), {**BASELINE, "hand": 0},
+                                          ("hand", "the kernel stopped")),
+        "stop_the_runner": Attack(((later, "import os, signal\nfor sig in (signal.SIGSTOP, signal.SIGTERM,"
+                                    " signal.SIGKILL):\n    os.kill(1, sig)", "end"),)),
         "probe_answers_linked": Attack(((later, planted(f"os.symlink({str(canary)!r}, path)"), "end"),),
                                        {**BASELINE, "hand": 1}, ("hand", "is a symbolic link, not data")),
         "probe_answers_claim_terabytes": Attack(((later, planted(CLAIM_TERABYTES), "end"),),

@@ -180,7 +180,7 @@ def test_the_next_sandbox_starts_while_one_runs(tiny_assignment, scratch, tmp_pa
     def watch() -> None:
         while not order:  # until the slow one's result: only one runs at a time, so this one waits
             seen_waiting.extend(p.name for p in (scratch / "warm").glob("slot-0/b_quick*")
-                                if sandbox_of(p) and list((p / "export").glob("kernel-*.json")))
+                                if sandbox_of(p) and list(p.glob("*/kernel-*.json")))
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch)
@@ -209,11 +209,13 @@ def test_an_idle_worker_takes_a_submission_another_started_ahead(tiny_assignment
 
 
 def sandbox_of(folder: Path) -> bool:
-    """Whether a bubblewrap process binds ``folder``'s work folder (a sandbox started for it)."""
-    work = str(folder / "work").encode()
+    """Whether a bubblewrap process binds a folder of ``folder``'s (a sandbox started for it: its work folder, or
+    as root the tmpfs staged for it there)."""
+    work = (str(folder) + "/").encode()
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and work in (entry / "cmdline").read_bytes():
+            if entry.name.isdigit() and work in (entry / "cmdline").read_bytes() \
+                    and b"bwrap" in (entry / "cmdline").read_bytes():
                 return True
         except OSError:
             continue

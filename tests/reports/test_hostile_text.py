@@ -62,3 +62,18 @@ def test_what_grader_report_prints_holds_no_control_and_no_fake_line(tmp_path):
     assert done.exit_code == 0, done.output
     assert "have no Canvas user ID" in done.output and r"Mallory \x1b[2J" in done.output
     assert controls(done.output) == [] and lines_with_a_fake_mark(done.output) == []
+
+
+def test_a_large_figure_is_embedded_whole():
+    """The grader's own markup (a figure's data URI, larger than any student's text may be) is never cut."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from grader.reports.feedback import shown_in_html
+    from grader.reports.plots import data_uri
+    from grader.student_text import MAX_TEXT_CHARS
+
+    figure = Figure(figsize=(12, 12))
+    figure.subplots().imshow(np.random.default_rng(0).random((300, 300)))
+    uri = data_uri(figure)
+    assert len(uri) > MAX_TEXT_CHARS and shown_in_html(uri) == uri

@@ -58,10 +58,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from host_measure import FolderPeak, folder_bytes, peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE_COMMIT = "c65f814"
@@ -218,18 +219,6 @@ def attacks(options: argparse.Namespace) -> list[Attack]:
 
 # --- the child: one reading, measured ---------------------------------------------------------------------------
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes on disk under ``folder`` (blocks, not apparent sizes: a sparse file counts for what it holds)."""
-    total = 0
-    for base, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(base, name)).st_blocks * 512
-            except FileNotFoundError:
-                continue
-    return total
-
-
 def _apparent_bytes(folder: Path) -> tuple[int, int]:
     count = size = 0
     for base, _, files in os.walk(folder):
@@ -305,21 +294,6 @@ def reader(attack: dict) -> tuple[Callable[[Path, Path], str], str]:
     return read, "load_task_evidence"
 
 
-def peak_rss() -> int:
-    """This process's peak resident bytes: ``VmHWM``, the peak of its own memory since its ``exec``.
-
-    Not ``ru_maxrss``: Linux keeps in it the larger of that and the peak of the memory the process had before its
-    ``exec``, which for a child of ``subprocess`` is the parent's whole resident memory (fork, or vfork sharing
-    it); a parent of 500 MB makes every child's ``ru_maxrss`` at least 500 MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def child(attack: dict) -> dict:
     root = Path(attack["root"]).resolve()
     sys.path.insert(0, str(root))
@@ -334,30 +308,17 @@ def child(attack: dict) -> dict:
     gc.collect()
     after_imports = peak_rss()
     resident = int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize()
-    tmp = Path(tempfile.gettempdir())
-    peak = {"bytes": 0}
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set():
-            peak["bytes"] = max(peak["bytes"], folder_bytes(tmp))
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    started = time.perf_counter()
-    try:
-        outcome = action(Path(attack["folder"]), Path(attack["target"]))
-    except BaseException as exc:  # noqa: BLE001 - a reader that raises is the outcome measured
-        outcome = f"crash: {type(exc).__name__}" + (f": {_short(exc, 50)}" if str(exc) else "")
-    seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
-    peak["bytes"] = max(peak["bytes"], folder_bytes(tmp))
+    with FolderPeak(Path(tempfile.gettempdir())) as tmp:
+        started = time.perf_counter()
+        try:
+            outcome = action(Path(attack["folder"]), Path(attack["target"]))
+        except BaseException as exc:  # noqa: BLE001 - a reader that raises is the outcome measured
+            outcome = f"crash: {type(exc).__name__}" + (f": {_short(exc, 50)}" if str(exc) else "")
+        seconds = time.perf_counter() - started
     return {"outcome": outcome, "api": api, "seconds": round(seconds, 2),
             "after_imports_mb": round(after_imports / MB), "resident_mb": round(resident / MB),
             "above_imports_mb": round((peak_rss() - after_imports) / MB),
-            "tmp_mb": round(peak["bytes"] / MB, 1)}
+            "tmp_mb": round(tmp.bytes / MB, 1)}
 
 
 # --- the parent ------------------------------------------------------------------------------------------------

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
 
 import click
+from host_measure import FolderPeak, folder_bytes, peak_rss
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,47 +52,21 @@ def new_load_model(path: Path):
 LOADERS = {"old": old_load_model, "new": new_load_model}
 
 
-def folder_bytes(folder: Path) -> int:
-    """Bytes on disk under ``folder`` (blocks, not apparent sizes)."""
-    total = 0
-    for base, _, files in os.walk(folder):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(base, name)).st_blocks * 512
-            except FileNotFoundError:
-                continue
-    return total
-
-
 def child(loader: str, path: Path, warm: Path) -> dict:
     """In a fresh process whose TMPDIR is its own: load ``path`` once, measuring memory and TMPDIR."""
     LOADERS[loader](warm)  # imports Keras and builds a model once: the baseline
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    tmp = Path(tempfile.gettempdir())
-    peak = {"bytes": 0}
-    done = threading.Event()
-
-    def poll() -> None:
-        while not done.is_set():
-            peak["bytes"] = max(peak["bytes"], folder_bytes(tmp))
-            time.sleep(0.002)
-
-    watcher = threading.Thread(target=poll, daemon=True)
-    watcher.start()
-    started = time.perf_counter()
-    try:
-        LOADERS[loader](path)
-        outcome = "loaded"
-    except Exception as exc:  # noqa: BLE001 - the outcome is what is measured
-        outcome = f"{type(exc).__name__}: {str(exc)[:160]}"
-    seconds = time.perf_counter() - started
-    done.set()
-    watcher.join()
+    base_rss = peak_rss()
+    with FolderPeak(Path(tempfile.gettempdir()), interval=0.002) as tmp:
+        started = time.perf_counter()
+        try:
+            LOADERS[loader](path)
+            outcome = "loaded"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is measured
+            outcome = f"{type(exc).__name__}: {str(exc)[:160]}"
+        seconds = time.perf_counter() - started
     return {"loader": loader, "file": path.name, "file_bytes": path.stat().st_size, "outcome": outcome,
-            "seconds": round(seconds, 2),
-            "peak_rss_above_baseline_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                                                 - base_rss) / 2**20),
-            "peak_tmp_mb": round(peak["bytes"] / 2**20, 1), "left_in_tmp_mb": round(folder_bytes(tmp) / 2**20, 1)}
+            "seconds": round(seconds, 2), "peak_rss_above_baseline_mb": round((peak_rss() - base_rss) / 2**20),
+            "peak_tmp_mb": round(tmp.bytes / 2**20, 1), "left_in_tmp_mb": round(folder_bytes(tmp.folder) / 2**20, 1)}
 
 
 def run_child(loader: str, path: Path, warm: Path) -> dict:

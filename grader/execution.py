@@ -42,6 +42,7 @@ class ExecutionSummary:
     figures: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # pictures each task showed (the runner's)
     exports: Mapping[str, str] = field(default_factory=dict)  # how each task's export ended (the runner's word)
     left_out: Mapping[str, str] = field(default_factory=dict)  # export files the sandbox refused to copy out, and why
+    replayed: tuple[str, ...] = ()  # probed in a fresh kernel, the first one having died (the runner's word)
 
     def to_dict(self) -> dict[str, Any]:
         return {"sandbox": self.sandbox, "seconds": round(self.seconds, 2), "timed_out": self.timed_out,
@@ -56,7 +57,7 @@ class ExecutionSummary:
         return {**self.to_dict(), "seconds": self.seconds, "cells": [asdict(c) for c in self.cells],
                 "log_tail": self.log_tail, "probes": dict(self.probes), "datasets": dict(self.datasets),
                 "figures": {k: dict(v) for k, v in self.figures.items()}, "exports": dict(self.exports),
-                "left_out": dict(self.left_out)}
+                "left_out": dict(self.left_out), "replayed": list(self.replayed)}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "ExecutionSummary":
@@ -66,7 +67,7 @@ class ExecutionSummary:
                    truncated_output=data["truncated_output"], probes=data["probes"], datasets=data["datasets"],
                    runner_seconds=data["runner_seconds"], kernel_seconds=data["kernel_seconds"],
                    warm_imports=data["warm_imports"], figures=data["figures"], exports=data["exports"],
-                   left_out=data["left_out"])
+                   left_out=data["left_out"], replayed=tuple(data["replayed"]))
 
 
 def notebook_name(spec: AssignmentSpec) -> str:
@@ -193,7 +194,7 @@ def summarize(name: str, outcome: SandboxOutcome, report: RunnerReport | None, p
                             datasets=dict(report.datasets), runner_seconds=_seconds(report.seconds),
                             kernel_seconds=_seconds(report.kernel_seconds), warm_imports=dict(report.warm_imports),
                             figures={k: dict(v) for k, v in report.figures.items()}, exports=dict(report.exports),
-                            left_out=dict(outcome.left_out))
+                            left_out=dict(outcome.left_out), replayed=report.replayed)
 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:

@@ -194,6 +194,9 @@ def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
     if all(isinstance(v, Missing) for v in evidence.values()):
         reason = _task_problem(task, summary, last_cell_of_task, limits)
     notes = tuple(n for n in prepared_notes if task.title in n)
+    notes += tuple(f"the kernel died later in the notebook, so {variable} was tried in a fresh kernel that ran your"
+                   " code cells again up to the end of this task" for variable in task.exports
+                   if variable in summary.replayed)
     notes += tuple(p for c in summary.cells if c.task == task.name and c.status != "kernel_died"
                    for p in [cell_problem(c, limits)] if p)
     return score_task(task, evidence, reason, notes)

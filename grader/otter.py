@@ -296,7 +296,9 @@ class OtterAssignment:
                     answer = re.match(r"^\s*(.+?)\s*# SOLUTION\s*$", line)
                     if answer and len(answer.group(1)) >= 10 and answer.group(1) in student_text:
                         problems.append(f"{self.student_dir.name}: contains the answer line {answer.group(1)!r}")
-        return problems
+        from .leaks import answers_written, otter_answers, written_in_folder
+
+        return problems + answers_written(otter_answers(self.build.tests), written_in_folder(self.student_dir))
 
 
 def load_modules(names: list[str], values: dict[str, Any]) -> dict[str, Any]:

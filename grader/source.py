@@ -10,7 +10,10 @@ already write otter-assign notebooks can reuse them:
   any line ending in ``# SOLUTION``, are the answer;
 * a raw cell ``# BEGIN CHECKS`` holds the task's checks as a YAML list.  Where
   otter runs test code in the student's kernel, these checks are data, run by
-  the grader outside the student's process.
+  the grader outside the student's process;
+* code cells between raw cells ``# BEGIN REFERENCES`` and ``# END REFERENCES`` are
+  the instructor's reference functions (``grader.checks.references``): run and
+  registered when the notebook is read, never given to students.
 """
 from __future__ import annotations
 
@@ -19,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 import yaml
 
+from .checks.references import example_mistakes, load_references, reference, register
 from .errors import SpecError
 from .spec import AssignmentSpec, Limits
 
@@ -28,7 +33,9 @@ CONFIG_MARK = "# ASSIGNMENT CONFIG"
 BEGIN_QUESTION = "# BEGIN QUESTION"
 END_QUESTION = "# END QUESTION"
 BEGIN_CHECKS = "# BEGIN CHECKS"
-MARKS = (CONFIG_MARK, BEGIN_QUESTION, END_QUESTION, BEGIN_CHECKS)
+BEGIN_REFERENCES = "# BEGIN REFERENCES"
+END_REFERENCES = "# END REFERENCES"
+MARKS = (CONFIG_MARK, BEGIN_QUESTION, END_QUESTION, BEGIN_CHECKS, BEGIN_REFERENCES, END_REFERENCES)
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,14 @@ class SourceCell:
 
 @dataclass(frozen=True)
 class AssignmentSource:
-    """The parsed solution notebook: spec, student-visible cells and notebook metadata."""
+    """The parsed solution notebook: spec, student-visible cells, notebook metadata, and the code of its reference
+    cells (never student-visible)."""
 
     path: Path
     spec: AssignmentSpec
     cells: tuple[SourceCell, ...]
     metadata: dict
+    reference_code: str = ""
 
 
 def _mark_of(cell: Any) -> str | None:
@@ -65,17 +74,32 @@ def _yaml_body(cell: Any, what: str) -> Any:
 
 
 def read_source(path: str | Path) -> AssignmentSource:
-    """Parse a solution notebook into its spec and the cells students get."""
+    """Parse a solution notebook into its spec and the cells students get; run its reference cells and register
+    the references they define (``grader.checks.references``)."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     config: dict[str, Any] | None = None
     tasks: list[dict[str, Any]] = []
     cells: list[SourceCell] = []
+    references: list[str] | None = None  # the code of the reference cells, while inside them
+    reference_code: list[str] = []
     current: dict[str, Any] | None = None
     for index, cell in enumerate(nb.cells):
         mark = _mark_of(cell)
         where = f"{path.name} cell {index}"
-        if mark == CONFIG_MARK:
+        if references is not None:
+            if mark == END_REFERENCES:
+                reference_code.extend(references)
+                references = None
+            elif mark:
+                raise SpecError(f"{where}: {mark!r} inside the reference cells (close them with '{END_REFERENCES}')")
+            elif cell.cell_type == "code":
+                references.append(cell.source)
+        elif mark == BEGIN_REFERENCES:
+            references = []
+        elif mark == END_REFERENCES:
+            raise SpecError(f"{where}: '{END_REFERENCES}' without '{BEGIN_REFERENCES}'")
+        elif mark == CONFIG_MARK:
             config = _yaml_body(cell, where) or {}
         elif mark == BEGIN_QUESTION:
             if current is not None:
@@ -98,13 +122,39 @@ def read_source(path: str | Path) -> AssignmentSource:
             cells.append(SourceCell(cell, current["name"] if current else None))
     if current is not None:
         raise SpecError(f"{path.name}: question {current['name']} is not closed")
+    if references is not None:
+        raise SpecError(f"{path.name}: the reference cells are not closed with '{END_REFERENCES}'")
     if config is None or "name" not in config:
         raise SpecError(f"{path.name}: needs a raw '{CONFIG_MARK}' cell with a name")
     names = [t["name"] for t in tasks]
     if len(set(names)) != len(names):
         raise SpecError(f"{path.name}: task names repeat: {names}")
+    code = "\n\n".join(reference_code)
+    if code.strip():
+        register(load_references(code, f"{path} (reference cells)"))
+    for task in tasks:
+        task["checks"] = [_with_references(check, f"{path.name}, task {task['name']}") for check in task["checks"]]
     limits = Limits.from_dict(config.get("limits"))
     spec = AssignmentSpec.from_dict({"name": config["name"], "title": config.get("title"), "tasks": tasks},
                                     limits=limits)
     metadata = {k: v for k, v in nb.metadata.items()}
-    return AssignmentSource(path=path, spec=spec, cells=tuple(cells), metadata=metadata)
+    return AssignmentSource(path=path, spec=spec, cells=tuple(cells), metadata=metadata, reference_code=code)
+
+
+def _with_references(check: Any, where: str) -> Any:
+    """A check as written, its references known (a ``SpecError`` names one the reference cells do not define), and
+    a public example's check with what the reference's typical mistakes give on the example (``mistakes``), so that
+    the student's own check names them without the reference."""
+    if not isinstance(check, dict):
+        return check
+    named = [check["reference"]] if "reference" in check else []
+    named += [step.get("reference") for step in check.get("steps") or () if isinstance(step, dict)]
+    try:
+        for name in named:
+            reference(name)
+        if check.get("kind") == "function_example" and "reference" in check and "args" in check:
+            args = tuple(np.asarray(a, dtype=np.float64) for a in check["args"])
+            return {**check, "mistakes": example_mistakes(check["reference"], args)}
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+    return check

@@ -181,11 +181,15 @@ plt.show()
 
 
 def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
+    from pathlib import Path
+
     from grader.evidence import load_task_evidence
     from grader.probes import job_probes
     from grader.scoring import score_task
+    from grader.source import read_source
     from grader.spec import AssignmentSpec
 
+    read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
     spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
     tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]}]
     # The last cell shows the function was never called before the notebook ended: the cases came after.
@@ -203,11 +207,15 @@ def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
 def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
     """The kernel dies in a later task: the functions and callbacks of the task that finished are probed in a
     fresh kernel that ran the code cells again up to that task's end, and graded."""
+    from pathlib import Path
+
     from grader.evidence import load_task_evidence
     from grader.probes import job_probes
     from grader.scoring import score_task
+    from grader.source import read_source
     from grader.spec import AssignmentSpec
 
+    read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
     spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
     tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]},
              {"name": "late", "exports": {"x": "value"}, "after_cell": 3, "cells": [3]}]

@@ -1,83 +1,104 @@
-"""The grader's own answers for the functions students write by hand, and the held-out cases it tries them on.
+"""The instructor's reference functions, as the checks of functions written by hand find them.
 
-The cases are real images (Fashion-MNIST test images and pieces of them, several sizes, odd ones too) and
-filters drawn from a seed kept in the hidden checks, so the same submission always meets the same cases, and
-a student's code never sees them before its cells have run.  Filters alternate between whole weights (as the
-notes' filters) and fractions, so that a convolution that rounds its sums (a result array made with
-``dtype=int``) is found whatever the seed.
+A reference is the grader's own answer to a task that asks for a function (a convolution, a pooling), the typical
+wrong answers it can name, and how it draws held-out cases.  None is written here: this package is what students
+install and what the sandbox can import, and a reference is an answer.  Each lives with the solution, in the code
+cells between the raw cells ``# BEGIN REFERENCES`` and ``# END REFERENCES`` of the solution notebook, which students
+never get.  Reading a solution notebook (``grader.source``) runs those cells and registers every ``Reference`` they
+define under its variable's name, the name its checks give as ``reference``; the host's checks find it here.
 """
 from __future__ import annotations
 
+import hashlib
+import sys
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .. import datasets
+from ..errors import SpecError
+
+Arrays = tuple[np.ndarray, ...]
+MODULE_PREFIX = "grader_solution_references_"  # the name of a solution's reference cells as a module, and a hash
 
 
-def correlate_valid(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Each output pixel is the sum of its neighbourhood times the filter's weights (no flip, no padding), as
-    the course notes describe it and as Conv2D computes it: an H x W image gives (H - 2) x (W - 2) with 3 x 3."""
-    image = np.asarray(image, dtype=np.float64)
-    kernel = np.asarray(kernel, dtype=np.float64)
-    kh, kw = kernel.shape
-    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
-    for dy in range(kh):
-        for dx in range(kw):
-            out += kernel[dy, dx] * image[dy:dy + out.shape[0], dx:dx + out.shape[1]]
-    return out
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: what it gives for a case's arguments (None where it does not apply), and what to tell
+    a student whose answer it is, from the arguments, the student's answer and the right one."""
 
-
-def max_pool(image: np.ndarray, size: int = 2) -> np.ndarray:
-    """The largest value of each size x size block; a last row or column that does not fill a block is dropped,
-    as MaxPooling2D does (26 x 26 gives 13 x 13, 11 x 11 gives 5 x 5)."""
-    image = np.asarray(image, dtype=np.float64)
-    h, w = image.shape[0] // size * size, image.shape[1] // size * size
-    return image[:h, :w].reshape(h // size, size, w // size, size).max(axis=(1, 3))
+    gives: Callable[..., np.ndarray | None]
+    says: Callable[[Arrays, np.ndarray, np.ndarray], str]
 
 
 @dataclass(frozen=True)
 class Reference:
-    """A function students write, the grader's version of it, and how to draw held-out cases for it."""
+    """A function students write: the grader's version of it, how to draw held-out case ``number`` (from 0) of a
+    shape with a random generator, and the typical wrong answers to name."""
 
     compute: Callable[..., np.ndarray]
-    draw: Callable[[np.random.Generator, tuple[int, int], int], tuple[np.ndarray, ...]]  # rng, shape, case number
+    draw: Callable[[np.random.Generator, tuple[int, ...], int], Arrays] | None = None
+    mistakes: tuple[Mistake, ...] = ()
 
 
-def _real_image(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """A piece of real Fashion-MNIST test images of the given shape, pixel values 0 to 255 (as floats)."""
-    images, _ = datasets.load("fashion_mnist", "test")
-    rows, cols = -(-shape[0] // 28), -(-shape[1] // 28)
-    picks = rng.choice(len(images), size=rows * cols, replace=False)
-    mosaic = np.block([[images[picks[r * cols + c]] for c in range(cols)] for r in range(rows)])
-    return mosaic[:shape[0], :shape[1]].astype(np.float64)
+# {name: reference}: filled from the solution notebook this process read (``register``), empty in a student's.
+REFERENCES: dict[str, Reference] = {}
 
 
-def _filter(rng: np.random.Generator, fractions: bool) -> np.ndarray:
-    """A 3 x 3 filter, never symmetric: whole weights from -2 to 2 (as the notes' filters), or fractions (weights
-    with two decimals, such as 0.5 or -0.25, whose sums on an image are not whole numbers)."""
-    while True:
-        kernel = np.round(rng.normal(size=(3, 3)), 2) if fractions \
-            else rng.integers(-2, 3, size=(3, 3)).astype(np.float64)
-        whole = np.array_equal(kernel, np.round(kernel))
-        if not np.allclose(kernel, kernel[::-1, ::-1]) and not np.allclose(kernel, kernel.T) and kernel.any() \
-                and whole != fractions:
-            return kernel
+def load_references(code: str, origin: str) -> dict[str, Reference]:
+    """The references ``code`` (the solution's reference cells) defines, by their variable's name."""
+    name = f"{MODULE_PREFIX}{hashlib.sha256(origin.encode()).hexdigest()[:12]}"
+    module = types.ModuleType(name, f"The reference cells of {origin}")
+    module.__file__ = origin
+    sys.modules[name] = module  # as an imported module is (dataclasses and pickle look their module up there)
+    try:
+        exec(compile(code, origin, "exec"), module.__dict__)  # noqa: S102 - the instructor's own code, on the host
+    except Exception as exc:  # noqa: BLE001 - whatever the instructor's code raised is a fault of the solution
+        del sys.modules[name]
+        raise SpecError(f"{origin}: the reference cells raised {type(exc).__name__}: {exc}") from exc
+    return {name: value for name, value in vars(module).items() if isinstance(value, Reference)}
 
 
-def _image_and_filter(rng: np.random.Generator, shape: tuple[int, int], number: int) -> tuple[np.ndarray, ...]:
-    """Case ``number`` (from 0): a real image, and a filter with whole weights for even numbers, fractions for odd."""
-    return _real_image(rng, shape), _filter(rng, fractions=number % 2 == 1)
+def register(references: Mapping[str, Reference]) -> None:
+    REFERENCES.update(references)
 
 
-REFERENCES: dict[str, Reference] = {
-    "correlate_3x3": Reference(correlate_valid, _image_and_filter),
-    "max_pool_2x2": Reference(max_pool, lambda rng, shape, number: (_real_image(rng, shape),)),
-}
+def reference(name: Any) -> Reference:
+    """The reference registered as ``name``; a ``SpecError`` when the solution read defines none by that name."""
+    try:
+        return REFERENCES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(REFERENCES)) or "none"
+        raise SpecError(f"no reference function {name!r}: the solution notebook's reference cells (between"
+                        f" '# BEGIN REFERENCES' and '# END REFERENCES') define {known}") from None
 
 
-def held_out_cases(params: Mapping[str, Any]) -> list[tuple[np.ndarray, ...]]:
-    reference = REFERENCES[params["reference"]]
+def held_out_cases(params: Mapping[str, Any]) -> list[Arrays]:
+    """The cases of a ``function_matches`` check: one per shape of ``shapes``, drawn from ``seed``."""
+    found = reference(params["reference"])
+    if found.draw is None:
+        raise SpecError(f"the reference {params['reference']!r} does not say how to draw held-out cases (draw=)")
     rng = np.random.default_rng(int(params["seed"]))
-    return [reference.draw(rng, tuple(int(s) for s in shape), number) for number, shape in enumerate(params["shapes"])]
+    return [found.draw(rng, tuple(int(s) for s in shape), number) for number, shape in enumerate(params["shapes"])]
+
+
+def example_mistakes(name: str, args: Arrays) -> list[dict[str, Any]]:
+    """What each typical mistake of reference ``name`` gives on a public example, and what it tells: written into
+    the example's check when the solution is read, so that a student's own check names the mistake without the
+    reference (a wrong answer to the example, which is public, gives nothing away)."""
+    found = reference(name)
+    expected = np.asarray(found.compute(*args), dtype=np.float64)
+    mistakes = []
+    for mistake in found.mistakes:
+        try:
+            wrong = mistake.gives(*args)
+        except (ValueError, IndexError):
+            continue
+        if wrong is None:
+            continue
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if wrong.shape == expected.shape and np.allclose(wrong, expected):
+            continue  # this example cannot tell the mistake from the right answer
+        mistakes.append({"gives": wrong.tolist(), "says": mistake.says(args, wrong, expected)})
+    return mistakes

@@ -3,6 +3,8 @@ is named.  The probe's findings are simulated here by calling the function in th
 and the course's end-to-end tests go through the real runner."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,11 +13,21 @@ from grader.checks.callbacks import callback_form, callback_stops, stop_cases
 from grader.checks.functions import function_example, function_matches, hidden_cases
 from grader.checks.training import figure_shown, training_stopped
 from grader.probes import ProbedCallback, ProbedFunction, case_id
+from grader.source import read_source
+
+REPO = Path(__file__).resolve().parents[2]
+BY_HAND = REPO / "solutions" / "by_hand" / "by_hand.ipynb"
 
 CONV = {"reference": "correlate_3x3", "seed": 11, "shapes": [[28, 28], [31, 17], [40, 56]]}
 POOL = {"reference": "max_pool_2x2", "seed": 12, "shapes": [[26, 26], [31, 17], [11, 11]]}
 EXAMPLE = {"reference": "correlate_3x3", "args": [np.arange(25).reshape(5, 5).tolist(), [[0, 1, 0], [1, -4, 1], [0, 1, 0]]],
            "expected": np.zeros((3, 3)).tolist()}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def references():
+    """The references of by_hand's solution (its reference cells), registered as the grader's host has them."""
+    return read_source(BY_HAND)
 
 
 def probed(function, params):

@@ -31,6 +31,14 @@ def _raw(text: str):
     return nbformat.v4.new_raw_cell(text)
 
 
+def reference_cells() -> list:
+    """by_hand's reference cells, with the ``correlate_3x3`` this solution's held-out check names (the instructor's
+    material: never in the student's notebook, nor in the grader's package)."""
+    solution = nbformat.read(Path(__file__).resolve().parents[2] / "solutions" / "by_hand" / "by_hand.ipynb", 4)
+    marks = [c.source.strip() for c in solution.cells]
+    return solution.cells[marks.index("# BEGIN REFERENCES"):marks.index("# END REFERENCES") + 1]
+
+
 def solution_notebook():
     limits = "\n".join(f"  {k}: {v}" for k, v in LIMITS.items())
     code = nbformat.v4.new_code_cell
@@ -56,6 +64,7 @@ def solution_notebook():
         _raw("# BEGIN CHECKS\n- {kind: function_matches, evidence: convolve, points: 2, reference: correlate_3x3,"
              " seed: 3, shapes: [[8, 8], [9, 13]]}\n- {kind: figure_shown, evidence: pictures, points: 1}"),
         _raw("# END QUESTION"),
+        *reference_cells(),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

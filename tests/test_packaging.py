@@ -1,0 +1,36 @@
+"""The wheel students install (README: the instructor builds it with ``pip wheel --no-deps .``) is the grader's package
+and nothing else: no solution, no hidden check, no reference function of any solution."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from grader.assignment import load_assignment
+from grader.leaks import reference_lines
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_holds_the_package_and_no_answer(tmp_path):
+    source = tmp_path / "src"  # a clean copy: a build folder left in a checkout is not what is tested here
+    shutil.copytree(REPO / "grader", source / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", source)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "wheels"), str(source)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = zipfile.ZipFile(next((tmp_path / "wheels").glob("notebook_grader-*.whl")))
+    modules = {name for name in wheel.namelist() if name.endswith(".py")}
+    assert modules == {str(p.relative_to(source)) for p in (source / "grader").rglob("*.py")}
+    assert not [n for n in wheel.namelist() if not n.startswith(("grader/", "notebook_grader-"))]
+    lines = set()
+    for solution in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        course = load_assignment(solution.parent.name)
+        if hasattr(course, "source"):  # an otter-assign notebook has no reference cells
+            lines |= reference_lines(course.source)
+    assert "out += kernel[dy, dx] * image[dy:dy + out.shape[0], dx:dx + out.shape[1]]" in lines
+    for name in modules:
+        text = wheel.read(name).decode()
+        assert not [line for line in lines if line in text], name

@@ -11,6 +11,7 @@ import click
 
 from .assignment import load_assignment
 from .errors import GraderError
+from .local_run import SUBMIT_SANDBOXES
 from .sandbox.select import CHOICES as SANDBOXES
 from .student_text import MAX_TEXT_CHARS, one_line, visible_lines
 
@@ -284,19 +285,26 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
 @main.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True,
-              help="first run it top to bottom in a fresh kernel, in the grader's sandbox with its limits")
-@click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
+              help="first run it from the top in a fresh kernel with the grader's limits, run the public checks and"
+                   " measure what the task text states (the accuracies to reach) on the data this machine has")
+@click.option("--sandbox", type=click.Choice(SUBMIT_SANDBOXES), default="auto", show_default=True,
+              help="where --dry-run runs it: auto, the grading container when its image is here, else this machine"
+                   " (local, no sandbox: it is your own code); container or bubblewrap, that sandbox only")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="folder for the file to hand in (default: beside NOTEBOOK)")
 def submit(notebook: Path, dry_run: bool, sandbox: str, out_dir: Path | None) -> None:
-    """Validate NOTEBOOK (as saved) with the public_checks.json beside it and write NAME-submission.ipynb to hand in.
+    """Validate NOTEBOOK (as saved) with the public_checks.json beside it and write NAME-submission.ipynb to hand in;
+    say what was checked and what was not.
 
     Exit codes: 0 ready; 1 written, but points will be lost; 2 the notebook or its public_checks.json cannot be
-    read; 4 no sandbox for --dry-run.
+    read; 4 --dry-run in a sandbox (named with --sandbox) that this machine lacks.
     """
+    from .checker import CPU_ONLY
     from .handin import submit as hand_in
     from .handout import find_handout
 
+    if dry_run:
+        os.environ.update(CPU_ONLY)  # what the task text states is measured on the CPU, as the grader measures it
     try:
         report = hand_in(notebook, find_handout(notebook.resolve()), run=dry_run, sandbox_name=sandbox,
                          out_dir=out_dir)

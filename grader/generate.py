@@ -10,6 +10,7 @@ import nbformat
 
 from .errors import SpecError
 from .source import AssignmentSource, read_source
+from .stated import STATED, stated_checks
 
 BEGIN_SOLUTION = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END_SOLUTION = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -99,12 +100,16 @@ def student_notebook(source: AssignmentSource, keep_solutions: bool = False):
 
 def public_checks_json(source: AssignmentSource) -> str:
     """What students' own checks read: the public checks; per task, only the kind, variable and points of each
-    check left out (never its parameters: they hold the answers); the limits a submission runs under; and the
-    setup cells as given (to tell a student which were changed)."""
+    check left out (never its parameters: they hold the answers), and of those the task's text states (an
+    accuracy to reach, when training stops) the thresholds it states (``grader/stated.py``); the limits a submission
+    runs under; and the setup cells as given (to tell a student which were changed)."""
     data = source.spec.public_view().to_dict()
+    stated = stated_checks(source)
     for task, public in zip(source.spec.tasks, data["tasks"]):
         public["also_graded"] = [{"kind": c.kind, "evidence": c.evidence, "points": c.points}
                                  for c in task.checks if not c.public]
+        if task.name in stated:
+            public[STATED] = stated[task.name]
     data["limits"] = asdict(source.spec.limits)
     data["setup_cells"] = [{"id": cell["id"], "source": cell.source} for cell in student_notebook(source).cells
                            if cell.metadata["grader"]["role"] == "setup"]

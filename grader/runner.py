@@ -344,7 +344,7 @@ def look_like_jupyter(job: dict) -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not Linux (Windows has no CDLL(None)): a student's dry run
         pass
     try:
         from setproctitle import setproctitle

@@ -4,10 +4,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from .readiness import Unmet
 from .results import TaskResult
+from .student_text import quoted
 
-PASSED, FAILED, NOT_DONE = "passed", "failed", "not done"
-COLOURS = {PASSED: "#1a7f37", FAILED: "#cf222e", NOT_DONE: "#9a6700"}
+PASSED, FAILED, NOT_DONE, NOT_READY = "passed", "failed", "not done", "not ready"
+COLOURS = {PASSED: "#1a7f37", FAILED: "#cf222e", NOT_DONE: "#9a6700", NOT_READY: "#9a6700"}
 MARKS = {True: "PASS", False: "FAIL"}
 TABLE_STYLE = "border-collapse:collapse;margin:4px 0;text-align:left"
 CELL_STYLE = "padding:2px 8px;vertical-align:top;text-align:left;border-bottom:1px solid #d0d7de"
@@ -22,16 +24,28 @@ class CheckReport:
     not_covered_points: float = 0.0
     variables: tuple[str, ...] = ()  # the task's variables
     undefined: tuple[str, ...] = ()  # those not defined yet
+    unmet: tuple[Unmet, ...] = ()  # what the grader's own checks need and do not find (one finding per check)
 
     @property
     def all_passed(self) -> bool:
+        """Whether every public check passed (what they did not check aside)."""
         return all(c.passed for c in self.result.checks)
 
     @property
     def status(self) -> str:
         if self.variables and set(self.undefined) >= set(self.variables):
             return NOT_DONE
-        return PASSED if self.all_passed else FAILED
+        if not self.all_passed:
+            return FAILED
+        return NOT_READY if self.unmet else PASSED
+
+    @property
+    def total_points(self) -> float:
+        return sum(c.max_points for c in self.result.checks) + self.not_covered_points
+
+    @property
+    def unmet_points(self) -> float:
+        return sum(u.points for u in self.unmet)
 
     def headline(self) -> str:
         checks = self.result.checks
@@ -39,9 +53,32 @@ class CheckReport:
         if self.status == NOT_DONE:
             return f"{self.result.title}: not done yet ({', '.join(self.undefined)} not defined)"
         if not checks:
-            return f"{self.result.title}: no public checks for this task"
-        what = "all public checks passed" if self.all_passed else f"{passed} of {len(checks)} public checks passed"
-        return f"{self.result.title}: {what}"
+            what = "no public checks for this task"
+        elif self.all_passed:
+            what = "all public checks passed"
+        else:
+            what = f"{passed} of {len(checks)} public checks passed"
+        return f"{self.result.title}: {what}{self.what_else()}"
+
+    def what_else(self) -> str:
+        """What a headline of passed checks says in the same breath: what the grader's checks need and do not find,
+        else how many of the task's points the public checks do not check."""
+        total = self.total_points
+        if self.unmet:
+            whats = [u.what for u in self.unmet]
+            said = whats[0] if len(whats) == 1 else ", ".join(whats[:-1]) + " and " + whats[-1]
+            return (f"{', but' if self.all_passed else ';'} {said} ({self.unmet_points:g} of the task's {total:g}"
+                    f" points depend on {'it' if len(whats) == 1 else 'them'})")
+        if self.status != PASSED or not self.not_covered_points:
+            return ""
+        if self.not_covered_points >= total:
+            return f"; the task's {total:g} point{'s are' if total != 1 else ' is'} not checked here (below)"
+        return (f" ({total - self.not_covered_points:g} of the task's {total:g} points); the other"
+                f" {self.not_covered_points:g} {'are' if self.not_covered_points != 1 else 'is'} not checked here"
+                " (below)")
+
+    def unmet_line(self) -> str:
+        return f"Not ready for the grader ({self.unmet_points:g} of the task's {self.total_points:g} points):"
 
     def covered_line(self) -> str:
         public = sum(c.max_points for c in self.result.checks)
@@ -57,6 +94,9 @@ class CheckReport:
             first, *rest = check.message.splitlines() or [""]
             lines.append(f"  {MARKS[check.passed]} {check.title}: {first}")
             lines.extend(f"       {line}" for line in rest)
+        if self.unmet:
+            lines.append("  " + self.unmet_line())
+            lines.extend(f"    - {u.line()}" for u in self.unmet)
         lines.append("  " + self.covered_line())
         lines.extend(f"    - {line}" for line in self.not_covered)
         return "\n".join(lines)
@@ -64,8 +104,36 @@ class CheckReport:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return html_block(self.headline(), COLOURS[self.status], check_table(self.result),
-                          self.covered_line(), self.not_covered)
+        body = check_table(self.result)
+        if self.unmet:
+            items = "".join(f"<li>{html.escape(u.line())}</li>" for u in self.unmet)
+            body += (f'<div style="color:{COLOURS[NOT_READY]}">{html.escape(self.unmet_line())}</div>'
+                     f'<ul style="margin:0">{items}</ul>')
+        return html_block(self.headline(), COLOURS[self.status], body, self.covered_line(), self.not_covered)
+
+
+@dataclass(frozen=True)
+class UnknownTask:
+    """A check of a task the assignment does not have: the names of those it has (never a traceback)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    close: tuple[str, ...] = ()  # the task names that look like it
+    status = FAILED
+    all_passed = False
+
+    def headline(self) -> str:
+        names = ", ".join(f'"{task}"' for task in self.tasks)
+        guess = f': did you mean check("{self.close[0]}")?' if self.close else ""
+        return f"There is no task {quoted(self.name, 60)} in this assignment{guess or '.'} Its tasks are {names}."
+
+    def __str__(self) -> str:
+        return self.headline()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return html_block(self.headline(), COLOURS[FAILED], "", "", ())
 
 
 def check_table(result: TaskResult) -> str:

@@ -157,14 +157,27 @@ def report_limit(prepared: PreparedNotebook, limits: Limits) -> int:
 
 
 def _cell_reports(report: RunnerReport, prepared: PreparedNotebook) -> tuple[CellReport, ...]:
-    task_of, first_line = {}, {}
-    for index, cell in enumerate(prepared.notebook.cells):
-        task_of[index] = prepared.task_of.get(index)
-        lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
-        first_line[index] = lines[0][:60] if lines else ""
-    return tuple(CellReport(index=c.index, status=c.status, task=task_of.get(c.index), ename=c.ename,
-                            evalue=c.evalue, exit_code=c.exit_code, first_line=first_line.get(c.index, ""))
-                 for c in report.cells)
+    """Each cell as the student knows it: its number among the code cells, its first line, and for a cell that
+    raised or was interrupted, the line of it where that happened (from its traceback) and what it did not set."""
+    from .cell_errors import failing_lines, line_of, unset_names
+    from .student_text import cut_at_word
+
+    cells = prepared.notebook.cells
+    code_number = {index: number for number, index in
+                   enumerate((i for i, cell in enumerate(cells) if cell.cell_type == "code"), start=1)}
+    lines = failing_lines(report.notebook, (c.index for c in report.cells if c.status in ("error", "timeout",
+                                                                                        "notebook_timeout")))
+    reports = []
+    for c in report.cells:
+        source = cells[c.index].source if 0 <= c.index < len(cells) else ""
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+        line = lines.get(c.index)
+        reports.append(CellReport(
+            index=c.index, status=c.status, task=prepared.task_of.get(c.index), ename=c.ename, evalue=c.evalue,
+            exit_code=c.exit_code, first_line=cut_at_word(first, 60), code_cell=code_number.get(c.index), line=line,
+            line_text=cut_at_word(line_of(source, line), 80) if line else "",
+            unset=unset_names(source, line) if line and c.status == "error" else ()))
+    return tuple(reports)
 
 
 def summarize(name: str, outcome: SandboxOutcome, report: RunnerReport | None, prepared: PreparedNotebook,
@@ -198,8 +211,15 @@ def summarize(name: str, outcome: SandboxOutcome, report: RunnerReport | None, p
 
 
 def cell_problem(cell: CellReport, limits: Limits) -> str | None:
-    """What went wrong in one cell, in a student's words."""
-    where = f"cell {cell.index + 1}" + (f" ({cell.first_line})" if cell.first_line else "")
+    """What went wrong in one cell, in a student's words: the code cell by its number (markdown cells do not count)
+    and the line where it happened, else the line it starts with."""
+    from .cell_errors import names_text, syntax_problem
+
+    where = f"code cell {cell.code_cell}" if cell.code_cell is not None else f"cell {cell.index + 1}"
+    if cell.line is not None and cell.line_text:
+        where += f", line {cell.line} ({cell.line_text})"
+    elif cell.first_line:
+        where += f" (starting {cell.first_line})"
     if cell.status == "timeout":
         return f"{where} ran longer than the {limits.cell_timeout_s:g} s a cell may take, and was interrupted"
     if cell.status == "notebook_timeout":
@@ -216,7 +236,10 @@ def cell_problem(cell: CellReport, limits: Limits) -> str | None:
             return f"{where} ran out of memory (the limit is {limits.memory_mb:,} MB)"
         if cell.ename == "SystemExit":
             return f"{where} called sys.exit(); the rest of the notebook still ran"
-        return f"{where} raised {cell.ename}: {cell.evalue}"
+        if cell.ename in ("SyntaxError", "IndentationError", "TabError"):
+            return f"{where} is not valid Python ({cell.ename}: {syntax_problem(cell.evalue)}), so none of it ran"
+        unset = f", so it did not set {names_text(cell.unset)}" if cell.unset else ""
+        return f"{where} raised {cell.ename}: {cell.evalue}{unset}"
     return None
 
 

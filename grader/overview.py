@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .check_report import COLOURS, FAILED, NOT_DONE, PASSED, CheckReport, check_table
+from .check_report import COLOURS, FAILED, NOT_DONE, NOT_READY, PASSED, CheckReport, check_table
 from .errors import SubmissionError
 from .handout import Handout
 from .live_checks import check_task
+from .student_text import cut_at_word
 from .submission import _code_key, read_submission
 
-STATUS_WORDS = {PASSED: "PASS", FAILED: "FAIL", NOT_DONE: "NOT DONE"}
+STATUS_WORDS = {PASSED: "PASS", FAILED: "FAIL", NOT_DONE: "NOT DONE", NOT_READY: "NOT READY"}
 
 
 def first_line(text: str, width: int = 60) -> str:
+    """The first line of ``text`` that is not blank, in at most ``width`` characters (cut after a whole word)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0][:width] if lines else "(empty)"
+    return cut_at_word(lines[0], width) if lines else "(empty)"
 
 
 def changed_setup_cells(nb: Any, handout: Handout) -> list[str]:
@@ -64,6 +66,8 @@ class OverviewReport:
         parts = [f"{self.count(PASSED)} of {len(self.tasks)} tasks pass their public checks"]
         if self.count(FAILED):
             parts.append(f"{self.count(FAILED)} failing")
+        if self.count(NOT_READY):
+            parts.append(f"{self.count(NOT_READY)} not ready for the grader")
         if self.count(NOT_DONE):
             parts.append(f"{self.count(NOT_DONE)} not done")
         return f"{self.title}: " + ", ".join(parts)
@@ -82,6 +86,7 @@ class OverviewReport:
             if task.status == FAILED:
                 lines.extend(f"           FAIL {c.title}: {first_line(c.message, 200)}"
                              for c in task.result.checks if not c.passed)
+            lines.extend(f"           NOT READY {first_line(u.line(), 200)}" for u in task.unmet)
         first, *rest = self.notebook_lines()
         lines += [first, *(f"  - {line}" for line in rest)]
         lines.append("Not checked here, the grader also does this:")
@@ -95,7 +100,10 @@ class OverviewReport:
         for task in self.tasks:
             colour = COLOURS[task.status]
             body = check_table(task.result) if task.status == FAILED else ""
-            rows.append(f'<details{" open" if task.status == FAILED else ""}><summary style="color:{colour}">'
+            body += "".join(f'<div style="color:{COLOURS[NOT_READY]}">&nbsp;&nbsp;not ready: {html.escape(u.line())}'
+                            "</div>" for u in task.unmet)
+            opened = " open" if task.status in (FAILED, NOT_READY) else ""
+            rows.append(f'<details{opened}><summary style="color:{colour}">'
                         f"<b>{STATUS_WORDS[task.status]}</b> {html.escape(task.headline())}</summary>{body}"
                         + "".join(f'<div style="color:#57606a">&nbsp;&nbsp;not checked here: {html.escape(line)}'
                                   "</div>" for line in task.not_covered) + "</details>")

@@ -171,10 +171,15 @@ class CellReport:
     evalue: str = ""
     exit_code: int | None = None
     first_line: str = ""
+    code_cell: int | None = None  # its number among the notebook's code cells, from 1
+    line: int | None = None  # the line of the cell where its error arose (from its traceback), from 1
+    line_text: str = ""  # that line, as the notebook has it
+    unset: tuple[str, ...] = ()  # what the cell sets from that line on: what it did not set
 
     def __post_init__(self) -> None:
-        for name in ("ename", "evalue", "first_line"):
+        for name in ("ename", "evalue", "first_line", "line_text"):
             object.__setattr__(self, name, one_line(getattr(self, name)))
+        object.__setattr__(self, "unset", tuple(one_line(name, 100) for name in self.unset))
 
 
 @dataclass(frozen=True)

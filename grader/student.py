@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .check_report import CheckReport
+from .check_report import CheckReport, UnknownTask
 from .datasets import load_mnist
 from .errors import SpecError
 from .handout import Handout, find_handout, notebook_path
@@ -79,8 +79,9 @@ def _handout(where: str | Path | None, namespace: dict[str, Any]) -> Handout:
     return find_handout(where)
 
 
-def check(task: str, namespace: dict[str, Any] | None = None, folder: str | Path | None = None) -> CheckReport:
-    """Check a task's variables against the assignment's public checks."""
+def check(task: str, namespace: dict[str, Any] | None = None,
+          folder: str | Path | None = None) -> CheckReport | UnknownTask:
+    """Check a task's variables against the assignment's public checks (a task name it does not have: its names)."""
     namespace = _caller_namespace() if namespace is None else namespace
     return _shown(check_task(_handout(folder, namespace), task, namespace))
 
@@ -128,7 +129,7 @@ class Notebook:
         self.folder = folder
         self.notebook = notebook
 
-    def check(self, task: str) -> CheckReport:
+    def check(self, task: str) -> CheckReport | UnknownTask:
         return check(task, _caller_namespace(), self.folder)
 
     def check_all(self):

@@ -51,6 +51,23 @@ def _shorter(text: str, max_chars: int | None) -> tuple[str, str]:
     return text[:max_chars], f"... ({len(text) - max_chars:,} more characters)"
 
 
+ELLIPSIS = "..."
+WORD_SLACK = 0.25  # of the width: how far back a cut may go to end at a word (a longer word is cut inside)
+
+
+def cut_at_word(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: whole when it fits, else cut after its last whole word that fits
+    and followed by ``...`` (inside a word only when one word is longer than a quarter of the width)."""
+    if len(text) <= width:
+        return text
+    room = max(width - len(ELLIPSIS), 1)
+    head = text[:room + 1]
+    space = head.rfind(" ")
+    if space >= room * (1 - WORD_SLACK):
+        return head[:space].rstrip(" ,;:") + ELLIPSIS
+    return text[:room] + ELLIPSIS
+
+
 def visible(text: object, keep: str = "", max_chars: int | None = MAX_LINE_CHARS) -> str:
     """``text`` with every control but those in ``keep`` shown as its escape, at most ``max_chars`` of it."""
     text, more = _shorter(str(text), max_chars)

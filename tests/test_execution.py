@@ -97,3 +97,54 @@ def test_only_the_tail_of_a_flood_is_kept_and_nothing_reaches_the_disk(tmp_path)
     outcome = run_limited([sys.executable, "-c", script], "", timeout_s=60)
     assert outcome.exit_code == 0
     assert len(outcome.log_tail) <= 8000 and outcome.log_tail.endswith("END\n")
+
+
+def _run_notebook(tmp_path, cells, cell_timeout_s=60):
+    """``cells`` run by the grader's own runner (no sandbox: the notebook is the test's), its report read as the host
+    reads it; the notebook as prepared, with its markdown cells."""
+    import nbformat
+
+    from grader.runner import run
+
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    (tmp_path / "export").mkdir()
+    job = {"notebook": str(tmp_path / "nb.ipynb"), "workdir": str(tmp_path), "export_dir": str(tmp_path / "export"),
+           "cell_timeout_s": cell_timeout_s, "notebook_timeout_s": 120, "max_output_bytes": 10**6, "tasks": [],
+           "probes": [], "warm_imports": []}
+    data = run(job)
+    outcome = SandboxOutcome(exit_code=0, timed_out=False, seconds=1.0, log_tail="", report=data)
+    prepared = PreparedNotebook(notebook=nb, last_cell_of_task={}, notes=(), task_of={})
+    return summarize("none", outcome, decode_report(data, 2**24), prepared, Limits(cell_timeout_s=cell_timeout_s))
+
+
+def test_a_cells_error_is_told_in_the_students_terms(tmp_path):
+    """The code cell's number (markdown cells do not count), the line that raised (not the cell's first line, not a
+    line of the function it called in another cell), and what the cell therefore did not set."""
+    import nbformat
+
+    from grader.execution import cell_problem
+
+    v4 = nbformat.v4
+    summary = _run_notebook(tmp_path, [
+        v4.new_markdown_cell("# Task 1"), v4.new_code_cell("def convolve(image):\n    return image / zero"),
+        v4.new_markdown_cell("## Task 3"),
+        v4.new_code_cell("import numpy as np\nimage = np.ones(3)\nfiltered = convolve(image)\npooled = filtered[::2]\n"
+                         "figure, axes = None, None\ndef show():\n    pass"),
+        v4.new_code_cell("x = (\n"), v4.new_code_cell("import time\ntime.sleep(30)")], cell_timeout_s=3)
+    problems = [cell_problem(c, Limits(cell_timeout_s=3)) for c in summary.cells]
+    assert problems[1] == ("code cell 2, line 3 (filtered = convolve(image)) raised NameError: name 'zero' is not"
+                           " defined, so it did not set filtered, pooled, figure, axes or 1 other name")
+    assert problems[2] == "code cell 3, line 1 (x = () is not valid Python (SyntaxError: incomplete input), so none" \
+                          " of it ran"
+    assert problems[3] == ("code cell 4, line 2 (time.sleep(30)) ran longer than the 3 s a cell may take, and was"
+                           " interrupted")
+
+
+def test_a_cell_without_a_traceback_is_named_by_its_first_line():
+    from grader.execution import cell_problem
+    from grader.results import CellReport
+
+    died = CellReport(index=7, status="kernel_died", exit_code=1, code_cell=4, first_line="import os")
+    assert cell_problem(died, Limits()) == ("the kernel stopped in code cell 4 (starting import os) (exit code 1):"
+                                            " does the code call exit(), os._exit() or kill its own process?")

@@ -24,7 +24,8 @@ import numbers
 import re
 from typing import Any, Mapping
 
-from .base import Outcome, check
+from ..student_text import cut_at_word
+from .base import Outcome, a_type, check
 
 SIMILAR = 0.75  # how close quoted text must be to an option's own text (typos, a missing word)
 LONGER = 10  # a choice longer than this many times the longest option's text (and than MIN_LONG) is not read
@@ -32,7 +33,7 @@ MIN_LONG = 1000  # characters: the bound where options are short or letters only
 LONGEST_NUMBER = 100  # characters of a number or a shape written as text (Python refuses integers of 4,300 digits)
 MOST_SIZES = 32  # sizes in a shape (an array's have at most 32 dimensions in NumPy, 4 or 5 in a course)
 LETTER_ALONE = re.compile(r"^(?:option|answer|choice)?\s*:?\s*\(?([a-z])\)?[.:]?$")
-LETTER_AND_TEXT = re.compile(r"^\(?([a-z])\s*[).:\-]\s*(.+)$")
+LETTER_AND_TEXT = re.compile(r"^\(?([a-z])\s*[).:\-]\s*(.+)$", re.IGNORECASE)
 SHAPE_TEXT = re.compile(r"^[(\[]?\s*(\d+(?:\s*(?:,|x|×|\*|by)\s*\d+)*)\s*,?\s*[)\]]?$")
 
 
@@ -71,7 +72,7 @@ def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str
     if value is None or value is Ellipsis or (isinstance(value, str) and not value.strip()):
         return None, f"no answer yet: {_format_help(options)}"
     if not isinstance(value, str):
-        return None, f"the answer is a {type(value).__name__}, not text: {_format_help(options)}"
+        return None, f"the answer is {a_type(value)}, not text: {_format_help(options)}"
     text = " ".join(value.strip().split())
     longest = max((len(own) for own in options.values()), default=0)
     if len(text) > max(MIN_LONG, LONGER * longest):
@@ -91,7 +92,7 @@ def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str
     scores = _closest(text, options)
     if scores and scores[0][0] >= 0.9 and (len(scores) == 1 or scores[1][0] < scores[0][0] - 0.1):
         return scores[0][1], None
-    return None, f"{value[:80]!r} is not one of the options: {_format_help(options)}"
+    return None, f"{cut_at_word(value, 80)!r} is not one of the options: {_format_help(options)}"
 
 
 def _known_letter(letter: str, options: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -204,10 +205,12 @@ def _integral(value: Any) -> bool:
 
 def _shown(value: Any) -> str:
     """A student's answer in a message, at most 60 characters of it (an answer can be a list of a million numbers)."""
-    if isinstance(value, (str, list, tuple)):
+    if isinstance(value, str):  # cut before it is quoted, so that the quotes show where it was cut
+        return cut_at_word(repr(cut_at_word(value[:100], 58)), 60)
+    if isinstance(value, (list, tuple)):
         value = value[:61]  # enough for 60 characters, without writing out the rest
     text = str(value) if isinstance(value, tuple) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return cut_at_word(text, 60)
 
 
 def _form_problem(got: tuple[int, ...], length: int) -> str | None:

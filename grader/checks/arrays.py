@@ -11,6 +11,7 @@ from .base import Outcome, check, fmt_shape, guard
 
 CHUNK = 4096
 GREY_TOLERANCE = 0.25  # of a grey level (0 to 255): float16 keeps a quarter of one
+TWICE_DIVIDED_MAX = 1.001 / 255  # the most a 0-to-1 range of images divided by 255 twice reaches (float16 aside)
 
 
 @guard("array")
@@ -67,6 +68,12 @@ def array_range(value: Any, params: Mapping[str, Any]) -> Outcome:
     if low < want_low or high > want_high:
         return Outcome(False, f"values range from {low:g} to {high:g}, expected between"
                               f" {want_low:g} and {want_high:g} (did you normalise?)")
+    if (want_low, want_high) == (0, 1) and 0 < high <= TWICE_DIVIDED_MAX:
+        # Within the range asked, so this point is kept (the grader's check of the images themselves costs the
+        # mistake once); said here, where a student sees it, as the warning it is.
+        return Outcome(True, f"values lie between 0 and 1, but the largest is {high:.3g}, 1/255 or less, where"
+                             " normalised images reach 1: were the images divided by 255 twice? (run the cells that"
+                             " prepare them once, from the top)")
     return Outcome(True, f"values lie between {want_low:g} and {want_high:g}")
 
 

@@ -56,13 +56,35 @@ def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunct
     return register
 
 
-def lookup(kind: str) -> tuple[str, CheckFunction]:
+def _register_all() -> None:
     from . import accuracy, answers, arrays, callbacks, functions, models, otter_cases, training  # noqa: F401
 
+
+def lookup(kind: str) -> tuple[str, CheckFunction]:
+    _register_all()
     try:
         return REGISTRY[kind]
     except KeyError:
         raise SpecError(f"unknown check kind {kind!r}; known: {sorted(REGISTRY)}") from None
+
+
+AN_SOUNDS = ("a", "e", "i", "o", "nd")  # type names said with a vowel first: an int, an object, an ndarray
+
+
+def with_article(name: str) -> str:
+    """A type's name with its article: ``an int``, ``a str``, ``an ndarray``."""
+    return f"{'an' if name.lower().startswith(AN_SOUNDS) else 'a'} {name}"
+
+
+def a_type(value: Any) -> str:
+    """The name of ``value``'s type with its article."""
+    return with_article(type(value).__name__)
+
+
+def guard_of(evidence_kind: str) -> Guard | None:
+    """The test every piece of evidence of a kind passes before its checks see it (None where there is none)."""
+    _register_all()
+    return GUARDS.get(evidence_kind)
 
 
 def fmt_shape(shape: Any) -> str:

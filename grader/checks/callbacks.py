@@ -18,7 +18,7 @@ import numpy as np
 
 from ..inkernel import callback_hooks, epoch_end, one_callback
 from ..probes import ProbedCallback, case_builder, case_id
-from .base import Missing, Outcome, check, guard
+from .base import Missing, Outcome, check, guard, with_article
 
 UNDER = (0.5, 0.9, 0.97, 0.99)
 
@@ -118,7 +118,7 @@ def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
         name = type(value).__name__
         hooks = callback_hooks(value)
     if not is_callback:
-        return Outcome(False, f"it is a {name}, not a tf.keras.callbacks.Callback: define your class as"
+        return Outcome(False, f"it is {with_article(name)}, not a tf.keras.callbacks.Callback: define your class as"
                               f" class {name}(tf.keras.callbacks.Callback)")
     if "on_epoch_end" not in hooks:
         defined = f" (it defines {', '.join(hooks)})" if hooks else ""

@@ -32,6 +32,25 @@ def test_range_and_dtype(test_images):
     assert "NaN" in array_range(np.full((3, 3), np.nan), params).message
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_images_divided_by_255_twice_are_warned_of_by_the_public_range_check(test_images, dtype):
+    """Their values lie between 0 and 1, as the range asks, but they reach 1/255 at most: a sign anyone can see,
+    said where the student sees it; the point is kept (the check of the images themselves costs the mistake once)."""
+    outcome = array_range((test_images / 255.0 / 255.0).astype(dtype), {"dtype": "float", "min": 0, "max": 1})
+    assert outcome.passed
+    assert outcome.message == ("values lie between 0 and 1, but the largest is 0.00392, 1/255 or less, where normalised"
+                               " images reach 1: were the images divided by 255 twice? (run the cells that prepare"
+                               " them once, from the top)")
+    dark = (test_images / 255.0 * 0.5).astype(dtype)  # a darker copy is no such sign
+    assert array_range(dark, {"dtype": "float", "min": 0, "max": 1}).passed
+    assert array_range(test_images / 255.0 / 255.0, {"min": 0, "max": 18}).passed  # not a 0-to-1 range: no sign
+
+
+def test_a_long_answer_is_quoted_to_a_whole_word():
+    message = number_format("the number of parameters is about six hundred and forty in all", {}).message
+    assert message.startswith("'the number of parameters is about six hundred and forty...' is not a number")
+
+
 @pytest.fixture(scope="module")
 def normalised(test_images):
     return test_images.reshape(10000, 28, 28, 1) / 255.0
@@ -95,7 +114,9 @@ QUIZ = {"options": {"a": "A technique to filter out unwanted images", "b": "A te
 
 @pytest.mark.parametrize("answer", ["b", " B ", "(b)", "b)", "b.", "option b", "b) A technique to isolate features in images",
                                     "B. a technique to isolate features im images", "b: A technique to isolate",
-                                    "A technique to isolate features in images", "b - isolate features in images"])
+                                    "A technique to isolate features in images", "b - isolate features in images",
+                                    "B) A technique to isolate features", "(B) A technique to isolate",
+                                    "B) a technique to isolate features in images", "B: isolate features in images"])
 def test_a_choice_in_the_forms_students_write_it(answer):
     assert choice(answer, QUIZ).passed, choice(answer, QUIZ).message
     assert choice_format(answer, QUIZ).passed
@@ -104,6 +125,7 @@ def test_a_choice_in_the_forms_students_write_it(answer):
 @pytest.mark.parametrize("answer, message", [
     ("a", "option a is not the right answer"),
     ("a) A technique to filter out unwanted images", "option a is not the right answer"),
+    ("A) A technique to filter out unwanted images", "option a is not the right answer"),
 ])
 def test_a_wrong_choice(answer, message):
     assert choice(answer, QUIZ).message == message
@@ -113,12 +135,15 @@ def test_a_wrong_choice(answer, message):
 @pytest.mark.parametrize("answer, message", [
     (None, 'no answer yet: answer with the letter of your choice, for example "b"'),
     ("", 'no answer yet: answer with the letter of your choice, for example "b"'),
-    (2, 'the answer is a int, not text: answer with the letter of your choice, for example "b"'),
+    (2, 'the answer is an int, not text: answer with the letter of your choice, for example "b"'),
+    (np.int64(2), 'the answer is an int64, not text'),
     (["b"], 'the answer is a list, not text: answer with the letter of your choice, for example "b"'),
     ("c", "there is no option c: choose a or b"),
     ("b) A technique to filter out unwanted images",
      'the answer names option b but quotes the text of option a: answer with the letter of your choice'),
     ("convolutions", "'convolutions' is not one of the options: answer with the letter of your choice"),
+    ("B) A technique to filter out unwanted images",
+     'the answer names option b but quotes the text of option a: answer with the letter of your choice'),
     ("a or b", "is not one of the options"),
 ])
 def test_answers_the_rule_cannot_read_get_a_format_message(answer, message):
@@ -244,10 +269,10 @@ def test_answers_up_to_the_bound_are_still_read():
 
 
 @pytest.mark.parametrize("answer, message", [
-    ("1" * 10**6, "'" + "1" * 56 + "... is not a number"),
+    ("1" * 10**6, "'" + "1" * 55 + "...' is not a number"),
     ("9" * 5000, "is not a number"), ("nan", "the answer is not a finite number"),
     ("1e999", "the answer is not a finite number"), ([1] * 10**6, "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,"
-                                                                  " 1,... is not a number")])
+                                                                  " 1... is not a number")])
 def test_huge_numbers_are_named_without_a_crash(answer, message):
     """A number as text is read up to 100 characters (Python refuses 4,300 digits), is finite, and is quoted in
     at most 60 characters."""
@@ -257,7 +282,7 @@ def test_huge_numbers_are_named_without_a_crash(answer, message):
 
 @pytest.mark.parametrize("answer, message", [
     ("1" * 10**6, "is not a shape"), ("(" + "26, " * 300_000 + ")", "is not a shape"),
-    ([26] * 10**6, "[26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, ... has 1,000,000 items, more than a"
+    ([26] * 10**6, "[26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26, 26... has 1,000,000 items, more than a"
                    " shape has"),
     ([26] * 10, "(26, 26, 26, 26, 26, 26, 26, 26, 26, 26) has 10 numbers, the answer has 2")])
 def test_huge_shapes_are_named_without_a_crash(answer, message):

@@ -59,6 +59,12 @@ POOL_BODY = """    height, width = image.shape[0] // 2, image.shape[1] // 2
     return blocks.max(axis=(1, 3))"""
 
 
+BORROWED_CONVOLVE = """    from grader.checks.references import correlate_valid
+    return correlate_valid(image, kernel)"""
+BORROWED_POOL = """    from grader.checks.references import max_pool
+    return max_pool(image)"""
+
+
 @pytest.fixture(scope="module")
 def by_hand(tmp_path_factory):
     course = load_assignment("by_hand")
@@ -70,6 +76,11 @@ def by_hand(tmp_path_factory):
                                                         " [36, 18, -9, -9]])"),
         "same_size": nbs.replace(ref(), CONVOLVE_BODY, "    image = np.pad(image, 1)\n" + CONVOLVE_BODY),
         "average_pool": nbs.replace(ref(), "blocks.max(axis=(1, 3))", "blocks.mean(axis=(1, 3))"),
+        # the issue's notebook: the functions borrowed from the grader's package, which once held the answers
+        "borrowed_reference": nbs.replace(nbs.replace(ref(), CONVOLVE_BODY, BORROWED_CONVOLVE), POOL_BODY,
+                                          BORROWED_POOL),
+        "forgot_return": nbs.replace(ref(), CONVOLVE_BODY, CONVOLVE_BODY.replace("    return result", "")),
+        "template": course.template(),
         "dies_in_task_3": nbs.insert_cell(ref(), "pictures", "import os\nos._exit(1)", where="start"),
         "slow_pool": nbs.replace(ref(), POOL_BODY, """    result = []
     for i in range(0, image.shape[0] - 1, 2):
@@ -114,7 +125,33 @@ def test_a_kernel_that_dies_later_keeps_the_finished_functions(by_hand):
     result = by_hand["dies_in_task_3"]
     assert points_by_task(result) == {"convolve": 4, "pool": 3, "pictures": 0, "quiz": 0}, result.feedback_text()
     assert "convolve was tried in a fresh kernel that ran your code cells again" in task(result, "convolve").feedback
-    assert "the kernel stopped in cell" in task(result, "pictures").ungraded_reason
+    assert "the kernel stopped in code cell" in task(result, "pictures").ungraded_reason
+
+
+def test_nothing_of_the_graders_package_answers_the_functions(by_hand):
+    """Functions taken from the grader's package, which students install and the sandbox can import: it holds no
+    reference (they are the solution's), so they score nothing and say why."""
+    result = by_hand["borrowed_reference"]
+    assert points_by_task(result) == {"convolve": 0, "pool": 0, "pictures": 0, "quiz": 5}, result.feedback_text()
+    assert "ImportError: cannot import name 'correlate_valid' from 'grader.checks.references'" in \
+        messages(result, "convolve")
+
+
+def test_a_function_that_forgot_return(by_hand):
+    result = by_hand["forgot_return"]
+    assert points_by_task(result)["convolve"] == 0
+    held_out = check_result(result, "convolve", "function_matches").message
+    assert held_out == "convolve is a function that returned None and raised nothing: is its return statement missing?"
+    said = task(result, "convolve").feedback
+    assert "TypeError" not in said and "ndarray" not in said, said
+
+
+def test_the_untouched_functions_are_not_done_yet(by_hand):
+    result = by_hand["template"]
+    assert result.points == 0
+    for variable, name in (("convolve", "convolve"), ("max_pool", "pool")):
+        assert messages(result, name) == "\n".join(
+            [f"{variable} is not done yet: its code still holds the placeholder ... (# YOUR CODE HERE)"] * 2)
 
 
 def test_average_pooling(by_hand):
@@ -278,9 +315,9 @@ for x in range(0,4):
 STUDENT_QUIZ = '''q1_convolution = "b) A technique to isolate features in images"
 q2_pooling = "A"
 q3_training_speed = "(b)"
-q4_conv_output = "26x26"
-q5_pool_output = [13, 13]
-q6_conv_params = "640"
+q4_conv_output = "30x46"
+q5_pool_output = [15, 23]
+q6_conv_params = "1,792"
 q7_channel = "b. the number of colour channels"'''
 UNTRAINED_COPY = "clone = tf.keras.models.clone_model(cnn_model)\nlayer_outputs = [layer.output for layer in clone.layers]\n" \
                  "activation_model = tf.keras.models.Model(inputs=clone.inputs, outputs=layer_outputs)"

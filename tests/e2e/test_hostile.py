@@ -89,7 +89,7 @@ def test_os_exit_keeps_the_earlier_tasks(graded):
     result = graded[0]["os_exit"]
     assert points_by_task(result) == {"numbers": 1, "array": 0, "last": 0}
     for name in ("array", "last"):
-        assert "the kernel stopped in cell" in task(result, name).ungraded_reason
+        assert "the kernel stopped in code cell" in task(result, name).ungraded_reason
         assert "(exit code 1): does the code call exit(), os._exit()" in task(result, name).ungraded_reason
 
 

@@ -29,7 +29,7 @@ RUN useradd --uid 1000 --user-group --create-home --home-dir /home/student --she
 # rebuilt only when they change, not when another part of pyproject.toml does.
 FROM base AS requirements
 COPY pyproject.toml /src/pyproject.toml
-RUN python3 -c "import tomllib; print(*tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >/requirements.txt
+RUN python3 -c "import tomllib; p = tomllib.load(open('/src/pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['tensorflow'], sep='\n')" >/requirements.txt
 
 FROM base
 # pip reads PIP_CERT; an empty value would mean "no CA bundle", so unset it then.

@@ -9,10 +9,20 @@ from .results import TaskResult
 from .student_text import quoted
 
 PASSED, FAILED, NOT_DONE, NOT_READY = "passed", "failed", "not done", "not ready"
-COLOURS = {PASSED: "#1a7f37", FAILED: "#cf222e", NOT_DONE: "#9a6700", NOT_READY: "#9a6700"}
+# The theme's own colours where the front end has a theme (JupyterLab's --jp-*, VS Code's --vscode-*), chosen so
+# that each reads at WCAG's 4.5:1 or better on both the light and the dark theme's background; colours for a white
+# page where there is none (the classic notebook).  One variable name has to serve both themes: JupyterLab's
+# success-color0 and error-color1 do, its warn colours do not (3.8:1 and 2.7:1 on white), so a warning is shown in
+# the text's own colour, marked by its words ("not done yet", "not ready").
+COLOURS = {PASSED: "var(--jp-success-color0, var(--vscode-testing-iconPassed, #1a7f37))",
+           FAILED: "var(--jp-error-color1, var(--vscode-errorForeground, #cf222e))",
+           NOT_DONE: "var(--jp-content-font-color1, var(--vscode-editor-foreground, #6e4b00))",
+           NOT_READY: "var(--jp-content-font-color1, var(--vscode-editor-foreground, #6e4b00))"}
+SECONDARY = "var(--jp-content-font-color2, var(--vscode-descriptionForeground, #57606a))"  # notes, what is left out
+BORDER = "var(--jp-border-color2, var(--vscode-editorWidget-border, #d0d7de))"
 MARKS = {True: "PASS", False: "FAIL"}
 TABLE_STYLE = "border-collapse:collapse;margin:4px 0;text-align:left"
-CELL_STYLE = "padding:2px 8px;vertical-align:top;text-align:left;border-bottom:1px solid #d0d7de"
+CELL_STYLE = f"padding:2px 8px;vertical-align:top;text-align:left;border-bottom:1px solid {BORDER}"
 
 
 @dataclass(frozen=True)
@@ -155,5 +165,5 @@ def html_block(headline: str, colour: str, body: str, covered: str, not_covered:
     items = "".join(f"<li>{html.escape(line)}</li>" for line in not_covered)
     return (f'<div style="border-left:4px solid {colour};padding-left:8px;margin:4px 0">'
             f'<div style="font-weight:bold;color:{colour}">{html.escape(headline)}</div>{body}'
-            f'<div style="color:#57606a">{html.escape(covered)}</div>'
-            + (f'<ul style="margin:0;color:#57606a">{items}</ul>' if items else "") + "</div>")
+            f'<div style="color:{SECONDARY}">{html.escape(covered)}</div>'
+            + (f'<ul style="margin:0;color:{SECONDARY}">{items}</ul>' if items else "") + "</div>")

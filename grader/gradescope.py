@@ -76,7 +76,7 @@ if "$VENV/bin/python" -c "$deps_there"; then
   # The packages are there already (an image made for this grader): only the grader itself, offline.
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation "$SOURCE"
 else
-  "$VENV/bin/pip" install -q --disable-pip-version-check "$SOURCE"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$SOURCE[tensorflow]"
 fi
 
 if [ ! -f "$DATA/t10k-labels-idx1-ubyte.gz" ]; then

@@ -82,11 +82,13 @@ def read_handout(path: str | Path) -> Handout:
 
 
 def find_handout(start: str | Path | None = None) -> Handout:
-    """``public_checks.json`` in ``start`` (a folder or a notebook's path; by default the working folder) or above."""
+    """``public_checks.json`` in ``start`` (a folder or a notebook's path; by default the working folder) or above;
+    for a notebook named away from it (Colab's notebook on a mounted Drive), in the working folder."""
     start = Path(start or Path.cwd())
-    if start.is_file():
+    named_notebook = start.is_file()
+    if named_notebook:
         start = start.parent
-    for folder in (start, *start.parents):
+    for folder in (start, *start.parents, *((Path.cwd(),) if named_notebook else ())):
         candidate = folder / PUBLIC_CHECKS_FILE
         if candidate.is_file():
             return read_handout(candidate)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .check_report import COLOURS, FAILED, NOT_DONE, NOT_READY, PASSED, CheckReport, check_table
+from .check_report import COLOURS, FAILED, NOT_DONE, NOT_READY, PASSED, SECONDARY, CheckReport, check_table
 from .errors import SubmissionError
 from .handout import Handout
 from .live_checks import check_task
@@ -105,7 +105,7 @@ class OverviewReport:
             opened = " open" if task.status in (FAILED, NOT_READY) else ""
             rows.append(f'<details{opened}><summary style="color:{colour}">'
                         f"<b>{STATUS_WORDS[task.status]}</b> {html.escape(task.headline())}</summary>{body}"
-                        + "".join(f'<div style="color:#57606a">&nbsp;&nbsp;not checked here: {html.escape(line)}'
+                        + "".join(f'<div style="color:{SECONDARY}">&nbsp;&nbsp;not checked here: {html.escape(line)}'
                                   "</div>" for line in task.not_covered) + "</details>")
         first, *rest = self.notebook_lines()
         colour = COLOURS[FAILED if rest or self.notebook_problem else PASSED]

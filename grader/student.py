@@ -132,11 +132,14 @@ class Notebook:
     def check(self, task: str) -> CheckReport | UnknownTask:
         return check(task, _caller_namespace(), self.folder)
 
-    def check_all(self):
-        return check_all(_caller_namespace(), self.folder, self.notebook)
+    def check_all(self, notebook: str | Path | None = None, folder: str | Path | None = None):
+        """As ``check_all``: ``notebook=`` names the file where the front end cannot (Colab)."""
+        return check_all(_caller_namespace(), folder or self.folder, notebook or self.notebook)
 
-    def submit(self):
-        return submit(self.notebook, self.folder)
+    def submit(self, notebook: str | Path | None = None, folder: str | Path | None = None,
+               out_dir: str | Path | None = None):
+        """As ``submit``: ``notebook=`` names the file where the front end cannot (Colab)."""
+        return submit(notebook or self.notebook, folder or self.folder, out_dir)
 
 
 grader = Notebook()

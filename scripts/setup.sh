@@ -45,7 +45,7 @@ create_venv() {
     "$python" -m venv "$VENV" || { problems+=("could not create $VENV (is python3-venv installed?)"); return 0; }
   fi
   say "installing Python packages (TensorFlow takes about a minute)"
-  if "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[test]" >/tmp/grader-pip.log 2>&1; then
+  if "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[tensorflow,test]" >/tmp/grader-pip.log 2>&1; then
     rm -f "$VENV"/.installed-*; touch "$stamp"
   else
     problems+=("pip could not install the Python packages (see /tmp/grader-pip.log)")

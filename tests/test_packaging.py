@@ -34,3 +34,9 @@ def test_the_wheel_holds_the_package_and_no_answer(tmp_path):
     for name in modules:
         text = wheel.read(name).decode()
         assert not [line for line in lines if line in text], name
+    assert "grader/data/mnist_5k.csv.gz" in wheel.namelist()  # MNIST offline, with nothing else installed
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    tensorflow = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: tensorflow")]
+    # TensorFlow only as the extra: a student who has it (Colab) keeps theirs; macOS gets TensorFlow's own build
+    assert tensorflow and all('extra == "tensorflow"' in line for line in tensorflow), tensorflow
+    assert any("tensorflow==2.21.0" in line and "darwin" in line for line in tensorflow)

@@ -74,3 +74,18 @@ def test_submit_in_the_notebook_asks_to_save_first(kernel, student_folder):
     import hashlib
 
     assert hashlib.sha256(written.read_bytes()).hexdigest() in saved
+
+
+def test_colab_s_documented_calls_name_the_notebook(kernel, student_folder, tmp_path):
+    """Colab cannot name its notebook file: the otter-style object takes ``notebook=`` as the functions do."""
+    nb = partly_done(student_folder)
+    run_all(kernel, nb)
+    elsewhere = tmp_path / "drive" / "tiny.ipynb"  # as on a mounted Drive, away from the working folder
+    elsewhere.parent.mkdir()
+    nbformat.write(nb, elsewhere)
+    report = kernel.run(f"from grader.student import grader\ngrader.check_all(notebook={str(elsewhere)!r})")
+    assert not report.error, report.error
+    assert "A tiny assignment: 1 of 3 tasks pass their public checks" in report.text
+    handed = kernel.run(f"grader.submit(notebook={str(elsewhere)!r}, out_dir={str(tmp_path / 'out')!r})")
+    assert not handed.error, handed.error
+    assert (tmp_path / "out" / "tiny-submission.ipynb").is_file()

@@ -59,7 +59,8 @@ def test_the_one_line_install_in_a_fresh_environment(student_folder, tmp_path):
     started = time.monotonic()
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", f"notebook-grader @ {wheel.as_uri()}"],
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                              f"notebook-grader[tensorflow] @ {wheel.as_uri()}"],
                              capture_output=True, text=True, timeout=1200)
     assert install.returncode == 0, install.stderr[-3000:]
     print(f"\nfresh venv and the one-line install: {time.monotonic() - started:.0f} s")

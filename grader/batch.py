@@ -188,6 +188,7 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                     progress(result)
         finally:
             pool.close()
+            unmount_under(scratch_root(out_dir))  # what a slot that failed mid-run left mounted
             shutil.rmtree(scratch_root(out_dir), ignore_errors=True)
         write_gradebook(list(results.values()), assignment, gradebook, students)
     return BatchSummary(graded=len(jobs), skipped=len(manifest.submissions) - len(jobs), failed=failed,

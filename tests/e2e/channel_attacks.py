@@ -11,6 +11,8 @@ genuinely broke, nothing more: a forged fact never earns a point) and a phrase i
 """
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,9 @@ LIMITS = {"notebook_timeout_s": 120, "cell_timeout_s": 60, "memory_mb": 2048, "c
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 SHOW_PICTURE = ("import base64\nfrom IPython.display import Image, display\n"
                 f"display(Image(data=base64.b64decode({PNG!r})))  # SOLUTION")
-MARKER = "channel-daemon-7f3a"  # in the command line of every process an attack leaves running
+# in the command line of every process an attack leaves running; this run's own (a killed run's daemons, not
+# this run's, may be on the machine)
+MARKER = f"channel-daemon-{os.getpid()}-{time.time_ns() % 10**6}"
 
 
 def _raw(text: str):

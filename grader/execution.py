@@ -160,7 +160,7 @@ def _cell_reports(report: RunnerReport, prepared: PreparedNotebook) -> tuple[Cel
     """Each cell as the student knows it: its number among the code cells, its first line, and for a cell that
     raised or was interrupted, the line of it where that happened (from its traceback) and what it did not set."""
     from .cell_errors import failing_lines, line_of, unset_names
-    from .student_text import cut_at_word
+    from .student_text import cut_code
 
     cells = prepared.notebook.cells
     code_number = {index: number for number, index in
@@ -174,8 +174,8 @@ def _cell_reports(report: RunnerReport, prepared: PreparedNotebook) -> tuple[Cel
         line = lines.get(c.index)
         reports.append(CellReport(
             index=c.index, status=c.status, task=prepared.task_of.get(c.index), ename=c.ename, evalue=c.evalue,
-            exit_code=c.exit_code, first_line=cut_at_word(first, 60), code_cell=code_number.get(c.index), line=line,
-            line_text=cut_at_word(line_of(source, line), 80) if line else "",
+            exit_code=c.exit_code, first_line=cut_code(first, 60), code_cell=code_number.get(c.index), line=line,
+            line_text=cut_code(line_of(source, line), 80) if line else "",
             unset=unset_names(source, line) if line and c.status == "error" else ()))
     return tuple(reports)
 

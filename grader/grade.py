@@ -150,9 +150,10 @@ def check_executed(executed: Executed, assignment: Assignment, keep: Path | None
     clock = _Phases()
     export_dir = Path(executed.export_dir)
     tasks = []
+    counted: dict[str, str] = {}  # the mistakes counted so far, across the tasks (one mistake costs once)
     for task in spec.tasks:
         tasks.append(grade_task(task, export_dir, executed.summary, executed.last_cell_of_task, executed.notes,
-                                executed.limits))
+                                executed.limits, counted))
         clock.lap(f"checks:{task.name}")
     checks_seconds = sum(clock.seconds.values())
     if keep is not None:
@@ -187,7 +188,7 @@ class _Phases:
 
 def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
                last_cell_of_task: Mapping[str, int | None], prepared_notes: tuple[str, ...],
-               limits: Limits) -> TaskResult:
+               limits: Limits, counted: dict[str, str] | None = None) -> TaskResult:
     evidence = load_task_evidence(export_dir, task, summary.probes, summary.figures.get(task.name, {}),
                                   summary.left_out)
     reason = None
@@ -199,7 +200,7 @@ def grade_task(task: TaskSpec, export_dir: Path, summary: ExecutionSummary,
                    if variable in summary.replayed)
     notes += tuple(p for c in summary.cells if c.task == task.name and c.status != "kernel_died"
                    for p in [cell_problem(c, limits)] if p)
-    return score_task(task, evidence, reason, notes)
+    return score_task(task, evidence, reason, notes, counted)
 
 
 def _task_problem(task: TaskSpec, summary: ExecutionSummary, last_cell_of_task: Mapping[str, int | None],

@@ -30,7 +30,7 @@ from .local_run import LOCAL, LocalLimits, LocalRun
 from .results import CheckResult, TaskResult
 from .spec import AssignmentSpec, CheckSpec, TaskSpec
 from .stated import not_stated, promise, read_stated
-from .student_text import one_line
+from .student_text import cut_code, one_line
 from .submission import MAX_NOTEBOOK_BYTES, PreparedNotebook, prepare, read_submission
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def unfinished_tasks(prepared: PreparedNotebook, handout: Handout) -> list[str]:
 def first_line(text: str, width: int = 60) -> str:
     """The first line of a cell, or of a message, that is not blank, at most ``width`` characters."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0][:width] if lines else "(empty)"
+    return cut_code(lines[0], width) if lines else "(empty)"
 
 
 # -- the saved outputs
@@ -193,7 +193,7 @@ def where_in(nb: Any, index: int, line: int | None = None) -> str:
     where = f"code cell {code_cell_numbers(nb).get(index, index + 1)}"
     text = line_of(nb.cells[index].source, line) if line else ""
     if text:
-        return f"{where}, line {line} ({text[:80]})"
+        return f"{where}, line {line} ({cut_code(text, 80)})"
     return f"{where} (starting {first_line(nb.cells[index].source)})"
 
 

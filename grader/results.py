@@ -56,6 +56,7 @@ class CheckResult:
     message: str
     public: bool = False
     details: tuple[LayerRow, ...] = ()
+    consequence_of: str = ""  # the check that already counted the mistake this failure follows from (no points lost)
 
     def message_lines(self) -> list[str]:
         """Its message as the lines to show, each ``one_line`` (no control a student wrote reaches a terminal or a

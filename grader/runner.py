@@ -41,13 +41,22 @@ STARTUP_TIMEOUT_S = 120
 
 
 class CappedClient(NotebookClient):
-    """A notebook client that keeps at most ``max_output_bytes`` of output per notebook."""
+    """A notebook client that stores at most ``max_output_bytes`` of output per notebook, and sees every output.
+
+    What the runner reports never depends on how much a notebook printed, which depends on the machine's load
+    (Keras's progress bars redraw by time): every message counts, whatever the cap (the pictures each cell showed,
+    how it ended); stream text is stored as Jupyter's front end shows it (consecutive writes to one stream are
+    one output, a line redrawn with ``\\r`` or ``\\b`` is its last state); only what is stored is capped, and a
+    cell whose outputs were cut says in the executed notebook what was cut."""
 
     def __init__(self, nb: Any, max_output_bytes: int, **kwargs: Any) -> None:
         super().__init__(nb, **kwargs)
         self.max_output_bytes = max_output_bytes
-        self.output_bytes = 0
+        self.output_bytes = 0  # stored, all cells
         self.truncated_cells: set[int] = set()
+        self.pictures: dict[int, int] = {}  # the pictures each cell shows at its end, stored or not
+        self._cell_bytes: dict[int, int] = {}
+        self._cut: dict[int, CutOutput] = {}
 
     timed_out = False
 
@@ -61,23 +70,140 @@ class CappedClient(NotebookClient):
     def execute_cell(self, cell, cell_index, *args, **kwargs):  # type: ignore[override]
         """Execute one cell; a cell that ran past ``timeout`` is interrupted and raises ``CellTimeoutError``."""
         self.timed_out = False
+        self._forget(cell_index)
         executed = super().execute_cell(cell, cell_index, *args, **kwargs)
         if self.timed_out:
             raise CellTimeoutError.error_from_timeout_and_cell("Cell execution timed out", self.timeout, cell)
         return executed
 
+    def _forget(self, cell_index: int) -> None:
+        """A cell's outputs start again (it runs, or its outputs were cleared)."""
+        self.output_bytes -= self._cell_bytes.pop(cell_index, 0)
+        self.pictures[cell_index] = 0
+        self._cut.pop(cell_index, None)
+
+    def clear_output(self, outs, msg, cell_index):  # type: ignore[override]
+        super().clear_output(outs, msg, cell_index)
+        if not outs and not self.clear_before_next_output:
+            self._forget(cell_index)
+
     def output(self, outs, msg, display_id, cell_index):  # type: ignore[override]
-        if msg.get("msg_type") == "error":  # how a cell ended is a fact, however much it printed before
-            return super().output(outs, _bounded_error(msg), display_id, cell_index)
-        size = len(json.dumps(msg.get("content", {})))
-        self.output_bytes += size
-        if self.output_bytes > self.max_output_bytes:
-            if cell_index not in self.truncated_cells:
-                self.truncated_cells.add(cell_index)
-                outs.append(nbformat.v4.new_output("stream", name="stderr",
-                                                   text="[output truncated: too much output]\n"))
+        if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # a widget's own output: its business
+            return super().output(outs, msg, display_id, cell_index)
+        if self.clear_before_next_output:  # a clear_output(wait=True) before: the cell's outputs go now
+            outs[:] = []
+            self.clear_display_id_mapping(cell_index)
+            self.clear_before_next_output = False
+            self._forget(cell_index)
+        msg_type = msg.get("msg_type")
+        content = msg.get("content") or {}
+        if msg_type == "error":  # how a cell ended is a fact, however much it printed before
+            return self._store(outs, super().output(outs, _bounded_error(msg), display_id, cell_index), cell_index)
+        if msg_type in ("display_data", "execute_result") and any(
+                str(mime).startswith("image/") for mime in (content.get("data") or {})):
+            self.pictures[cell_index] = self.pictures.get(cell_index, 0) + 1
+        if msg_type == "stream" and outs and outs[-1].get("output_type") == "stream" \
+                and outs[-1].get("name") == content.get("name") and not self._is_note(outs[-1], cell_index):
+            return self._extend_stream(outs, str(content.get("text", "")), cell_index)
+        if msg_type == "stream":  # measured as it is stored
+            content = {**content, "text": collapse_redraws(str(content.get("text", "")))}
+            msg = {**msg, "content": content}
+        size = len(json.dumps(content))
+        if self.output_bytes + size > self.max_output_bytes:
+            self._cut_note(outs, cell_index).add(msg_type, size)
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        return self._store(outs, super().output(outs, msg, display_id, cell_index), cell_index)
+
+    def _is_note(self, output: Any, cell_index: int) -> bool:
+        note = self._cut.get(cell_index)
+        return note is not None and note.output is output
+
+    def _store(self, outs: list, out: Any, cell_index: int) -> Any:
+        if out is not None:
+            size = len(json.dumps(out))
+            self.output_bytes += size
+            self._cell_bytes[cell_index] = self._cell_bytes.get(cell_index, 0) + size
+            note = self._cut.get(cell_index)
+            if note is not None and outs and outs[-1] is out:  # the note stays last
+                outs.remove(note.output)
+                outs.append(note.output)
+        return out
+
+    def _extend_stream(self, outs: list, text: str, cell_index: int) -> None:
+        last = outs[-1]
+        before = len(last["text"])
+        merged = collapse_redraws(last["text"] + text)
+        grown = len(merged) - before
+        if self.output_bytes + grown > self.max_output_bytes:
+            self._cut_note(outs, cell_index).add("stream", len(text))
+            return None
+        last["text"] = merged
+        self.output_bytes += grown
+        self._cell_bytes[cell_index] = self._cell_bytes.get(cell_index, 0) + grown
+        return None
+
+    def _cut_note(self, outs: list, cell_index: int) -> "CutOutput":
+        """The cell's note of what was not stored (one per cell, kept last among its outputs)."""
+        self.truncated_cells.add(cell_index)
+        note = self._cut.get(cell_index)
+        if note is None or not any(o is note.output for o in outs):
+            note = self._cut[cell_index] = CutOutput(self.max_output_bytes)
+            outs.append(note.output)
+        return note
+
+
+class CutOutput:
+    """The note a cell's outputs end with when some were not stored: what was cut, kept current as more is."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.text_bytes = 0
+        self.pictures = 0
+        self.others = 0
+        self.output = nbformat.v4.new_output("stream", name="stderr", text="")
+
+    def add(self, msg_type: str | None, size: int) -> None:
+        if msg_type == "stream":
+            self.text_bytes += size
+        elif msg_type in ("display_data", "execute_result", "update_display_data"):
+            self.pictures += 1
+        else:
+            self.others += 1
+        cut = [f"{self.text_bytes:,} bytes of printed text"] if self.text_bytes else []
+        cut += [f"{self.pictures} displayed outputs"] if self.pictures else []
+        cut += [f"{self.others} other outputs"] if self.others else []
+        self.output["text"] = (f"[output truncated: the notebook's stored output reached its {self.cap:,}-byte limit, "
+                               f"so {', '.join(cut)} of this cell were not stored. The grader saw them all: pictures "
+                               "are counted and errors reported whatever the limit.]\n")
+
+
+def collapse_redraws(text: str) -> str:
+    """Stream text as a terminal (and Jupyter's front end) shows it: ``\\r`` returns to the line's start, ``\\b``
+    moves back one character, and what follows overwrites.  A line still open keeps its cursor (written as the
+    line, ``\\r``, and the part before the cursor), so that the next write continues where this one stopped."""
+    if "\r" not in text and "\b" not in text:
+        return text
+    lines = text.split("\n")
+    shown = []
+    for number, line in enumerate(lines):
+        chars: list[str] = []
+        cursor = 0
+        for char in line:
+            if char == "\r":
+                cursor = 0
+            elif char == "\b":
+                cursor = max(0, cursor - 1)
+            else:
+                if cursor < len(chars):
+                    chars[cursor] = char
+                else:
+                    chars.append(char)
+                cursor += 1
+        rendered = "".join(chars)
+        if number == len(lines) - 1 and cursor < len(chars):
+            rendered += "\r" + rendered[:cursor]
+        shown.append(rendered)
+    return "\n".join(shown)
 
 
 def _bounded_error(msg: dict, most: int = 4000) -> dict:
@@ -134,16 +260,16 @@ def _export(client: CappedClient, task: dict, export_dir: Path) -> str:
     return _run_export(client, code)
 
 
-def count_figures(nb: Any, task: dict) -> dict[str, int]:
+def count_figures(nb: Any, task: dict, pictures: dict[int, int]) -> dict[str, int]:
     """For each ``figure`` export, how many pictures the task's cells that ran without an error showed (counted by
-    the runner, from the outputs it received; told to the host on the runner's own channel)."""
+    the runner from every message it received, stored or not: ``pictures``, by cell; told to the host on the
+    runner's own channel)."""
     names = [name for name, kind in task["exports"].items() if kind == "figure"]
     if not names:
         return {}
-    pictures = sum(1 for index in task.get("cells", ()) if index < len(nb.cells) and not _cell_error(nb.cells[index])
-                   for output in nb.cells[index].get("outputs", ())
-                   if any(mime.startswith("image/") for mime in output.get("data", {})))
-    return {name: pictures for name in names}
+    shown = sum(pictures.get(index, 0) for index in task.get("cells", ())
+                if index < len(nb.cells) and not _cell_error(nb.cells[index]))
+    return {name: shown for name in names}
 
 
 def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
@@ -169,7 +295,7 @@ def _probe(client: CappedClient, probe: dict, export_dir: Path) -> str:
                 cases.append({"id": case["id"], "args": args})
             else:
                 cases.append(case)
-        function = "probe_function" if probe["kind"] == "function" else "probe_callback"
+        function = {"function": "probe_function", "calls": "probe_calls"}.get(probe["kind"], "probe_callback")
         return _run_export(client, call_code(function, {"name": probe["variable"], "cases": cases,
                                                         "folder": str(folder)}),
                            int(probe.get("timeout_s", EXPORT_TIMEOUT_S)))
@@ -204,7 +330,7 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
     stopped: str | None = None
 
     def export(task: dict) -> str | None:
-        figures[task["name"]] = count_figures(nb, task)
+        figures[task["name"]] = count_figures(nb, task, client.pictures)
         exports[task["name"]] = _export(client, task, export_dir)
         return Stopped.KERNEL_DIED.value if exports[task["name"]] == StepOutcome.KERNEL_DIED.value else None
 

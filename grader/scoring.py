@@ -41,19 +41,46 @@ def check_title(check: CheckSpec) -> str:
     return check.title or f"{check.kind.replace('_', ' ')} of {check.evidence}"
 
 
+def _named(check: CheckSpec, names: tuple[str, ...]) -> set[str]:
+    """A check's causes as the submission knows them: the evidence's own prefixed with its variable."""
+    return {name if name.startswith("@") else f"{check.evidence}:{name}" for name in names}
+
+
+def consequence(check: CheckSpec, outcome: Outcome, counted: Mapping[str, str]) -> str | None:
+    """The check that already counted the mistake this failure follows from (None when it is a mistake of its own,
+    or the assignment charges it anyway: ``charge_consequences``).  One mistake costs once: a CNN with 32 filters
+    where 64 are asked loses the layer check, and the shapes that change with it cost nothing more."""
+    if outcome.passed or not outcome.follows_from or check.params.get("charge_consequences"):
+        return None
+    named = _named(check, outcome.follows_from)
+    if not named <= counted.keys():
+        return None
+    return next(counted[name] for name in sorted(named))
+
+
 def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str | None = None,
-               notes: tuple[str, ...] = ()) -> TaskResult:
+               notes: tuple[str, ...] = (), counted: dict[str, str] | None = None) -> TaskResult:
     """The task's checks on the evidence; its feedback the notes and the reason it was not graded in full, each
     made one line (they quote what the student wrote: a newline there must not start a line of the feedback),
-    then each check's lines."""
+    then each check's lines.  ``counted`` (kept across a submission's tasks, in order) names the mistakes
+    already counted and by which check: a failure that only follows from them costs no points."""
     ungraded_reason = one_line(ungraded_reason) if ungraded_reason else ungraded_reason
+    counted = {} if counted is None else counted
+    outcomes = [run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")),
+                          evidence) for check in task.checks]
+    for check, outcome in zip(task.checks, outcomes):
+        if not outcome.passed:
+            for name in _named(check, outcome.causes):
+                counted.setdefault(name, f"{check_title(check)} ({task.title})")
     results = []
-    for check in task.checks:
-        outcome = run_check(check, evidence.get(check.evidence, Missing(f"{check.evidence} was not exported")), evidence)
+    for check, outcome in zip(task.checks, outcomes):
+        already = consequence(check, outcome, counted)
+        message = outcome.message if not already else \
+            f"{outcome.message}\nnot counted again: this follows from a mistake already counted by {already}"
         results.append(CheckResult(kind=check.kind, title=check_title(check),
-                                   points=check.points if outcome.passed else 0.0, max_points=check.points,
-                                   passed=outcome.passed, message=outcome.message, public=check.public,
-                                   details=outcome.details))
+                                   points=check.points if outcome.passed or already else 0.0,
+                                   max_points=check.points, passed=outcome.passed, message=message,
+                                   public=check.public, details=outcome.details, consequence_of=already or ""))
     points = sum(r.points for r in results)
     lines = [one_line(note) for note in notes]
     if ungraded_reason:

@@ -68,6 +68,23 @@ def cut_at_word(text: str, width: int) -> str:
     return text[:room] + ELLIPSIS
 
 
+CODE_SLACK = 0.5  # of the width: how far back a cut of code may go to end at a token
+CODE_BREAKS = re.compile(r"[\s,;:()\[\]{}]")  # where a line of code may be cut without cutting a token
+
+
+def cut_code(text: str, width: int) -> str:
+    """A line of code in at most ``width`` characters: whole when it fits, else cut after its last whole token
+    that fits (at a space, a comma, a bracket) and followed by ``...``: ``epochs=10`` is never shown as
+    ``epochs=1``."""
+    if len(text) <= width:
+        return text
+    room = max(width - len(ELLIPSIS), 1)
+    breaks = [m.end() if m.group() in ",;:([{" else m.start() for m in CODE_BREAKS.finditer(text[:room + 1])]
+    fits = [b for b in breaks if 0 < b <= room]
+    cut = max(fits) if fits and max(fits) >= room * CODE_SLACK else room
+    return text[:cut].rstrip() + ELLIPSIS
+
+
 def visible(text: object, keep: str = "", max_chars: int | None = MAX_LINE_CHARS) -> str:
     """``text`` with every control but those in ``keep`` shown as its escape, at most ``max_chars`` of it."""
     text, more = _shorter(str(text), max_chars)

@@ -237,3 +237,63 @@ def test_a_task_that_did_not_finish_is_not_replayed(tmp_path):
     tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]}]
     status, _ = run_cells(tmp_path, CONVOLVE, "import os\nos._exit(1)", PLOT, tasks=tasks, probes=job_probes(spec))
     assert status.probes == {"convolve": "not_run", "stopper": "not_run"} and status.replayed == ()
+
+
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+SHOW = ("import base64\nfrom IPython.display import Image, display\n"
+        f"display(Image(data=base64.b64decode({PNG!r})))")
+
+
+def progress_cell(redraws: int) -> str:
+    """Training whose progress bar redraws ``redraws`` times per epoch, as Keras does in a notebook (``\\b`` back
+    over the line, ``\\r``, the new state): a faster machine redraws it fewer times."""
+    return ("import sys\nfor epoch in range(5):\n"
+            f"    for step in range(1, {redraws} + 1):\n"
+            f"        bar = '%d/{redraws} [' % step + '=' * (30 * step // {redraws}) + '.' * (30 - 30 * step // {redraws})"
+            " + ']'\n"
+            "        sys.stdout.write('\\b' * 50 + '\\r' + bar)\n"
+            "        sys.stdout.flush()\n"
+            "    print(' - accuracy: 0.9%d' % epoch)\n")
+
+
+FIGURE_TASK = {"name": "look", "exports": {"seen": "figure", "y": "value"}, "after_cell": 3, "cells": [2, 3]}
+
+
+@pytest.mark.parametrize("redraws", [10, 3000])
+def test_progress_bars_are_stored_as_shown_and_grade_alike_at_any_speed(tmp_path, redraws):
+    """3,000 redraws of 5 epochs send ~1.4 MB, past the 200 KB cap; stored as Jupyter shows them, they are five
+    lines, and the report (pictures, statuses, exports) is the same as at 10 redraws."""
+    status, out = run_cells(tmp_path, progress_cell(redraws), "1 / 0", SHOW, "y = 2",
+                            tasks=[FIGURE_TASK], max_output=200_000)
+    executed = nbformat.reads(status.notebook, as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[0].outputs)
+    assert text.splitlines() == [f"{redraws}/{redraws} [{'=' * 30}] - accuracy: 0.9{e}" for e in range(5)]
+    assert len(executed.cells[0].outputs) == 1
+    assert statuses(status) == ["ok", "error", "ok", "ok"] and status.truncated_output_cells == ()
+    assert status.figures == {"look": {"seen": 1}}
+
+
+def test_past_the_cap_pictures_count_errors_show_and_the_cut_is_said(tmp_path):
+    """A notebook that printed more than the cap: later pictures still count and later errors still end their
+    cell; the executed notebook says what was not stored."""
+    flood = "for i in range(3000):\n    print('x' * 100)"
+    big_pictures = "from IPython.display import display\nfor _ in range(2):\n    display({'image/png': 'A' * 60000}, raw=True)"
+    status, out = run_cells(tmp_path, flood, "undefined_name", big_pictures, "y = 2",
+                            tasks=[FIGURE_TASK], max_output=50_000)
+    assert statuses(status) == ["ok", "error", "ok", "ok"]
+    assert status.cells[1].ename == "NameError"
+    assert status.figures == {"look": {"seen": 2}}
+    assert status.truncated_output_cells == (0, 2)
+    executed = nbformat.reads(status.notebook, as_version=4)
+    note = executed.cells[0].outputs[-1]["text"]
+    assert "50,000-byte limit" in note and "bytes of printed text" in note and "grader saw them all" in note
+    assert "2 displayed outputs" in executed.cells[2].outputs[-1]["text"]
+    assert len(status.notebook) < 120_000
+
+
+def test_a_cleared_picture_is_not_counted_and_an_animation_counts_its_last_frame(tmp_path):
+    animation = ("from IPython.display import clear_output\n" + SHOW + "\nfor _ in range(4):\n"
+                 "    clear_output(wait=True)\n" + "\n".join("    " + line for line in SHOW.splitlines()))
+    status, _ = run_cells(tmp_path, "x = 0", SHOW + "\nfrom IPython.display import clear_output\nclear_output()",
+                          animation, "y = 2", tasks=[{**FIGURE_TASK, "cells": [1, 2]}])
+    assert status.figures == {"look": {"seen": 1}}

@@ -88,3 +88,18 @@ def test_lengths_are_bounded():
 def test_anything_is_shown_as_its_text():
     assert one_line(ValueError("bad\nvalue")) == r"bad\nvalue"
     assert one_line(None) == "None" and one_line(3) == "3"
+
+
+@pytest.mark.parametrize("code, width, shown", [
+    ("model.fit(x_train, y_train, epochs=10, callbacks=[cb])", 40, "model.fit(x_train, y_train,..."),
+    ("model.fit(x_train, y_train, epochs=10, callbacks=[cb])", 42, "model.fit(x_train, y_train, epochs=10,..."),
+    ("model.fit(training_images, training_labels, epochs=10)", 40, "model.fit(training_images,..."),
+    ("history = model.fit(x, y, epochs=10)", 40, "history = model.fit(x, y, epochs=10)"),
+    ("x" * 100, 20, "x" * 17 + "..."),
+])
+def test_code_is_cut_between_tokens_and_says_so(code, width, shown):
+    """A quoted line of code never shows ``epochs=1`` for ``epochs=10``: cut at a token's end, with ``...``."""
+    from grader.student_text import cut_code
+
+    assert cut_code(code, width) == shown
+    assert len(cut_code(code, width)) <= width

@@ -39,7 +39,10 @@ def array_shape(value: Any, params: Mapping[str, Any]) -> Outcome:
         hint = " (the same number of values: reshape it)"
     elif None in expected and known and value.size % int(np.prod(known)) == 0 and len(value.shape) != len(expected):
         hint = " (reshape it)"
-    return Outcome(False, f"shape is {fmt_shape(value.shape)}, expected {_shape_text(expected)}{hint}")
+    # what a model built for these images takes: its input shape then follows from this mistake, counted here
+    sample = (f"@sample-shape:{fmt_shape(tuple(value.shape[1:]))}",) if len(expected) > 1 and value.ndim > 1 else ()
+    return Outcome(False, f"shape is {fmt_shape(value.shape)}, expected {_shape_text(expected)}{hint}",
+                   causes=sample)
 
 
 def _min_max(value: np.ndarray) -> tuple[float, float]:

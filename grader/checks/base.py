@@ -16,6 +16,11 @@ class Outcome:
     passed: bool
     message: str
     details: tuple[LayerRow, ...] = ()
+    # One mistake costs once (``grader/scoring.py``): what this failure changes further on (``causes``), and, when
+    # every difference it found is such a change, what it follows from (``follows_from``).  A name that starts
+    # with "@" is the submission's (the images' shape); any other is the evidence's own (a model's layer 3).
+    causes: tuple[str, ...] = ()
+    follows_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,13 @@ def _keys_not_logged(value: Any, params: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _wrong_key(key: str, metric: str) -> str:
+    if key.startswith("val_") and key != f"val_{metric}" and "acc" in key.lower():
+        key_meant = f"val_{metric}"
+        return (f"your callback reads logs['{key}']; Keras logs the validation metric as '{key_meant}', and the task"
+                f" watches the training {metric}: read logs['{metric}']")
+    if key == f"val_{metric}":
+        return (f"your callback reads logs['{key}'], the {metric} on the validation data (logged only when fit is"
+                f" given validation data); the task stops at the training {metric}: read logs['{metric}']")
     if "acc" in key.lower():
         return f"your callback reads logs['{key}']; Keras logs this metric as '{metric}' (metrics=['{metric}'])"
     return f"your callback reads logs['{key}'], which Keras does not log; the training accuracy is logs['{metric}']"

@@ -91,6 +91,17 @@ def _align(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]], 
     return pairs
 
 
+def _pairs(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]) -> list[tuple[int | None, int | None]]:
+    """The alignment that leaves the fewest layers unpaired: on classes and sizes (a missing Dense(120) told from
+    the Dense(84) after it), or on classes alone when that pairs more (every layer there, two sizes swapped: two
+    layers with another size, not two missing and two extra); a tie keeps classes and sizes."""
+    def unpaired(pairs: list[tuple[int | None, int | None]]) -> int:
+        return sum(1 for i, j in pairs if i is None or j is None)
+
+    by_size, by_class = _align(found, expected), _align(found, expected, detailed=False)
+    return by_class if unpaired(by_class) < unpaired(by_size) else by_size
+
+
 def _want_text(key: str, value: Any) -> str:
     if isinstance(value, list):  # alternatives, some of them the same setting written two ways (3 and (3, 3))
         return " or ".join(dict.fromkeys(_setting_text(key, v) for v in value))
@@ -118,7 +129,7 @@ def compare_layers(found: Sequence[LayerReport], expected: Sequence[Mapping[str,
     expected = expected_layers(list(expected))
     lines: list[str] = []
     rows: list[LayerRow] = []
-    for i, j in _align(found, expected):
+    for i, j in _pairs(found, expected):
         got = found[i] if i is not None else None
         if j is None:
             lines.append(f"layer {i + 1}: unexpected {got.class_name} layer")
@@ -152,21 +163,52 @@ def layer_differences(found: Sequence[LayerReport], expected: Sequence[Mapping[s
     return compare_layers(found, expected)[0]
 
 
+def first_change(found: Sequence[LayerReport], expected: Sequence[Mapping[str, Any]]) -> tuple[int | None, bool]:
+    """The first layer found (0-based) that differs from its expected layer, or that comes after a missing or
+    extra one, and whether the count of layers differs: from there on every output shape and count can change."""
+    expected = expected_layers(list(expected))
+    first, shifted, seen = None, False, 0
+    for i, j in _pairs(found, expected):
+        differs = i is None or j is None or not _class_matches(expected[j]["class"], found[i].class_name) or any(
+            key in SETTING_WORDS and not same_setting(value, found[i].settings.get(key))
+            for key, value in expected[j].items())
+        if differs:
+            shifted = shifted or i is None or j is None
+            first = (i if i is not None else seen) if first is None else first
+        seen = i + 1 if i is not None else seen
+    if first is not None:  # numbered as model_shapes numbers them when it leaves out an extra Dropout
+        first -= sum(1 for layer in found[:first] if layer.class_name in SHAPE_KEEPING)
+    return first, shifted
+
+
+def _changed_from(first: int, count: int, shifted: bool) -> tuple[str, ...]:
+    """What a model's changed layers change further on: the shapes and counts of layer ``first`` + 1 onwards."""
+    return (*(f"layer:{k}" for k in range(first + 1, count + 1)), "total", *(("layer-count",) if shifted else ()))
+
+
 @check("model_layers", "keras_model")
 def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
     found = describe(model)
     lines, rows = [], []
+    follows: tuple[str, ...] = ()
+    input_changed = False
     if "input_shape" in params:
         want = tuple(params["input_shape"])
         got = input_shape(model)
         if got != want:
             lines.append(f"input shape is {fmt_shape(got) if got else 'unknown'}, expected {fmt_shape(want)}")
+            follows, input_changed = ((f"@sample-shape:{fmt_shape(got)}",) if got else ()), True
         rows.append(LayerRow("input", fmt_shape(want), fmt_shape(got) if got else "unknown", got == want))
     layer_lines, layer_rows = compare_layers(found, params["layers"])
     lines += layer_lines
     rows += layer_rows
     if lines:
-        return Outcome(False, "\n".join(lines), tuple(rows))
+        first, shifted = first_change(found, params["layers"])
+        first = 0 if input_changed else first
+        causes = _changed_from(first, len(found), shifted) if first is not None else ()
+        # a model whose only difference is the input shape of the images it was given follows from their shape
+        return Outcome(False, "\n".join(lines), tuple(rows), causes=causes,
+                       follows_from=follows if not layer_lines else ())
     return Outcome(True, f"{len(found)} layers as expected", tuple(rows))
 
 
@@ -184,8 +226,10 @@ def model_shapes(model: Any, params: Mapping[str, Any]) -> Outcome:
     shaping = [layer for layer in found if layer.class_name not in SHAPE_KEEPING]
     if len(found) != expected_layers and len(shaping) == expected_layers:
         found = shaping  # an extra Dropout changes no shape and no count: model_layers names it, once
+    follows: list[str] = []
     if len(found) != expected_layers:
         lines.append(f"the model has {len(found)} layers, expected {expected_layers}")
+        follows.append("layer-count")
         found = []
     for i, (got, want_shape, want_count) in enumerate(zip(found, shapes or [None] * len(counts),
                                                          counts or [None] * len(shapes))):
@@ -197,11 +241,13 @@ def model_shapes(model: Any, params: Mapping[str, Any]) -> Outcome:
             parts.append(f"it has {got.params:,} parameters, expected {want_count:,}")
         if parts:
             lines.append(f"layer {i + 1} ({got.class_name}): " + "; ".join(parts))
+            follows.append(f"layer:{i + 1}")
     total = int(model.count_params())
     if "total_params" in params and total != int(params["total_params"]):
         lines.append(f"{total:,} parameters in total, expected {int(params['total_params']):,}")
-    if lines:
-        return Outcome(False, "\n".join(lines))
+        follows.append("total")
+    if lines:  # each difference a change the model's layers already made (model_layers counts it), or not
+        return Outcome(False, "\n".join(lines), follows_from=tuple(follows))
     return Outcome(True, f"output shapes and {total:,} parameters as expected")
 
 

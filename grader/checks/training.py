@@ -67,7 +67,9 @@ def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -
 
     A training that reached the threshold only at its last planned epoch also stopped at the right time (the
     course's graders could not tell it from a callback that never fired); one that went on after reaching it did
-    not."""
+    not.  One that ran every epoch allowed without reaching it had nothing to stop: a right callback does that
+    (the seed decides whether 0.995 is reached in 10 epochs; the model's accuracy is its own check), so it
+    passes; stopping below the threshold, or fewer epochs than allowed, does not."""
     metric = str(params.get("metric", "accuracy"))
     threshold = float(params["threshold"])
     most = int(params["max_epochs"])
@@ -77,19 +79,44 @@ def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -
     if len(values) > most:
         return Outcome(False, f"training ran {len(values)} epochs, more than the {most} allowed")
     reached = [i for i, v in enumerate(values) if v >= threshold]
-    if not reached:
-        return Outcome(False, f"{metric} never reached {threshold:g} in {len(values)} epochs (best"
-                              f" {max(values):.4f}), so the callback had nothing to stop")
-    if "trained_model" in params:
+    if "trained_model" in params and (reached or len(values) == most):  # a pass must be what training did
         contradiction = training_contradiction(value, params, model)
         if contradiction:
             return contradiction
+    if not reached and len(values) == most:  # a right callback never fails this: nothing to stop, and it did not
+        return Outcome(True, f"{metric} stayed below {threshold:g} for the {most} epochs allowed (best"
+                             f" {max(values):.4f}), so there was nothing to stop, and training was not stopped early")
+    if not reached:
+        return Outcome(False, _never_reached(value, metric, threshold, values, most))
     first = reached[0]
     if first < len(values) - 1:
         return Outcome(False, f"{metric} reached {values[first]:.4f} at epoch {first + 1}, but training went on to"
                               f" epoch {len(values)}: the callback did not stop it")
     return Outcome(True, f"training stopped after epoch {len(values)}, the first to reach {metric} {threshold:g}"
                          f" ({values[-1]:.4f})")
+
+
+def _planned_epochs(value: Any) -> int | None:
+    """The epochs ``fit`` was asked for (None when the history does not say)."""
+    planned = value.get("planned_epochs") if isinstance(value, dict) else \
+        (getattr(value, "params", None) or {}).get("epochs")
+    return planned if isinstance(planned, int) and not isinstance(planned, bool) and planned > 0 else None
+
+
+def _never_reached(value: Any, metric: str, threshold: float, values: list[float], most: int) -> str:
+    """Why training ended below the threshold before the epochs allowed: stopped early (by the callback), or fit
+    was asked for fewer epochs."""
+    epochs, last, best = len(values), values[-1], max(values)
+    planned = _planned_epochs(value)
+    at = f"{metric} {last:.4f}" + (f" (best {best:.4f})" if best != last else "")
+    if planned is not None and planned > epochs:
+        return (f"training stopped after epoch {epochs} of the {planned} asked for, at {at}, before {metric} reached"
+                f" {threshold:g}: something stopped it too early (does the callback compare {metric} with"
+                f" {threshold:g}?)")
+    count = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    asked = f"fit ran the {count} it was asked for" if planned == epochs else f"training ran {count}"
+    return (f"{asked} and ended at {at}, below {threshold:g}: train for up to {most} epochs (epochs={most}) so"
+            " that the callback stops it once it reaches the threshold")
 
 
 @guard("figure")

@@ -261,12 +261,36 @@ def history(values):
     ([0.9, 0.98, 0.996], True, "stopped after epoch 3"),
     ([0.9] * 9 + [0.996], True, "stopped after epoch 10"),  # reached at the last epoch: the callback did its job
     ([0.9, 0.996, 0.997, 0.998], False, "reached 0.9960 at epoch 2, but training went on to epoch 4"),
-    ([0.9] * 10, False, "never reached 0.995 in 10 epochs"),
+    ([0.9] * 10, True, "stayed below 0.995 for the 10 epochs allowed (best 0.9000), so there was nothing to stop"),
     ([0.9] * 11, False, "ran 11 epochs, more than the 10 allowed"),
 ])
 def test_the_training_history(values, passed, words):
     outcome = training_stopped(history(values), {"threshold": 0.995, "max_epochs": 10})
     assert outcome.passed is passed and words in outcome.message, outcome.message
+
+
+@pytest.mark.parametrize("values, planned, words", [
+    # a callback comparing with 0.95: it stopped training after epoch 3, well before 0.995 (issue 19)
+    ([0.90, 0.94, 0.9595], 10, "training stopped after epoch 3 of the 10 asked for, at accuracy 0.9595, before"
+                               " accuracy reached 0.995: something stopped it too early"),
+    ([0.90, 0.94, 0.96], 3, "fit ran the 3 epochs it was asked for and ended at accuracy 0.9600, below 0.995: train"
+                            " for up to 10 epochs"),
+    ([0.9] * 8, 8, "fit ran the 8 epochs it was asked for and ended at accuracy 0.9000, below 0.995"),
+])
+def test_a_training_that_ended_below_the_threshold_is_told_why(values, planned, words):
+    outcome = training_stopped({**history(values), "planned_epochs": planned}, {"threshold": 0.995, "max_epochs": 10})
+    assert not outcome.passed and words in outcome.message, outcome.message
+
+
+@pytest.mark.parametrize("key, words", [
+    ("val_accuracy", "the accuracy on the validation data (logged only when fit is given validation data); the task"
+                     " stops at the training accuracy: read logs['accuracy']"),
+    ("val_acc", "Keras logs the validation metric as 'val_accuracy', and the task watches the training accuracy"),
+    ("acc", "Keras logs this metric as 'accuracy'"),
+])
+def test_a_callback_reading_another_key_is_told_which(key, words):
+    outcome = callback_stops(make_callback(lambda logs: logs[key] >= 0.995), THRESHOLD)
+    assert not outcome.passed and words in outcome.message, outcome.message
 
 
 def test_figures():

@@ -173,3 +173,75 @@ def test_an_extra_dropout_costs_the_layer_check_only(assignment, keras, make_mod
                        L.Dense(128, activation="relu"), L.Dense(64, activation="relu"),
                        L.Dense(10, activation="softmax"))
     assert "the model has 8 layers, expected 7" in model_shapes(wider, cnn_params(assignment, "model_shapes")).message
+
+
+def test_filter_counts_swapped_are_two_sizes_not_missing_layers(keras, make_model):
+    """Every layer is there: the alignment pairs them by class and names the two sizes (issue 19)."""
+    L = keras.layers
+    expected = [{"class": "Conv2D", "filters": 32}, {"class": "MaxPooling2D"}, {"class": "Conv2D", "filters": 64},
+                {"class": "MaxPooling2D"}, {"class": "Flatten"}, {"class": "Dense", "units": 128},
+                {"class": "Dense", "units": 10}]
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    assert model_layers(model, {"layers": expected}).message.splitlines() == [
+        "layer 1: expected Conv2D with 32 filters, found 64", "layer 3: expected Conv2D with 64 filters, found 32"]
+
+
+def _task(name, *checks):
+    from grader.spec import CheckSpec, TaskSpec
+
+    specs = tuple(CheckSpec(kind=kind, evidence=evidence, points=points, params=params)
+                  for kind, evidence, points, params in checks)
+    return TaskSpec(name=name, title=name.capitalize(), exports={c.evidence: "keras_model" for c in specs},
+                    checks=specs)
+
+
+def test_the_shapes_a_wrong_layer_changes_cost_nothing_more(assignment, keras, make_model):
+    """32 filters where the task asks 64: the layer check counts it; the shapes and counts that change with that
+    layer are said, and cost nothing more.  A shape wrong on its own still costs."""
+    from grader.scoring import score_task
+
+    L = keras.layers
+    task = _task("cnn", ("model_layers", "model", 2, cnn_params(assignment, "model_layers")),
+                 ("model_shapes", "model", 2, cnn_params(assignment, "model_shapes")))
+    model = make_model(L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D(2, 2),
+                       L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D(2, 2), L.Flatten(),
+                       L.Dense(128, activation="relu"), L.Dense(10, activation="softmax"))
+    layers, shapes = score_task(task, {"model": model}).checks
+    assert (layers.points, shapes.points) == (0, 2) and not shapes.passed
+    assert shapes.consequence_of == "model layers of model (Cnn)"
+    assert "not counted again: this follows from a mistake already counted by model layers of model" \
+        in shapes.message
+    strict = _task("cnn", ("model_layers", "model", 2, cnn_params(assignment, "model_layers")),
+                   ("model_shapes", "model", 2, {**cnn_params(assignment, "model_shapes"),
+                                                 "charge_consequences": True}))
+    assert [c.points for c in score_task(strict, {"model": model}).checks] == [0, 0]
+
+
+def test_a_model_built_for_the_images_it_was_given_is_not_charged_for_their_shape(keras, make_model):
+    """The channel axis never added: the data's shape check counts it; a dense model built with
+    input_shape=(28, 28), as its data is, loses nothing more.  A model built for another shape still costs."""
+    import numpy as np
+
+    from grader.scoring import score_task
+
+    L = keras.layers
+    data = _task("prepare", ("array_shape", "training_images", 1, {"shape": [None, 28, 28, 1]}))
+    dense = {"input_shape": [28, 28, 1], "layers": [{"class": "Flatten"}, {"class": "Dense", "units": 128},
+                                                    {"class": "Dense", "units": 10}]}
+    model_task = _task("dense", ("model_layers", "dense_model", 2, dense))
+    model = keras.Sequential([keras.Input((28, 28)), L.Flatten(), L.Dense(128, activation="relu"),
+                              L.Dense(10, activation="softmax")])
+    counted: dict[str, str] = {}
+    prepared = score_task(data, {"training_images": np.zeros((5, 28, 28), np.float32)}, counted=counted)
+    built = score_task(model_task, {"dense_model": model}, counted=counted)
+    assert prepared.points == 0 and built.points == 2
+    assert "input shape is (28, 28), expected (28, 28, 1)" in built.checks[0].message
+    assert "already counted by array shape of training_images (Prepare)" in built.checks[0].message
+    other = keras.Sequential([keras.Input((32, 32)), L.Flatten(), L.Dense(128, activation="relu"),
+                              L.Dense(10, activation="softmax")])
+    counted = {}
+    score_task(data, {"training_images": np.zeros((5, 28, 28), np.float32)}, counted=counted)
+    assert score_task(model_task, {"dense_model": other}, counted=counted).points == 0
+    assert score_task(model_task, {"dense_model": model}).points == 0, "alone, the input shape is a mistake"

@@ -82,3 +82,13 @@ def test_without_the_model_the_training_cannot_be_confirmed(model, data):
     assert outcome.message == "the training cannot be confirmed without model: the variable model is not defined"
     uncompiled = type(model).from_config(model.get_config())
     assert "model has no optimizer state" in run_check(CHECK, exported(history), {"model": uncompiled}).message
+
+
+def test_ten_epochs_below_the_threshold_pass_only_when_the_model_trained_them(model, data):
+    """A right callback with a seed that never reaches the threshold in the epochs allowed passes (nothing to
+    stop); the same history made up by hand for an untrained model is still a contradiction."""
+    below = {"metrics": {"accuracy": [0.3] * 10}, "epochs": list(range(10)), "steps": 4, "planned_epochs": 10}
+    assert "its optimizer took 0 steps" in run_check(CHECK, below, {"model": model}).message
+    model.fit(*data, epochs=10, batch_size=16, verbose=0)
+    outcome = run_check(CHECK, below, {"model": model})
+    assert outcome.passed and "nothing to stop" in outcome.message

@@ -20,8 +20,12 @@ def mistakes(assignment):
     q = lambda: nbs.quick(nbs.reference(assignment))  # noqa: E731
     return {
         "filters_32": nbs.replace(q(), CNN_SECOND_CONV, CNN_SECOND_CONV.replace("Conv2D(64", "Conv2D(32")),
-        "no_reshape": nbs.replace(nbs.replace(q(), "training_images = training_images.reshape(60000, 28, 28, 1)\n", ""),
-                                  "test_images = test_images.reshape(10000, 28, 28, 1)\n", ""),
+        # the channel axis never added, and the dense model built for the images as they are (28 x 28)
+        "no_reshape": nbs.replace(nbs.replace(nbs.replace(
+            q(), "training_images = training_images.reshape(60000, 28, 28, 1)\n", ""),
+            "test_images = test_images.reshape(10000, 28, 28, 1)\n", ""),
+            "dense_model = tf.keras.Sequential([\n    tf.keras.Input(shape=(28, 28, 1)),",
+            "dense_model = tf.keras.Sequential([\n    tf.keras.Input(shape=(28, 28)),"),
         "no_normalisation": nbs.replace(nbs.replace(q(), "training_images = training_images / 255.0\n", ""),
                                         "test_images = test_images / 255.0\n", ""),
         # with a variable set before TensorFlow's import, as some students do (its kernel imports nothing ahead)
@@ -69,10 +73,12 @@ def test_the_batch_grades_as_grader_grade_does(graded, quick_reference_graded):
 
 def test_32_filters_instead_of_64(graded):
     result = graded[0]["filters_32"]
-    assert points_by_task(result) == {**QUICK, "cnn": 1}
+    assert points_by_task(result) == {**QUICK, "cnn": 3}  # one mistake costs once: the layer check's 3 points
     assert check_result(result, "cnn", "model_layers").message == "layer 3: expected Conv2D with 64 filters, found 32"
-    assert "layer 3 (Conv2D): its output is (11, 11, 32), expected (11, 11, 64)" in \
-        check_result(result, "cnn", "model_shapes").message
+    shapes = check_result(result, "cnn", "model_shapes")
+    assert "layer 3 (Conv2D): its output is (11, 11, 32), expected (11, 11, 64)" in shapes.message
+    assert shapes.points == shapes.max_points and not shapes.passed and shapes.consequence_of
+    assert "not counted again: this follows from a mistake already counted by" in shapes.message
 
 
 def test_a_missing_reshape(graded):
@@ -81,7 +87,12 @@ def test_a_missing_reshape(graded):
     assert data.points == 4
     assert "shape is (60000, 28, 28), expected (60000, 28, 28, 1) (the same number of values: reshape it)" in \
         data.feedback
-    assert data.points == 4
+    # one mistake costs once (issue 19): the dense model takes the images as they are, which the data's shape
+    # check has counted; its input shape is said, and costs nothing more
+    layers = check_result(result, "dense", "model_layers")
+    assert "input shape is (28, 28), expected (28, 28, 1)" in layers.message
+    assert layers.points == layers.max_points and "already counted by shape of training_images (Task 1" in \
+        layers.message
 
 
 def test_no_normalisation(graded):
@@ -102,7 +113,7 @@ def test_a_wrong_activation(graded):
 
 def test_a_missing_pooling_layer(graded):
     result = graded[0]["missing_pooling"]
-    assert points_by_task(result)["cnn"] == 1
+    assert points_by_task(result)["cnn"] == 3  # the layer check counts it; the shapes it changes cost nothing more
     assert check_result(result, "cnn", "model_layers").message == \
         "missing layer: expected MaxPooling2D after layer 3 (Conv2D) (layer 4 of 7)"
     assert "the model has 6 layers, expected 7" in check_result(result, "cnn", "model_shapes").message
@@ -121,7 +132,7 @@ def test_the_batch_wrote_a_gradebook_and_feedback(graded):
     assert [r["submission"] for r in rows] == sorted(f"{n}.ipynb" for n in results)
     assert {r["sandbox"] for r in rows} == {"bubblewrap"}
     points = results["filters_32"].points
-    assert points == sum({**QUICK, "cnn": 1}.values())
+    assert points == sum({**QUICK, "cnn": 3}.values())
     assert (out / "feedback" / "filters_32.txt").read_text().startswith(f"fashion_cnn: {points:g} / 40 points")
     assert "graded 7" in done.stdout
     again = run_cli("batch", str(out.parent / "in"), "-a", "fashion_cnn", "--out", str(out), "--sandbox", "bubblewrap")

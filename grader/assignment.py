@@ -1,6 +1,7 @@
 """An assignment on disk: its solution notebook (the single source) and the files students get."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,25 @@ from .leaks import find_leaks
 from .source import AssignmentSource, read_source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+COURSE_ENV = "GRADER_COURSE"  # the course folder ``grader --course DIR`` chose, seen by every command and worker
+
+
+def course_root(explicit: str | Path | None = None) -> Path:
+    """The course folder (the one holding ``solutions/`` and ``assignments/``): the folder given; else
+    ``$GRADER_COURSE`` (``grader --course DIR`` sets it); else the working folder when it holds ``solutions/``;
+    else the package's own folder (this project's course)."""
+    for chosen in (explicit, os.environ.get(COURSE_ENV)):
+        if chosen:
+            return Path(chosen).resolve()
+    if (Path.cwd() / "solutions").is_dir():
+        return Path.cwd().resolve()
+    return REPO_ROOT
+
+
+def assignment_names(root: str | Path | None = None) -> list[str]:
+    """The assignments of the course: each ``solutions/<name>/<name>.ipynb`` under ``course_root(root)``."""
+    solutions = course_root(root) / "solutions"
+    return sorted(p.parent.name for p in solutions.glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 @runtime_checkable
@@ -110,8 +130,9 @@ class Assignment:
 
 
 def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assignment:
-    """An assignment by name (``fashion_cnn``) under ``root``, or by the path of its solution notebook."""
-    root = root or REPO_ROOT
+    """An assignment by name (``fashion_cnn``) under ``root`` (by default ``course_root()``), or by the path of its
+    solution notebook."""
+    root = course_root(root)
     path = Path(name_or_path)
     if path.suffix == ".ipynb":
         solution = path
@@ -120,7 +141,10 @@ def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assig
         name = str(name_or_path)
         solution = root / "solutions" / name / f"{name}.ipynb"
     if not solution.is_file():
-        raise SpecError(f"no solution notebook at {solution}")
+        known = ", ".join(assignment_names(root)) if path.suffix != ".ipynb" else ""
+        raise SpecError(f"no solution notebook at {solution}" + (
+            f" (the course at {root} has {known})" if known else
+            " (choose the course folder with grader --course DIR, or run the grader in it)"))
     student_dir = (solution.parent.parent.parent / "assignments" / name) if path.suffix == ".ipynb" \
         else root / "assignments" / name
     from .otter import OtterAssignment, is_otter_master

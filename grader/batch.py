@@ -18,18 +18,22 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .assignment import Assignment
 from .cache import Provenance, assignment_digest, grader_version, grading_environment, provenance_of, reusable
-from .errors import BatchError
-from .files import atomic_write_csv, atomic_write_text, remove_partial_files
+from .errors import BatchError, GraderError
+from .files import atomic_write_text, remove_partial_files
+from .intake.classlist import ClassList, save_class_list
 from .intake.stage import Manifest, check_apart, intake, staged_path
 from .results import SubmissionResult
 from .sandbox.container import remove_batch_containers
 from .sandbox.staging import unmount_under
 from .spec import Limits
 from .workers import DaskPool, GradingJob, LocalPool, assignment_reference
+
+if TYPE_CHECKING:
+    from .reports.late import LatePolicy
 
 log = logging.getLogger(__name__)
 RESULTS = "results"
@@ -128,51 +132,86 @@ def load_results(out_dir: Path, keys: list[str] | None = None) -> dict[str, Subm
     return read_results(out_dir, keys)[0]
 
 
-def gradebook_rows(results: list[SubmissionResult], assignment: Assignment,
-                   students: dict[str, str] | None = None) -> list[list[str]]:
-    tasks = [t.name for t in assignment.spec.tasks]
-    rows = [["submission", "student", "points", "max_points", *tasks, "sandbox", "problem"]]
-    for r in sorted(results, key=lambda r: r.submission):
-        by_name = {t.name: t.points for t in r.tasks}
-        stem = Path(r.submission).stem
-        rows.append([r.submission, (students or {}).get(stem, stem), f"{r.points:g}", f"{r.max_points:g}",
-                     *(f"{by_name.get(t, 0):g}" for t in tasks), r.sandbox, r.error or ""])
-    return rows
+def write_gradebook(out_dir: Path, assignment: Assignment, results: dict[str, SubmissionResult],
+                    keys: Sequence[str] = ()) -> Path:
+    """``gradebook.csv``: a row per student of the class list or the download (``grader/reports/standing.py``);
+    and the text feedback of ``keys`` as reviewed (a reviewer's changes, the late penalty in it)."""
+    from .reports.gradebook import write_gradebook as write  # (grader.reports reads results through this module)
+    from .reports.roster import load_roster
+    from .reports.standing import class_standing, feedback_text
+
+    standing = class_standing(out_dir, assignment, results, load_roster(out_dir))
+    for key in keys:
+        atomic_write_text(out_dir / FEEDBACK / f"{key}.txt", feedback_text(standing, key))
+    write(standing, assignment, out_dir / GRADEBOOK)
+    return out_dir / GRADEBOOK
 
 
-def write_gradebook(results: list[SubmissionResult], assignment: Assignment, path: Path,
-                    students: dict[str, str] | None = None) -> None:
-    atomic_write_csv(path, gradebook_rows(results, assignment, students))
+def only_keys(manifest: Manifest, wanted: Sequence[str]) -> list[str]:
+    """The submissions ``--only`` names: by key, user id or student name (any case); a name that matches none, or
+    a name that matches several students, is an error that lists them."""
+    chosen = []
+    for name in wanted:
+        text = name.strip().lower().removesuffix(".ipynb")
+        exact = [s.key for s in manifest.submissions if s.key.lower() == text]
+        found = exact or [s.key for s in manifest.submissions
+                          if text in ((s.user_id or "").lower(), s.student.lower())]
+        if not found:
+            keys = manifest.keys()
+            raise BatchError(f"--only {name}: no submission of the download has that key, user id or student name"
+                             f" (the keys: {', '.join(keys[:20])}{', ...' if len(keys) > 20 else ''})")
+        if len(found) > 1:
+            raise BatchError(f"--only {name}: several submissions match ({', '.join(found)}): give the key")
+        chosen += [k for k in found if k not in chosen]
+    return chosen
+
+
+def _backup_reviews(out_dir: Path) -> None:
+    from .reviews.store import backup_reviews
+
+    backup_reviews(out_dir)
 
 
 def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
                  scheduler: str | None = None, start_ahead: bool = True,
-                 on_plan: Callable[[int, int, str], None] | None = None, gpu: bool = False) -> BatchSummary:
+                 on_plan: Callable[[int, int, str], None] | None = None, gpu: bool = False,
+                 only: Sequence[str] = (), class_list: ClassList | None = None,
+                 policy: LatePolicy | None = None) -> BatchSummary:
     """Grade every submission in ``source`` (a folder or a zip, any layout ``grader/intake`` knows) into
     ``out_dir``; ``on_plan(to_grade, reused, workers)`` is told the plan before grading starts; ``gpu``: the
-    students' code runs on the machine's GPUs (each worker machine's own, on a cluster)."""
+    students' code runs on the machine's GPUs (each worker machine's own, on a cluster). ``only``: grade these
+    submissions again (keys, user ids or names) and no other; every other result is kept as it is, and every
+    review in the output folder stays. A class list or late policy given is kept in ``out_dir`` for the reports."""
     limits = limits or assignment.spec.limits
     check_apart(source, out_dir)  # before anything in out_dir is touched
     with batch_lock(out_dir):
         cleaned = clean_leftovers(out_dir)
         manifest = intake(source, out_dir, assignment.name, assignment.student_notebook_path.name)
+        if class_list is not None:
+            save_class_list(class_list, out_dir)
+        if policy is not None:
+            from .reports.late import save_policy
+
+            save_policy(policy, out_dir)
+        chosen = only_keys(manifest, only) if only else []
         digest = assignment_digest(assignment)
         version = grader_version()
         environment = grading_environment(gpu)
         wanted: dict[str, Provenance] = {s.key: provenance_of(staged_path(out_dir, s.key), digest, limits,
                                                               environment) for s in manifest.submissions}
-        todo = [k for k in manifest.keys() if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
+        todo = chosen or [k for k in manifest.keys()
+                          if redo or not reusable(read_result(out_dir, k) or {}, wanted[k])]
         results = load_results(out_dir, [k for k in manifest.keys() if k not in todo])  # read once; kept current
-        todo += [k for k in manifest.keys() if k not in todo and k not in results]  # damaged: graded again
+        if not chosen:
+            todo += [k for k in manifest.keys() if k not in todo and k not in results]  # damaged: graded again
         jobs = [GradingJob(key=k, notebook=str(staged_path(out_dir, k)), assignment=assignment_reference(assignment),
                            assignment_sha256=digest, grader_version=version, sandbox=sandbox,
                            limits=asdict(limits), batch=batch_id(out_dir), gpu=gpu) for k in todo]
         pool = DaskPool(assignment, scheduler, digest, version, environment, gpu) if scheduler else \
             LocalPool(assignment, workers, scratch_root(out_dir), out_dir / EXECUTED, cpus=limits.cpus,
                       sandbox=sandbox, batch=batch_id(out_dir), start_ahead=start_ahead, gpu=gpu)
-        students = {s.key: s.student for s in manifest.submissions}
         gradebook = out_dir / GRADEBOOK
         failed = 0
         if on_plan:
@@ -183,14 +222,21 @@ def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: s
                 failed += result.grader_failed
                 write_result(result, out_dir, job.key)
                 results[job.key] = result
-                write_gradebook(list(results.values()), assignment, gradebook, students)
+                try:
+                    write_gradebook(out_dir, assignment, results, [job.key])
+                except GraderError as exc:  # the result is written; the gradebook is made again at the end
+                    log.warning("gradebook.csv not updated: %s", exc)
                 if progress:
                     progress(result)
         finally:
             pool.close()
             unmount_under(scratch_root(out_dir))  # what a slot that failed mid-run left mounted
             shutil.rmtree(scratch_root(out_dir), ignore_errors=True)
-        write_gradebook(list(results.values()), assignment, gradebook, students)
+        try:
+            write_gradebook(out_dir, assignment, results, list(results))
+            _backup_reviews(out_dir)
+        except GraderError as exc:  # every result is written: `grader report` makes the outputs once it is fixed
+            log.warning("gradebook.csv not written: %s", exc)
     return BatchSummary(graded=len(jobs), skipped=len(manifest.submissions) - len(jobs), failed=failed,
                         gradebook=gradebook, manifest=manifest, workers=pool.describe(), cleaned=tuple(cleaned))
 

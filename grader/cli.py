@@ -55,6 +55,46 @@ def gpu_option(command):
                         " the CPU")(command)
 
 
+def term_options(command):
+    """--roster and the late policy's options: kept in the output folder for every later report and batch."""
+    for args, kwargs in (
+            (("--roster", "roster"), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                                          help="the class list: Canvas's gradebook export, Gradescope's roster, or"
+                                               " a CSV with a header (name, id, sid, email, section); every"
+                                               " student on it is on every output, handed in or not")),
+            (("--late-policy", "late_policy"), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                                                    help="a YAML file: due, timezone, grace, per_day, max_penalty,"
+                                                         " zero_after, late_mark_days, extensions (README)")),
+            (("--due",), dict(help='the due date, "2026-03-01 23:59" (UTC unless it has an offset or the policy'
+                                   " file a timezone)")),
+            (("--grace",), dict(help="late by at most this is no penalty: 15m, 1h")),
+            (("--late-per-day", "per_day"), dict(type=click.FloatRange(0, 100),
+                                                 help="percent of the points taken per day (or part of one) late")),
+            (("--zero-after",), dict(help="late by more than this after the due date: zero (7d)")),
+            (("--extension", "extensions"), dict(multiple=True, metavar="WHO=WHEN",
+                                                 help="a student's own due date or delay: 1203=2026-03-04 23:59,"
+                                                      " ana@uni.example=2d (user id, SIS id, email or name)")))[::-1]:
+        command = click.option(*args, **kwargs)(command)  # (the last applied is listed first)
+    return command
+
+
+def term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions):
+    """The class list and the late policy the options give (None for either not given: the kept one stands)."""
+    from .errors import ReportError
+    from .intake.classlist import read_class_list
+    from .reports.late import policy_from
+
+    given = {}
+    for item in extensions:
+        who, sign, when = item.partition("=")
+        if not sign or not who.strip() or not when.strip():
+            raise ReportError(f"--extension {item!r}: write WHO=WHEN, as 1203=2026-03-04 23:59 or ana@uni.example=2d")
+        given[who.strip()] = when.strip()
+    policy = policy_from(late_policy, due=due, grace=grace, per_day=per_day, zero_after=zero_after,
+                         extensions=given)
+    return (read_class_list(roster) if roster else None), policy
+
+
 def limits_of(course, cell_timeout, notebook_timeout, memory_mb):
     return course.spec.limits.replace(cell_timeout_s=cell_timeout, notebook_timeout_s=notebook_timeout,
                                       memory_mb=memory_mb)
@@ -71,16 +111,48 @@ def limit_args(cell_timeout, notebook_timeout, memory_mb) -> list[str]:
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
-def main(verbose: bool) -> None:
+@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), envvar="GRADER_COURSE",
+              help="the course folder, with solutions/ and assignments/ (default: the working folder when it has"
+                   " solutions/, else the grader's own course)")
+def main(verbose: bool, course: Path | None) -> None:
     """Autograder for Keras notebook assignments."""
+    if course is not None:
+        os.environ["GRADER_COURSE"] = str(course.resolve())  # every command, and the workers it starts, see it
     handler = logging.StreamHandler()
     handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 def _fail(exc: GraderError) -> None:
-    say(f"error: {exc}", err=True)
+    from .errors import SpecError
+
+    if isinstance(exc, SpecError) and "\n" in str(exc):  # a specification's mistakes, one a line (controls shown)
+        click.echo(visible_lines(f"error: {exc}"), err=True)
+    else:
+        say(f"error: {exc}", err=True)
     sys.exit(2)
+
+
+@main.group()
+def docs() -> None:
+    """Write the parts of the guide made from the code."""
+
+
+@docs.command("check-kinds")
+@click.option("--write", "guide", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="replace the reference in this guide (docs/authoring.md) instead of printing it")
+def check_kinds(guide: Path | None) -> None:
+    """The reference of every check kind, its fields and an example, from grader/check_kinds.py."""
+    from .check_kinds import reference_text, with_reference
+
+    if guide is None:
+        click.echo(reference_text(), nl=False)
+        return
+    try:
+        guide.write_text(with_reference(guide.read_text()))
+    except ValueError as exc:
+        _fail(GraderError(str(exc)))
+    say(f"wrote the check kinds into {guide}")
 
 
 @main.command()
@@ -143,10 +215,15 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
               " assignment's limits, so that no two share a CPU)")
 @click.option("--scheduler", help="grade on a Dask cluster: its scheduler's address (tcp://host:8786)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
+@click.option("--only", multiple=True, metavar="KEY",
+              help="grade again only this submission (its key, user id or name; repeat for several) and remake every"
+                   " output; the other results and every review are kept")
+@term_options
 @gpu_option
 @limit_options
 def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: int | None, scheduler: str | None,
-          redo: bool, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
+          redo: bool, only: tuple[str, ...], roster: Path | None, late_policy: Path | None, due, grace, per_day,
+          zero_after, extensions, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade every submission in SOURCE: a folder or a zip (Canvas's download, Gradescope's export, one folder per
     student, or notebooks), into a gradebook; results are reused while nothing they were graded from changed."""
     from tqdm import tqdm
@@ -156,6 +233,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
 
     try:
         course = load_assignment(assignment)
+        class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
         used = choose_sandbox(sandbox, gpu=gpu and not scheduler)  # a cluster's workers ask their own machines
     except GraderError as exc:
         _fail(exc)
@@ -177,7 +255,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
         summary = grade_folder(source, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
                                progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
                                scheduler=scheduler, gpu=gpu,
-                               on_plan=plan)
+                               on_plan=plan, only=only, class_list=class_list, policy=policy)
     except GraderError as exc:
         bar.close()
         _fail(exc)
@@ -205,33 +283,134 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
         say(f"warning: the reports could not be made ({type(exc).__name__}: {exc}); the grades are written;"
             " make the reports with `grader report`", err=True)
         return
+    say(f"students: {made.statuses()}")
     say(f"report: {made.report} (feedback for each student, canvas.csv, gradescope/; `grader report`"
         " makes them again)")
 
 
 @main.command()
-@click.argument("assignment")
+@click.argument("assignment", required=False)
+@click.option("--all", "every", is_flag=True, help="every assignment of the course folder"
+              " (solutions/<name>/<name>.ipynb): one exit code for all, a summary table")
 @click.option("--files-only", is_flag=True, help="only check the student files (no execution)")
 @click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
-def validate(assignment: str, files_only: bool, sandbox: str) -> None:
-    """Check ASSIGNMENT: in sync, no leaks, reference scores full marks, untouched notebook scores zero."""
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="write a JUnit XML report: one test case per assignment and validation step")
+@click.option("--seeds", type=click.IntRange(1), default=1, show_default=True,
+              help="run the reference this many times (the setup cell's seed, then 1, 2, ...): each accuracy and"
+                   " training-stop check must pass by its margin in every run; recorded in thresholds.json")
+@click.option("--no-record", is_flag=True, help="with --seeds: leave thresholds.json as it is")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="an earlier batch's output folder: regrade its stored submissions with the assignment and grader"
+                   " as they are now and list every score that would change (instead of validating)")
+@click.option("--sample", type=click.IntRange(1), help="with --against: regrade only this many submissions")
+@click.option("--accept", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="with --against: the changes accepted (a drift report written by --drift-out, reviewed)")
+@click.option("--drift-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="with --against: write the changes found as JSON (an accept file once reviewed)")
+@click.option("--workers", type=int, help="with --against: submissions regraded at once")
+def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str, junit: Path | None, seeds: int,
+             no_record: bool, against: Path | None, sample: int | None, accept: Path | None,
+             drift_out: Path | None, workers: int | None) -> None:
+    """Check ASSIGNMENT (or --all): in sync, no leaks, thresholds within their recorded margins, reference scores
+    full marks, untouched notebook scores zero; with --seeds, thresholds that hold across seeds; with --against,
+    the grades of an earlier batch that would change.
+
+    Exit codes: 0 valid (no unaccepted change); 1 not valid (or grades would change); 2 the command cannot run.
+    """
+    from .checker import CPU_ONLY
+
+    if every == bool(assignment):
+        _fail(GraderError("name one ASSIGNMENT, or --all"))
+    if against is not None and (every or seeds > 1 or files_only):
+        _fail(GraderError("--against compares one ASSIGNMENT's grades: not with --all, --seeds or --files-only"))
+    if against is None and (sample or accept or drift_out or workers):
+        _fail(GraderError("--sample, --accept, --drift-out and --workers go with --against"))
+    os.environ.update(CPU_ONLY)  # thresholds are measured on the CPU, as the grader measures them
+    if against is not None:
+        _validate_against(assignment, against, sandbox, sample, accept, drift_out, workers)
+        return
+    from .course_ci import course_root, summary_table, validate_course
+    from .junit import write_junit
     from .sandbox.select import choose_sandbox
     from .validate import validate as run_validation
 
+    def show(report) -> None:
+        if report.reference:
+            say(f"{prefix(report)}reference solution: {report.reference.points:g}/{report.reference.max_points:g}")
+        if report.blank:
+            say(f"{prefix(report)}untouched student notebook: {report.blank.points:g}/{report.blank.max_points:g}")
+        for spread in report.spreads:
+            say(f"{prefix(report)}seeds: {spread.describe()}")
+        if report.recorded:
+            say(f"{prefix(report)}recorded in {report.recorded}")
+        for problem in report.problems:
+            say(f"{prefix(report)}problem: {problem}", err=True)
+
+    def prefix(report) -> str:
+        return f"{report.assignment}: " if every else ""
+
     try:
-        course = load_assignment(assignment)
-        report = run_validation(course, None if files_only else choose_sandbox(sandbox), execute=not files_only)
+        if every:
+            reports = validate_course(course_root(), None if files_only else (lambda: choose_sandbox(sandbox)),
+                                      seeds=seeds, record=not no_record, on_report=show)
+        else:
+            reports = [run_validation(load_assignment(assignment), None if files_only else choose_sandbox(sandbox),
+                                      execute=not files_only, seeds=seeds, record=not no_record)]
+            show(reports[0])
+        if junit:
+            say(f"JUnit report: {write_junit(reports, junit)}")
     except GraderError as exc:
         _fail(exc)
         return
-    if report.reference:
-        say(f"reference solution: {report.reference.points:g}/{report.reference.max_points:g}")
-    if report.blank:
-        say(f"untouched student notebook: {report.blank.points:g}/{report.blank.max_points:g}")
-    for problem in report.problems:
-        say(f"problem: {problem}", err=True)
-    say("valid" if report.ok else "NOT valid")
+    if every:
+        say_lines(summary_table(reports))
+    ok = all(r.ok for r in reports)
+    say("valid" if ok else "NOT valid")
+    sys.exit(0 if ok else 1)
+
+
+def _validate_against(assignment: str, against: Path, sandbox: str, sample: int | None, accept: Path | None,
+                      drift_out: Path | None, workers: int | None) -> None:
+    from .drift import drift, read_accepted
+    from .files import atomic_write_text
+
+    try:
+        course = load_assignment(assignment)
+        report = drift(course, against, sandbox=sandbox, sample=sample,
+                       accepted=read_accepted(accept) if accept else None, workers=workers,
+                       progress=lambda key, result: say(f"regraded {key}: {result.points:g}/{result.max_points:g}"))
+    except GraderError as exc:
+        _fail(exc)
+        return
+    for line in report.lines():
+        say(line)
+    if drift_out:
+        atomic_write_text(drift_out, json.dumps(report.to_dict(), indent=1))
+        say(f"wrote {drift_out}")
+    say("no unaccepted grade change" if report.ok else "grades would change")
     sys.exit(0 if report.ok else 1)
+
+
+@main.command("ci-init")
+@click.argument("course", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."))
+@click.option("--grader-source", required=True, help="the grader's git repository (its URL), which CI installs and"
+              " whose Dockerfile builds the grading image")
+@click.option("--grader-ref", default="main", show_default=True, help="the branch or tag of it to use")
+@click.option("--image", default="localhost/notebook-grader:latest", show_default=True,
+              help="the grading image's name (with --pull: a registry's image)")
+@click.option("--pull", is_flag=True, help="pull the image from its registry instead of building it")
+@click.option("--force", is_flag=True, help="write over CI files already there")
+def ci_init(course: Path, grader_source: str, grader_ref: str, image: str, pull: bool, force: bool) -> None:
+    """Write the CI of a course repository COURSE (default: here): ci/grader-ci.sh (the steps), and the GitHub
+    Actions and GitLab CI files that run it and publish its JUnit report."""
+    from .course_ci import write_ci_files
+
+    try:
+        for path in write_ci_files(course, grader_source, grader_ref, image, pull, force):
+            say(f"wrote {path}")
+    except GraderError as exc:
+        _fail(exc)
 
 
 @main.command()
@@ -262,16 +441,20 @@ def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, 
                                       " (default: the assignment's name)")
 @click.option("--similarity-threshold", type=click.FloatRange(0, 1), default=None,
               help="share of answer code in common that flags a pair (default 0.6)")
+@term_options
 def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str | None,
-           similarity_threshold: float | None) -> None:
+           similarity_threshold: float | None, roster: Path | None, late_policy: Path | None, due, grace, per_day,
+           zero_after, extensions) -> None:
     """Make every report again from the stored results in OUT_DIR, without grading: gradebook.csv, canvas.csv,
-    gradescope/*/results.json, feedback/*.html and .md, report.html."""
+    gradescope/*/results.json, feedback/*.txt, .html and .md, report.html."""
     from .reports import regenerate
     from .reports.similarity import THRESHOLD
 
     try:
+        class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
         summary = regenerate(out_dir, load_assignment(assignment), to=to, canvas_column=canvas_column,
-                             threshold=THRESHOLD if similarity_threshold is None else similarity_threshold)
+                             threshold=THRESHOLD if similarity_threshold is None else similarity_threshold,
+                             class_list=class_list, policy=policy)
     except GraderError as exc:
         _fail(exc)
         return
@@ -279,7 +462,38 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
         say(f"warning: {warning}", err=True)
     shown = f" (the {summary.similar_shown} most similar shown)" \
         if summary.similar_shown < summary.similar_pairs else ""
-    say(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; report: {summary.report}")
+    say(f"{summary.results} results, {summary.similar_pairs} similar pairs{shown}; students: {summary.statuses()};"
+        f" report: {summary.report}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--assignment", "-a", required=True, help=ASSIGNMENT_HELP)
+@click.option("--port", type=int, default=0, show_default=True, help="port on 127.0.0.1 (0: any free one)")
+@click.option("--backup", "backup_only", is_flag=True, help="only copy the reviews to reviews.backup.sqlite")
+def review(out_dir: Path, assignment: str, port: int, backup_only: bool) -> None:
+    """Go through OUT_DIR's students one by one in a local page (127.0.0.1, a token in its URL): feedback, code,
+    outputs, points and comments; reviews kept in OUT_DIR/reviews.sqlite and applied by every report."""
+    from .reviews.server import review_server
+    from .reviews.store import backup_reviews
+
+    try:
+        if backup_only:
+            copy = backup_reviews(out_dir)
+            say(f"reviews copied to {copy}" if copy else f"no reviews in {out_dir} yet")
+            return
+        server = review_server(out_dir, load_assignment(assignment), port)
+    except (GraderError, OSError) as exc:
+        _fail(exc if isinstance(exc, GraderError) else GraderError(str(exc)))
+        return
+    say(f"review page (Ctrl+C stops it): {server.url}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        backup_reviews(out_dir)
 
 
 @main.command()

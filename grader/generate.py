@@ -33,6 +33,7 @@ def strip_solution(source: str) -> tuple[str, bool]:
     out: list[str] = []
     inside = False
     changed = False
+    placeholder_last = False  # the line just written is a placeholder for answer lines
     for line in source.split("\n"):
         begin = BEGIN_SOLUTION.match(line)
         if begin and not inside:
@@ -43,14 +44,21 @@ def strip_solution(source: str) -> tuple[str, bool]:
         if inside:
             if END_SOLUTION.match(line):
                 inside = False
+                placeholder_last = True
             continue
         single = SOLUTION_LINE.match(line)
         if single:
             changed = True
             indent, code = single.groups()
             target = ASSIGNMENT_LINE.match(code)
-            out.append(f"{indent}{target.group(1).strip()} = ..." if target else indent + PLACEHOLDER)
+            if target:  # the name the student defines stays: `x = ...`
+                out.append(f"{indent}{target.group(1).strip()} = ...")
+                placeholder_last = False
+            elif not (placeholder_last and out and out[-1] == indent + PLACEHOLDER):
+                out.append(indent + PLACEHOLDER)  # consecutive answer lines at one indentation: one placeholder
+                placeholder_last = True
             continue
+        placeholder_last = False
         out.append(line)
     if inside:
         raise SpecError("a '# BEGIN SOLUTION' block is never closed")

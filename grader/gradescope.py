@@ -136,6 +136,11 @@ def bundle_files(assignment: Assignment, with_datasets: bool = True) -> dict[str
     for path in sorted((root / "grader").rglob("*.py")):
         files[str(path.relative_to(root))] = path
     files[f"solutions/{assignment.name}/{assignment.name}.ipynb"] = assignment.solution_path
+    from .source import REFERENCES_FILE
+
+    beside = assignment.solution_path.parent / REFERENCES_FILE  # the solution's reference functions, if in a file
+    if beside.is_file():
+        files[f"solutions/{assignment.name}/{REFERENCES_FILE}"] = beside
     if with_datasets:
         for name, path in DATASETS.items():
             for item in sorted(path.glob("*.gz")) if path.is_dir() else [path] if path.is_file() else []:

@@ -380,3 +380,131 @@ def probe_callback(user_ns, spec):
             report["cases"][case["id"]] = epoch_end(callback, model, case)
     with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
         json.dump(report, handle)
+
+
+# Otter tests that call a notebook's function (``grader/otter_calls.py``): the host planned each call, its arguments
+# as data (arrays as .npy bytes) or as the notebook's own variables by name with an index or attribute path; the
+# kernel makes the arguments, calls the function, and saves what it returned as data, with ``call_id`` of the
+# arguments it made (the host looks its answers up by that id, computed the same way on the values it loaded).
+
+def _canonical(value, depth=0):
+    """A value's content as nested tuples of text, the same in the kernel and on the host."""
+    import hashlib
+
+    import numpy
+
+    if depth > 50:
+        raise ValueError("nested too deep")
+    if isinstance(value, numpy.ndarray):
+        if value.dtype == object:
+            raise TypeError("an array of objects")
+        data = numpy.ascontiguousarray(value)
+        return ("nd", data.dtype.str, tuple(data.shape), hashlib.sha256(data.tobytes()).hexdigest())
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str, complex)):
+        return (type(value).__name__, repr(value))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__,) + tuple(_canonical(v, depth + 1) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return ("set",) + tuple(sorted((_canonical(v, depth + 1) for v in value), key=repr))
+    if isinstance(value, dict):
+        return ("dict",) + tuple(sorted(((_canonical(k, depth + 1), _canonical(v, depth + 1))
+                                         for k, v in value.items()), key=repr))
+    raise TypeError("a %s" % type(value).__name__)
+
+
+def call_id(args, kwargs):
+    """The id of a call's arguments, from their content."""
+    import hashlib
+
+    return hashlib.sha256(repr((_canonical(list(args)), _canonical(dict(kwargs)))).encode()).hexdigest()
+
+
+def _decode_call_value(user_ns, value):
+    import base64
+    import io
+
+    import numpy
+
+    if isinstance(value, list):
+        return [_decode_call_value(user_ns, v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__ndarray__" in value:
+        return numpy.load(io.BytesIO(base64.b64decode(value["__ndarray__"])), allow_pickle=False)
+    if "__tuple__" in value:
+        return tuple(_decode_call_value(user_ns, v) for v in value["__tuple__"])
+    if "__set__" in value:
+        return set(_decode_call_value(user_ns, v) for v in value["__set__"])
+    if "__pairs__" in value:
+        return {_decode_call_value(user_ns, k): _decode_call_value(user_ns, v) for k, v in value["__pairs__"]}
+    if "__slice__" in value:
+        return slice(*value["__slice__"])
+    if "__ellipsis__" in value:
+        return Ellipsis
+    if "__ref__" in value:
+        if value["__ref__"] not in user_ns:
+            raise NameError("name %r is not defined" % value["__ref__"])
+        found = user_ns[value["__ref__"]]
+        for step, detail in value["path"]:
+            if step == "item":
+                found = found[_decode_call_value(user_ns, detail)]
+            elif step == "attr":
+                found = getattr(found, detail)
+            else:
+                found = found(*_decode_call_value(user_ns, detail[0]), **_decode_call_value(user_ns, detail[1]))
+        return found
+    return {k: _decode_call_value(user_ns, v) for k, v in value.items()}
+
+
+def probe_calls(user_ns, spec):
+    """Call ``spec["name"]`` as each planned call says; save each answer (``.npy`` for an array, tagged JSON for
+    data) with the ``call_id`` of the arguments it was given, or why there is none."""
+    import time
+
+    import numpy
+
+    function = user_ns.get(spec["name"])
+    report = {"cases": {}}
+    if not callable(function):
+        report["problem"] = "undefined" if function is None else "not callable: %s" % type(function).__name__
+    else:
+        for case in spec["cases"]:
+            started = time.monotonic()
+            try:
+                args = _decode_call_value(user_ns, case["call"]["args"])
+                kwargs = _decode_call_value(user_ns, case["call"]["kwargs"])
+                outcome = {"args_id": call_id(args, kwargs)}
+            except Exception as exc:  # noqa: BLE001 - the notebook's variables are not what the test reads
+                report["cases"][case["id"]] = {"status": "arguments", "detail": _describe_error(exc)}
+                continue
+            try:
+                returned = function(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the student's function failing is a finding
+                outcome.update(status="error", ename=type(exc).__name__[:100], detail=_describe_error(exc))
+            else:
+                try:
+                    if isinstance(returned, numpy.ndarray) and returned.dtype != object:
+                        numpy.save(os.path.join(spec["folder"], case["id"] + ".npy"), returned, allow_pickle=False)
+                        outcome.update(status="ok", saved="npy")
+                    elif isinstance(returned, (tuple, list)) and 0 < len(returned) <= 8 \
+                            and any(isinstance(v, numpy.ndarray) for v in returned):  # (mean, std), [x, y]...
+                        parts = []
+                        for number, part in enumerate(returned):
+                            if isinstance(part, numpy.ndarray) and part.dtype != object:
+                                numpy.save(os.path.join(spec["folder"], "%s-%d.npy" % (case["id"], number)), part,
+                                           allow_pickle=False)
+                                parts.append({"npy": number})
+                            else:
+                                parts.append({"value": _tagged(part)})
+                        outcome.update(status="ok", saved="parts", parts=parts,
+                                       container="tuple" if isinstance(returned, tuple) else "list")
+                    else:
+                        outcome.update(status="ok", saved="json", value=_tagged(returned))
+                except (TypeError, ValueError) as exc:
+                    outcome.update(status="unreadable", detail="it returned %s: %s" % (_a_type(returned), exc))
+            outcome["seconds"] = round(time.monotonic() - started, 4)
+            report["cases"][case["id"]] = outcome
+    with open(os.path.join(spec["folder"], "report.json"), "w") as handle:
+        json.dump(report, handle)

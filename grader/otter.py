@@ -11,9 +11,14 @@ An otter-assign master notebook (``# BEGIN QUESTION`` ... ``# BEGIN TESTS`` ...)
   process, which never ran student code, on those variables loaded back as data;
 * each test case is a check with otter's points (public or hidden as otter says), so partial credit is otter's.
 
-A test that calls a function of the student's notebook cannot run on data: such a name is reported as not
-exportable (write those questions with this grader's ``function_matches`` checks instead).  Plain pytest
-functions are not a check format: otter's test format covers instructors' Python tests (see the README).
+Both of otter's test formats are read: OK format (doctests, the default) and the exception-based one
+(``tests: ok_format: false``: decorated test functions, given the notebook's variables named by their
+parameters, as otter gives them).  A test written as a function with parameters and called with the same names
+(``def test_q1_shapes(training_images, test_images): ...`` then ``test_q1_shapes(training_images, test_images)``)
+reads the variables of the call, not its parameters.  A test that calls a function of the student's notebook runs
+on the host too, with a stand-in for the function that answers from the calls the kernel made after the notebook's
+last cell (``grader.otter_calls``).  Each check is named after its test function; a public test's failure shows
+its failing line, as otter does; a hidden one's only what failed.
 """
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ import ast
 import builtins
 import doctest
 import hashlib
+import inspect
 import json
 import os
 import re
 import shutil
 import subprocess
+import symtable
 import sys
 import tempfile
 import zipfile
@@ -86,24 +93,41 @@ def _cell_text(cell: Any) -> str:
 
 
 def free_names(test_code: str) -> list[str]:
-    """The names a test reads that it does not bind itself: the notebook's variables (and modules) it needs."""
+    """The names a test reads that it does not bind itself: the notebook's variables (and modules) it needs.  Scopes
+    count: a test function's parameters are its own, and the call after it (``test_q1(training_images)``) reads the
+    notebook's ``training_images``."""
     source = "\n".join(example.source for example in doctest.DocTestParser().get_examples(test_code))
-    loaded, bound = [], set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                loaded.append(node.id)
-            else:
-                bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return list(dict.fromkeys(n for n in loaded if n not in bound and n not in BUILTINS))
+    return _unbound(source)
+
+
+def _unbound(source: str) -> list[str]:
+    """The global names ``source`` reads, in every scope, that its module level does not bind, in order."""
+    try:
+        table = symtable.symtable(source, "<test>", "exec")
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    bound = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    wanted: set[str] = set()
+
+    def visit(scope: symtable.SymbolTable) -> None:
+        for symbol in scope.get_symbols():
+            if symbol.is_referenced() and (scope.get_type() == "module" or symbol.is_global()) \
+                    and symbol.get_name() not in bound:
+                wanted.add(symbol.get_name())
+        for child in scope.get_children():
+            visit(child)
+
+    visit(table)
+    loaded = [node.id for node in sorted((n for n in ast.walk(tree) if isinstance(n, ast.Name)
+                                          and isinstance(n.ctx, ast.Load)), key=lambda n: (n.lineno, n.col_offset))]
+    return list(dict.fromkeys(n for n in loaded if n in wanted and n not in BUILTINS))
+
+
+def test_function_name(code: str) -> str:
+    """The name of the test function a case defines (``def test_q1_shapes(...)``), or ""."""
+    found = re.search(r"^\s*(?:>>>|\.\.\.)?\s*def\s+(\w+)\s*\(", code, re.M)
+    return found.group(1) if found else ""
 
 
 @dataclass(frozen=True)
@@ -112,7 +136,8 @@ class OtterBuild:
 
     autograder_notebook: Path
     student_dir: Path
-    tests: tuple[dict, ...]  # OK-format specs of the autograder's tests: every case, hidden ones included
+    tests: tuple[dict, ...]  # the autograder's tests, every case, hidden ones included: OK-format specs, and the
+    # exception-based files as the same form ("format": "exception", their "source", each case's function as code)
 
 
 def _assign(master: Path) -> OtterBuild:
@@ -141,11 +166,38 @@ def _assign(master: Path) -> OtterBuild:
 
 
 def _ok_spec(source: str) -> dict:
+    """A test file of either format as one form: OK format's spec; an exception-based file's cases in that spec's
+    shape (each case's ``code`` its function's source as doctest lines, for the leak checks), with its source."""
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # noqa: S102 - the instructor's own test file, as otter reads it
-    if not namespace.get("OK_FORMAT"):
-        raise SpecError("only otter's OK-format tests are supported (the default of otter assign)")
-    return namespace["test"]
+    if namespace.get("OK_FORMAT"):
+        return {**namespace["test"], "format": "ok"}
+    from otter.test_files import ExceptionTestFile
+
+    name = str(namespace.get("name") or "")
+    test_file = ExceptionTestFile.from_string(source, path=f"tests/{name}.py")
+    cases = []
+    for case in test_file.test_cases:
+        function = case.body.test_func
+        code = _function_source(source, function.__name__)
+        cases.append({"code": "\n".join((">>> " if n == 0 else "... ") + line
+                                        for n, line in enumerate(code.splitlines())),
+                      "hidden": bool(case.hidden), "points": case.points, "function": function.__name__})
+    return {"name": name, "points": namespace.get("points"), "format": "exception", "source": source,
+            "all_or_nothing": bool(namespace.get("all_or_nothing")), "suites": [{"cases": cases}]}
+
+
+def _function_source(source: str, name: str) -> str:
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_source_segment(source, node) or ""
+    return ""
+
+
+def exception_file(source: str, question: str) -> Any:
+    from otter.test_files import ExceptionTestFile
+
+    return ExceptionTestFile.from_string(source, path=f"tests/{question}.py")
 
 
 def _question_order(master: Path) -> list[str]:
@@ -159,40 +211,111 @@ def _question_order(master: Path) -> list[str]:
     return names
 
 
-def spec_from_tests(name: str, tests: tuple[dict, ...], order: list[str], limits: Limits) -> AssignmentSpec:
-    """One task per question, one check per test case, with otter's points and hidden flags."""
-    from otter.test_files import OKTestFile
-
-    files = {spec["name"]: OKTestFile.from_spec(spec, path=f"tests/{spec['name']}.py") for spec in tests}
+def spec_from_tests(name: str, tests: tuple[dict, ...], order: list[str], limits: Limits,
+                    modules: dict[str, str] | None = None) -> AssignmentSpec:
+    """One task per question, one check per test case, with otter's points and hidden flags; ``modules``: the names
+    the master notebook gives modules (``np``: numpy), for planning the calls of the notebook's functions."""
+    by_name = {spec["name"]: spec for spec in tests}
     tasks = []
-    for question in [q for q in order if q in files] + sorted(set(files) - set(order)):
-        test_file = files[question]
-        cases = list(zip(test_file.test_cases, [c for s in _suites(files, question, tests) for c in s["cases"]]))
-        names = list(dict.fromkeys(n for case, _ in cases for n in free_names(case.body)))
-        exports = {n: "any" for n in names}
+    for question in [q for q in order if q in by_name] + sorted(set(by_name) - set(order)):
+        test = by_name[question]
+        cases = _cases(test, question)
+        names = list(dict.fromkeys(n for case in cases for n in case["uses"]))
+        functions = {n for case in cases for n in case["functions"]}
+        exports = {n: "function" if n in functions else "any" for n in names} or {"_": "any"}
         checks = []
-        for number, (case, raw) in enumerate(cases, start=1):
-            uses = free_names(case.body)
-            checks.append(CheckSpec(kind="otter_case", evidence=(uses or names or ["_"])[0], points=float(case.points),
-                                    public=not case.hidden,
-                                    title=f"{question} test {number}" + (" (hidden)" if case.hidden else ""),
-                                    params={"question": question, "case": raw, "uses": uses,
-                                            "failure_message": case.failure_message or "",
-                                            "success_message": case.success_message or ""}))
-        if not names:
-            exports = {"_": "any"}
-        if test_file.all_or_nothing:
-            checks = [CheckSpec(kind="otter_case", evidence=checks[0].evidence, points=float(test_file.possible),
+        for number, case in enumerate(cases, start=1):
+            calls = plan_calls(case, modules or {})
+            label = case["function"] or f"test {number}"
+            checks.append(CheckSpec(kind="otter_case", evidence=(case["uses"] or names or ["_"])[0],
+                                    points=float(case["points"]), public=not case["hidden"],
+                                    title=f"{question} {label}" + (" (hidden)" if case["hidden"] else ""),
+                                    params={"question": question, "format": test["format"], **case["run"],
+                                            "uses": case["uses"], "calls": calls, "hidden": bool(case["hidden"]),
+                                            "failure_message": case["failure_message"],
+                                            "success_message": case["success_message"]}))
+        if test.get("all_or_nothing") or (test["format"] == "ok" and _ok_file(test).all_or_nothing):
+            every = [dict(c.params) for c in checks]
+            checks = [CheckSpec(kind="otter_case", evidence=checks[0].evidence, points=sum(c.points for c in checks),
                                 public=False, title=f"{question}: every test", params={
-                                    "question": question, "cases": [c.params["case"] for c in checks],
-                                    "uses": names, "failure_message": "", "success_message": ""})]
+                                    "question": question, "format": test["format"], "every": every,
+                                    "uses": names, "calls": _merged_calls(every), "failure_message": "",
+                                    "success_message": ""})]
         tasks.append(TaskSpec(name=question, title=f"Question {question}", exports=exports, checks=tuple(checks)))
     return AssignmentSpec(name=name, title=name, tasks=tuple(tasks), limits=limits)
 
 
-def _suites(files: dict, question: str, tests: tuple[dict, ...]) -> list[dict]:
-    spec = next(t for t in tests if t["name"] == question)
-    return spec["suites"]
+def _ok_file(test: dict) -> Any:
+    from otter.test_files import OKTestFile
+
+    spec = {k: v for k, v in test.items() if k != "format"}
+    return OKTestFile.from_spec(spec, path=f"tests/{test['name']}.py")
+
+
+def _cases(test: dict, question: str) -> list[dict]:
+    """Each case of a test file: how it runs (``run``), the notebook names it reads and the functions it calls,
+    its points, whether it is hidden, its messages and its test function's name."""
+    from .otter_calls import called_names, doctest_source
+
+    found = []
+    if test["format"] == "ok":
+        raw_cases = [c for suite in test["suites"] for c in suite["cases"]]
+        for case, raw in zip(_ok_file(test).test_cases, raw_cases):
+            uses = free_names(case.body)
+            functions = sorted(called_names(doctest_source(case.body)) & set(uses))
+            found.append({"run": {"case": raw}, "uses": uses, "functions": functions, "points": case.points,
+                          "hidden": case.hidden, "function": test_function_name(case.body),
+                          "failure_message": case.failure_message or "", "success_message": case.success_message or ""})
+        return found
+    for case in exception_file(test["source"], question).test_cases:
+        function = case.body.test_func
+        parameters = [p for p in inspect.signature(function).parameters if p != "env"]
+        body = _function_source(test["source"], function.__name__)
+        functions = sorted(called_names(body) & set(parameters))
+        found.append({"run": {"source": test["source"], "function": function.__name__}, "uses": parameters,
+                      "functions": functions, "points": case.points, "hidden": case.hidden,
+                      "function": function.__name__, "failure_message": case.failure_message or "",
+                      "success_message": case.success_message or ""})
+    return found
+
+
+def plan_calls(case: dict, modules: dict[str, str]) -> dict[str, list[dict]]:
+    """The calls a case makes of the notebook's functions, planned on the host before the run
+    (``grader.otter_calls``): {function: [call, ...]}."""
+    if not case["functions"]:
+        return {}
+    from .otter_calls import calls_of, plan_doctest, plan_function, plan_namespace
+
+    reachable = {}
+    for name, module in modules.items():
+        try:
+            reachable[name] = known_module(module)
+        except SpecError:
+            continue
+    namespace, recorders = plan_namespace(case["uses"], case["functions"], reachable)
+    if "case" in case["run"]:
+        plan_doctest(str(case["run"]["case"]["code"]), namespace)
+    else:
+        test = next(c for c in exception_file(case["run"]["source"], "plan").test_cases
+                    if c.body.test_func.__name__ == case["run"]["function"])
+        plan_function(test.body.call_func, namespace)
+    return {name: calls for name, calls in calls_of(recorders).items() if calls}
+
+
+def _merged_calls(params: list[dict]) -> dict[str, list[dict]]:
+    merged: dict[str, list[dict]] = {}
+    for one in params:
+        for name, calls in one.get("calls", {}).items():
+            merged.setdefault(name, []).extend(c for c in calls if c not in merged[name])
+    return merged
+
+
+def master_modules(master: Path) -> dict[str, str]:
+    """The names the master notebook's code gives the modules the grader knows."""
+    from .otter_calls import module_names
+
+    code = [c.source for c in nbformat.read(master, as_version=4).cells if c.cell_type == "code"]
+    return module_names(code, MODULES)
 
 
 def without_otter_cells(nb: Any) -> Any:
@@ -223,7 +346,8 @@ class OtterAssignment:
     def spec(self) -> AssignmentSpec:
         # otter assign refuses unknown keys in its config, so an otter notebook has the grader's default limits
         # (the command line's --cell-timeout, --notebook-timeout and --memory-mb override them).
-        return spec_from_tests(self.name, self.build.tests, _question_order(self.solution_path), Limits())
+        return spec_from_tests(self.name, self.build.tests, _question_order(self.solution_path), Limits(),
+                               master_modules(self.solution_path))
 
     @property
     def name(self) -> str:
@@ -304,11 +428,18 @@ class OtterAssignment:
 def load_modules(names: list[str], values: dict[str, Any]) -> dict[str, Any]:
     """The test's namespace: the notebook's values, and the modules it refers to by the notebook's names, looked up
     in ``MODULES`` by their exact name (a ``SpecError`` names one that is not there: the check's reason)."""
+    from .otter_calls import ProbedCalls, StandIn
+    from .probes import ProbedFunction
+
     namespace = {}
     for name in names:
         value = values.get(name)
         if isinstance(value, dict) and set(value) == {"__module__"}:
             namespace[name] = known_module(value["__module__"])
+        elif isinstance(value, ProbedCalls):
+            namespace[name] = StandIn(value)  # the student's function: answers from the calls the kernel made
+        elif isinstance(value, ProbedFunction):  # no call of it could be planned
+            namespace[name] = StandIn(ProbedCalls(name))
         else:
             namespace[name] = value
     return namespace
@@ -345,9 +476,46 @@ def run_cases(question: str, cases: list[dict], namespace: dict[str, Any]) -> li
     return [(result.passed, result.message or "") for result in test_file.test_case_results]
 
 
+def run_exception_case(question: str, source: str, function: str, namespace: dict[str, Any]) -> tuple[bool, str]:
+    """Run one test function of an exception-based test file with otter's runner, as otter gives it the notebook's
+    variables (by its parameters' names): (passed, otter's message)."""
+    test_file = exception_file(source, question)
+    test_file.test_cases = [c for c in test_file.test_cases if c.body.test_func.__name__ == function]
+    if not test_file.test_cases:
+        raise SpecError(f"the tests of {question} have no test function {function}")
+    test_file.run(dict(namespace))
+    result = test_file.test_case_results[0]
+    return result.passed, result.message or ""
+
+
+RAISED_BY_GRADER = re.compile(r"^(?:[\w.]+\.)?(?:NotCalled|StudentFunctionError): ")
+
+
+def failing_line(output: str, case_code: str = "") -> str:
+    """The line of the test that failed, from otter's output: an exception-based test's ``Error at line N`` line,
+    or the line of a doctest example (a test function's own line, from the traceback, where it is one)."""
+    lines = output.splitlines()
+    for number, line in enumerate(lines):
+        if re.match(r"^\s*Error at line \d+ in test", line) and number + 1 < len(lines):
+            return lines[number + 1].strip()
+    if "Failed example:" in output:
+        examples = doctest.DocTestParser().get_examples(case_code) if case_code else []
+        where = re.findall(r'File "<doctest [^\[]*\[(\d+)\]>", line (\d+)', output)
+        if where and examples:
+            index, line = int(where[-1][0]), int(where[-1][1])
+            if index < len(examples):
+                source = examples[index].source.splitlines()
+                if 0 < line <= len(source):
+                    return source[line - 1].strip()
+        start = lines.index("Failed example:") if "Failed example:" in lines else -1
+        if start >= 0 and start + 1 < len(lines):
+            return lines[start + 1].strip()
+    return ""
+
+
 def short_error(output: str) -> str:
     """One line from a doctest transcript: the exception, or what was expected and what came."""
-    lines = [line.strip() for line in output.splitlines()]
+    lines = [RAISED_BY_GRADER.sub("", line.strip()) for line in output.splitlines()]
     if "Exception raised:" in lines:
         tail = [line for line in lines[lines.index("Exception raised:") + 1:]
                 if line and not line.startswith(("Traceback", "File ", "^", "~"))]
@@ -357,7 +525,7 @@ def short_error(output: str) -> str:
         i, j = lines.index("Expected:"), lines.index("Got:")
         got = lines[j + 1] if j + 1 < len(lines) else ""
         return f"expected {' '.join(lines[i + 1:j])}, got {got}"
-    last = next((line for line in reversed(lines) if line), "")
+    last = next((line for line in reversed(lines) if line), "").removesuffix(":")
     return f"the test failed ({last})" if last in ("AssertionError", "") or last.endswith("Error") else last
 
 

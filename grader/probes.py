@@ -13,6 +13,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -33,6 +34,7 @@ PROBE_TIMEOUT_S = 300
 MAX_OUTPUT_BYTES = 64 * 2**20  # one answer of a probed function, at most
 ANSWER_FACTOR = 16  # an answer may take this many times the bytes of its case's arguments (at least 1 MB)
 REPORT_BYTES = 4 * 2**20
+MAX_ANSWER_PARTS = 8  # the arrays of a tuple or list an otter test's call returned, each a file (grader.inkernel)
 # {check kind: its cases from its parameters}: filled by the check modules (see ``cases_of``).
 CASE_BUILDERS: dict[str, Callable[[Mapping[str, Any]], list[Any]]] = {}
 
@@ -78,7 +80,14 @@ def probe_cases(task: TaskSpec, variable: str) -> dict[str, Any]:
     for check in task.checks:
         if check.evidence == variable:
             cases.update({case_id(c): c for c in cases_of(check)})
+        planned = check.params.get("calls", {}).get(variable, ()) if check.kind == "otter_case" else ()
+        cases.update({case_id(c): c for c in ({"call": call} for call in planned)})  # otter tests' calls
     return cases
+
+
+def is_planned_call(case: Any) -> bool:
+    """A case of an otter test's call (``grader.otter_calls``): arguments as data, sent as they are."""
+    return isinstance(case, dict) and set(case) == {"call"}
 
 
 def probe_case_ids(task: TaskSpec, variable: str) -> tuple[str, ...]:
@@ -89,11 +98,17 @@ def probe_case_ids(task: TaskSpec, variable: str) -> tuple[str, ...]:
 def answer_limits(task: TaskSpec, variable: str) -> dict[str, int]:
     """The most bytes the answer to each case may take: a generous multiple of what the case sends (a convolution
     or a pooling of an image is never larger than the image many times over)."""
-    return {identifier: min(MAX_OUTPUT_BYTES, max(2**20, ANSWER_FACTOR * _case_bytes(case)))
-            for identifier, case in probe_cases(task, variable).items()}
+    limits = {}
+    for identifier, case in probe_cases(task, variable).items():
+        limits[identifier] = most = min(MAX_OUTPUT_BYTES, max(2**20, ANSWER_FACTOR * _case_bytes(case)))
+        if is_planned_call(case):  # an otter test's call may return a tuple or list with arrays: one file each
+            limits.update({f"{identifier}-{part}": most for part in range(MAX_ANSWER_PARTS)})
+    return limits
 
 
 def _case_bytes(case: Any) -> int:
+    if is_planned_call(case):
+        return len(json.dumps(case))  # arrays in it as base64 .npy: a third more than their bytes
     return sum(np.asarray(arg).nbytes for arg in case) if isinstance(case, tuple) else 0
 
 
@@ -105,6 +120,10 @@ def job_probes(spec: AssignmentSpec) -> list[dict]:
             if kind not in PROBED_KINDS:
                 continue
             cases = probe_cases(task, variable)
+            if kind == "function" and any(is_planned_call(c) for c in cases.values()):
+                probes.append({"task": task.name, "variable": variable, "kind": "calls", "timeout_s": PROBE_TIMEOUT_S,
+                               "cases": [{"id": i, **c} for i, c in cases.items() if is_planned_call(c)]})
+                continue
             if kind == "function":
                 encoded = [{"id": i, "args": [encode_array(a) for a in c]} for i, c in cases.items()]
             else:
@@ -143,7 +162,8 @@ def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str,
 
     base = f"{EXPORTS}/{task.name}/{PROBES}/{variable}"
     said = status.get(variable)
-    limits = JsonLimits(max_bytes=REPORT_BYTES, max_depth=6)
+    planned = any(is_planned_call(c) for c in probe_cases(task, variable).values())
+    limits = JsonLimits(max_bytes=REPORT_BYTES, max_depth=40 if planned else 6)  # an otter call's answer: data
     try:
         report = read_json(folder.file(f"{base}/report.json", REPORT_BYTES), limits)
     except EvidenceError as exc:
@@ -161,6 +181,8 @@ def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str,
     cases = {identifier: report["cases"].get(identifier) for identifier in sent}
     if kind == "callback":
         return _probed_callback(variable, report, cases)
+    if planned:
+        return _probed_calls(folder, base, variable, cases, answer_limits(task, variable))
     return _probed_function(folder, base, variable, cases, answer_limits(task, variable))
 
 
@@ -201,6 +223,71 @@ def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Ma
             said = "was not saved" if str(exc) == "not exported" else str(exc)
             outputs[identifier] = Missing(f"the result of {variable} {said}")
     return ProbedFunction(variable, outputs, seconds)
+
+
+def _probed_calls(folder: "ExportFolder", base: str, variable: str, cases: Mapping[str, Any],
+                  limits: Mapping[str, int]) -> Any:
+    """The answers of an otter test's planned calls, by the id of the arguments the kernel made (a 64-digit hex
+    text, else ignored): an array, data (tagged JSON, read totally), or a ``Missing`` with what went wrong."""
+    from .otter import json_loads_tagged
+    from .otter_calls import ProbedCalls
+
+    answers: dict[str, Any] = {}
+    for identifier, outcome in cases.items():
+        if not isinstance(outcome, dict) or not re.fullmatch(r"[0-9a-f]{64}", str(outcome.get("args_id", ""))):
+            continue
+        key, status = outcome["args_id"], outcome.get("status")
+        if status == "error":
+            answers[key] = Missing(f"{variable} raised {one_line(outcome.get('detail', ''), 300)}")
+        elif status != "ok":
+            answers[key] = Missing(f"the result of {variable} cannot be read as data:"
+                                   f" {one_line(outcome.get('detail', ''), 300)}")
+        elif outcome.get("saved") == "npy":
+            answers[key] = _answer_file(folder, f"{base}/{identifier}.npy", limits[identifier], variable)
+        elif outcome.get("saved") == "parts":
+            answers[key] = _answer_parts(folder, base, identifier, outcome, limits, variable)
+        else:
+            try:
+                answers[key] = json_loads_tagged(json.dumps(outcome.get("value")))
+            except (ValueError, TypeError) as exc:
+                answers[key] = Missing(f"the result of {variable} cannot be read: {exc}")
+    return ProbedCalls(variable, answers)
+
+
+def _answer_file(folder: "ExportFolder", name: str, most: int, variable: str) -> Any:
+    from .untrusted import read_npy
+
+    try:
+        return read_npy(folder.file(name, most), most, mmap=False)
+    except EvidenceError as exc:
+        return Missing(f"the result of {variable} {exc}")
+
+
+def _answer_parts(folder: "ExportFolder", base: str, identifier: str, outcome: Mapping[str, Any],
+                  limits: Mapping[str, int], variable: str) -> Any:
+    """A tuple or list the function returned with arrays in it: each array from its own file (named by the host:
+    the case and the part's place), the rest tagged JSON."""
+    from .otter import json_loads_tagged
+
+    parts = outcome.get("parts")
+    if not isinstance(parts, list) or not 0 < len(parts) <= MAX_ANSWER_PARTS:
+        return Missing(f"the result of {variable} was not saved as the grader saves it")
+    values = []
+    for number, part in enumerate(parts):
+        if isinstance(part, dict) and part.get("npy") == number:
+            value = _answer_file(folder, f"{base}/{identifier}-{number}.npy", limits[f"{identifier}-{number}"],
+                                 variable)
+        elif isinstance(part, dict) and set(part) == {"value"}:
+            try:
+                value = json_loads_tagged(json.dumps(part["value"]))
+            except (ValueError, TypeError) as exc:
+                value = Missing(f"the result of {variable} cannot be read: {exc}")
+        else:
+            value = Missing(f"the result of {variable} was not saved as the grader saves it")
+        if isinstance(value, Missing):
+            return value
+        values.append(value)
+    return tuple(values) if outcome.get("container") == "tuple" else values
 
 
 def _missing_keys(cases: Mapping[str, Any]) -> tuple[str, ...]:

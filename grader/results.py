@@ -1,9 +1,11 @@
 """What grading found: typed results that travel as JSON."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
+from .spec import FORMAT_TWINS
 from .student_text import one_line, quoted
 
 GRADER_FAILED = "the grader failed on this submission"  # how a result the grader, not the student, failed begins
@@ -11,6 +13,19 @@ CHECK_MARKS = ("[PASS]", "[FAIL]")  # how a check's line in a task's feedback be
 NOT_GRADED = "Not graded in full:"
 HIDDEN_ON_GRADESCOPE = "after_due_date"  # a hidden check's outcome: not shown to students before the due date
 MAX_MESSAGE_LINES = 1000  # of a check's message in the feedback (a model's differences take one line a layer)
+PASSED, FAILED = "passed", "failed"  # a Gradescope test's "status" (its specification's optional field)
+FORM_KINDS = tuple(FORMAT_TWINS)  # hidden answers whose public twin (the student's check()) reads their form
+VERDICT = re.compile(r"^(correct|.* is not the right answer)$")  # what only the hidden check says: the verdict
+
+
+def form_problem(check: "CheckResult") -> str | None:
+    """What a hidden answer's failed check says of the answer's form ("there is no option c"), which the check's
+    public twin, the student's own ``check()``, says in the same words (both read the answer with one rule,
+    ``grader/checks/answers.py``); None for a verdict ("is not the right answer"), a pass or another check."""
+    if check.public or check.passed or check.kind not in FORM_KINDS:
+        return None
+    first = lines_of(check.message)[0] if check.message else ""
+    return None if not first or VERDICT.match(first) else first
 
 
 def lines_of(text: str) -> list[str]:
@@ -120,21 +135,32 @@ class TaskResult:
         return self._lines_before_checks() + [line for check in self.checks for line in check.feedback_lines()]
 
     def gradescope_tests(self) -> list[dict[str, Any]]:
-        """The task as Gradescope tests: the checks students may see at once (those they can run themselves), and
-        the hidden checks in a test of their own shown after the due date, so that resubmitting cannot probe them."""
+        """The task as Gradescope tests: the checks students may see at once (those they can run themselves, and
+        what a hidden answer's check says of the answer's form, which the student's own ``check()`` says too), and
+        the hidden checks in a test of their own shown after the due date, so that resubmitting cannot probe them.
+        Each test's ``status`` says whether a check in it failed (a test worth 0 points is no pass for that)."""
         shown = [c for c in self.checks if c.public]
         hidden = [c for c in self.checks if not c.public]
+        forms = [(c, problem) for c in hidden if (problem := form_problem(c))]
         lines = self._lines_before_checks() + [line for check in shown for line in check.feedback_lines()]
+        lines += [f"{CHECK_MARKS[1]} {one_line(c.title)}: the form of the answer: {one_line(problem)}"
+                  for c, problem in forms]
         if hidden:
             lines.append(f"{len(hidden)} more check{'s' * (len(hidden) > 1)} of this task: shown after the due date.")
         if not self.checks:
             return [{"name": self.title, "score": self.points, "max_score": self.max_points,
+                     "status": FAILED if self.ungraded_reason or self.points < self.max_points else PASSED,
                      "output": "\n".join(lines), "visibility": "visible"}]
         tests = [{"name": self.title, "score": sum(c.points for c in shown),
                   "max_score": sum(c.max_points for c in shown), "output": "\n".join(lines), "visibility": "visible"}]
+        if forms or self.ungraded_reason or not all(c.passed for c in shown):
+            tests[0]["status"] = FAILED
+        elif shown:
+            tests[0]["status"] = PASSED  # (nothing shown yet: no status, no verdict either way)
         if hidden:
             tests.append({"name": f"{self.title}: hidden checks", "score": sum(c.points for c in hidden),
                           "max_score": sum(c.max_points for c in hidden),
+                          "status": PASSED if all(c.passed for c in hidden) else FAILED,
                           "output": "\n".join(line for check in hidden for line in check.feedback_lines()),
                           "visibility": HIDDEN_ON_GRADESCOPE})
         return tests

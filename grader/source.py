@@ -27,6 +27,8 @@ import yaml
 
 from .checks.references import example_mistakes, load_references, reference, register
 from .errors import SpecError
+from .schema import (Place, check_problems, checks_problems, config_problems, question_problems,
+                     setup_problems)
 from .spec import AssignmentSpec, Limits
 
 CONFIG_MARK = "# ASSIGNMENT CONFIG"
@@ -36,6 +38,7 @@ BEGIN_CHECKS = "# BEGIN CHECKS"
 BEGIN_REFERENCES = "# BEGIN REFERENCES"
 END_REFERENCES = "# END REFERENCES"
 MARKS = (CONFIG_MARK, BEGIN_QUESTION, END_QUESTION, BEGIN_CHECKS, BEGIN_REFERENCES, END_REFERENCES)
+REFERENCES_FILE = "references.py"  # beside the solution notebook: more reference code, read like the cells
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,12 @@ def read_source(path: str | Path) -> AssignmentSource:
     references: list[str] | None = None  # the code of the reference cells, while inside them
     reference_code: list[str] = []
     current: dict[str, Any] | None = None
+    problems: list[str] = []  # the specification's mistakes (``grader.schema``), all reported at once
+    check_cells: dict[str, list[tuple[Place, Any]]] = {}  # task: (where, check) for each check, in order
     for index, cell in enumerate(nb.cells):
         mark = _mark_of(cell)
         where = f"{path.name} cell {index}"
+        place = Place(index, mark.lstrip("# ") if mark else "")
         if references is not None:
             if mark == END_REFERENCES:
                 reference_code.extend(references)
@@ -101,18 +107,28 @@ def read_source(path: str | Path) -> AssignmentSource:
             raise SpecError(f"{where}: '{END_REFERENCES}' without '{BEGIN_REFERENCES}'")
         elif mark == CONFIG_MARK:
             config = _yaml_body(cell, where) or {}
+            problems += config_problems(config, place)
+            config = config if isinstance(config, dict) else {}
         elif mark == BEGIN_QUESTION:
             if current is not None:
                 raise SpecError(f"{where}: question {current['name']} is not closed")
             head = _yaml_body(cell, where) or {}
-            if "name" not in head:
-                raise SpecError(f"{where}: a question needs a name")
-            current = {"name": head["name"], "title": head.get("title"),
-                       "exports": head.get("export") or {}, "checks": []}
+            found = question_problems(head, Place(index, f"{BEGIN_QUESTION.lstrip('# ')}"
+                                                         f" {head.get('name', '') if isinstance(head, dict) else ''}"))
+            problems += found
+            if not isinstance(head, dict) or "name" not in head:
+                raise SpecError("\n".join(found) or f"{where}: a question needs a name")
+            exports = head.get("export") if isinstance(head.get("export"), dict) else {}
+            current = {"name": head["name"], "title": head.get("title"), "exports": exports, "checks": []}
         elif mark == BEGIN_CHECKS:
             if current is None:
                 raise SpecError(f"{where}: checks outside a question")
-            current["checks"].extend(_yaml_body(cell, where) or [])
+            body = _yaml_body(cell, where)
+            place = Place(index, f"{BEGIN_CHECKS.lstrip('# ')} of question {current['name']}")
+            problems += checks_problems(body, place)
+            body = body if isinstance(body, list) else []
+            current["checks"].extend(body)
+            check_cells.setdefault(str(current["name"]), []).extend((place, check) for check in body)
         elif mark == END_QUESTION:
             if current is None:
                 raise SpecError(f"{where}: END QUESTION without BEGIN QUESTION")
@@ -130,8 +146,21 @@ def read_source(path: str | Path) -> AssignmentSource:
     if len(set(names)) != len(names):
         raise SpecError(f"{path.name}: task names repeat: {names}")
     code = "\n\n".join(reference_code)
+    known: dict[str, Any] = {}
     if code.strip():
-        register(load_references(code, f"{path} (reference cells)"))
+        known.update(load_references(code, f"{path} (reference cells)"))
+    beside = path.parent / REFERENCES_FILE
+    if beside.is_file():
+        code = "\n\n".join(filter(str.strip, (code, beside.read_text())))
+        known.update(load_references(beside.read_text(), str(beside)))
+    register(known)
+    for task in tasks:
+        for number, (place, check) in enumerate(check_cells.get(str(task["name"]), ()), start=1):
+            problems += check_problems(check, number, place, task["exports"], known)
+    problems += setup_problems([(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"])
+    if problems:
+        raise SpecError(f"{path.name} has {len(problems)} mistake{'s' if len(problems) != 1 else ''} in its"
+                        " specification:\n" + "\n".join(f"- {problem}" for problem in problems))
     for task in tasks:
         task["checks"] = [_with_references(check, f"{path.name}, task {task['name']}") for check in task["checks"]]
     limits = Limits.from_dict(config.get("limits"))

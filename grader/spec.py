@@ -79,6 +79,27 @@ def _form_params(check: CheckSpec) -> dict[str, Any]:
 
 
 EVIDENCE_PARAMS = ("compare_to", "trained_model")  # check parameters that name another variable of the task
+MANUAL = "manual"  # the kind of a part graded by a person (grader/reviews): no evidence, never run by the machine
+
+
+@dataclass(frozen=True)
+class ManualPart:
+    """A part of a task a person grades on the review page (a free-text answer, a plot's reading): its points,
+    its title and what the reviewer should look for; machine grading never sees it."""
+
+    title: str
+    points: float
+    guide: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ManualPart":
+        unknown = set(data) - {"kind", "title", "points", "guide", "evidence", "public"}
+        if unknown or "points" not in data or not data.get("title"):
+            raise SpecError(f"a manual part needs a title and points (and may have a guide): {dict(data)}")
+        return cls(title=str(data["title"]), points=float(data["points"]), guide=str(data.get("guide", "")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": MANUAL, "title": self.title, "points": self.points, "guide": self.guide}
 
 
 @dataclass(frozen=True)
@@ -89,10 +110,15 @@ class TaskSpec:
     title: str
     exports: Mapping[str, str]
     checks: tuple[CheckSpec, ...]
+    manual: tuple[ManualPart, ...] = ()  # graded by a person; not in max_points (the machine's)
 
     @property
     def max_points(self) -> float:
         return sum(check.points for check in self.checks)
+
+    @property
+    def manual_points(self) -> float:
+        return sum(part.points for part in self.manual)
 
     def public_view(self) -> "TaskSpec":
         """The checks students may run: the public ones, and the form of each hidden answer."""
@@ -110,7 +136,7 @@ class TaskSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "exports": dict(self.exports),
-                "checks": [c.to_dict() for c in self.checks]}
+                "checks": [c.to_dict() for c in self.checks] + [m.to_dict() for m in self.manual]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "TaskSpec":
@@ -120,14 +146,17 @@ class TaskSpec:
                 raise SpecError(f"task {data.get('name')}: {variable} has unknown kind {kind!r}")
             if not str(variable).isidentifier():
                 raise SpecError(f"task {data.get('name')}: {variable!r} is not a variable name")
-        checks = tuple(CheckSpec.from_dict(c) for c in data.get("checks") or ())
+        listed = list(data.get("checks") or ())
+        manual = tuple(ManualPart.from_dict(c) for c in listed if isinstance(c, Mapping) and c.get("kind") == MANUAL)
+        checks = tuple(CheckSpec.from_dict(c) for c in listed if not (isinstance(c, Mapping)
+                                                                      and c.get("kind") == MANUAL))
         for check in checks:
             for name in (check.evidence, *(check.params[key] for key in EVIDENCE_PARAMS if key in check.params)):
                 if name not in exports:
                     raise SpecError(f"task {data.get('name')}: check {check.kind} reads {name!r},"
                                     " which the task does not export")
         return cls(name=str(data["name"]), title=str(data.get("title") or data["name"]),
-                   exports=exports, checks=checks)
+                   exports=exports, checks=checks, manual=manual)
 
 
 @dataclass(frozen=True)
@@ -142,6 +171,10 @@ class AssignmentSpec:
     @property
     def max_points(self) -> float:
         return sum(task.max_points for task in self.tasks)
+
+    @property
+    def manual_points(self) -> float:
+        return sum(task.manual_points for task in self.tasks)
 
     def task(self, name: str) -> TaskSpec:
         for task in self.tasks:

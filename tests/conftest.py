@@ -44,3 +44,21 @@ def make_model(keras):
         return build(keras, *layers, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (``executable_path``: no browser is downloaded); one for the
+    session (the review page's tests, the report's table)."""
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must drive the pages in a real browser, but Debian's chromium is not installed")
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh installs it)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()

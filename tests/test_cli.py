@@ -119,7 +119,8 @@ def test_what_grader_batch_prints_holds_no_control_and_no_fake_line(tmp_path, mo
 
     monkeypatch.setattr("tqdm.tqdm", functools.partial(tqdm.tqdm, disable=True))  # no bar (its own \r), its lines
     monkeypatch.setattr("grader.batch.grade_folder", grade_folder)
-    monkeypatch.setattr("grader.reports.regenerate", lambda out_dir, course: SimpleNamespace(report=out_dir / "r"))
+    monkeypatch.setattr("grader.reports.regenerate", lambda out_dir, course: SimpleNamespace(
+        report=out_dir / "r", statuses=lambda: "1 graded"))
     done = CliRunner().invoke(main, ["batch", str(tmp_path), "-a", "by_hand", "--out", str(tmp_path / "out")])
     assert done.exit_code == 0, done.output
     assert "mallory.ipynb: 0/6  (the kernel died in cell 2 (\\x1b[2J" in done.output

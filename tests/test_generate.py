@@ -28,6 +28,15 @@ def test_indented_blocks_keep_valid_python():
     assert "    ...  # YOUR CODE HERE" in stripped
 
 
+def test_consecutive_solution_lines_become_one_placeholder_at_their_indentation():
+    source = ("for image in images:\n    total += image.sum()  # SOLUTION\n    count += 1  # SOLUTION\n"
+              "    print(total)  # SOLUTION\n    show(image)  # SOLUTION\nreport()  # SOLUTION\nq1 = 3  # SOLUTION\n"
+              "q2 = 'a'  # SOLUTION")
+    stripped, _ = strip_solution(source)
+    assert stripped == "for image in images:\n    ...  # YOUR CODE HERE\n...  # YOUR CODE HERE\nq1 = ...\nq2 = ..."
+    compile(stripped, "cell", "exec")
+
+
 def test_an_unclosed_block_is_an_error():
     with pytest.raises(SpecError):
         strip_solution("# BEGIN SOLUTION\nx = 1")

@@ -121,3 +121,134 @@ def test_a_forged_export_is_a_reason_never_a_crash(text, reason):
 def test_modules_table_holds_exact_names_only():
     assert all(name == name.strip() and not name.endswith(".") for name in MODULES)
     assert "numpy.f2py" not in MODULES and "os" not in MODULES
+
+
+# Otter's usual test styles: a test function of the notebook's names called with the same names; tests that call
+# the student's function, planned on the host (grader/otter_calls.py) and answered by a stand-in.
+
+def test_a_test_function_s_parameters_are_its_own_and_its_call_reads_the_notebook():
+    from grader.otter import free_names
+
+    code = (">>> def test_q1_shapes(training_images, test_images):\n"
+            "...     assert training_images.shape == np.shape(test_images)\n"
+            ">>> test_q1_shapes(training_images, test_images)\n")
+    assert free_names(code) == ["training_images", "np", "test_images"]
+    assert free_names(">>> x = [v * 2 for v in values]\n>>> assert len(x) == n\n") == ["values", "n"]
+
+
+def test_calls_are_planned_as_data_or_the_notebook_s_variables():
+    from grader.otter_calls import Opaque, plan_doctest, plan_namespace
+
+    namespace, recorders = plan_namespace(["pool", "images", "np"], ["pool"], {"np": np})
+    plan_doctest(">>> assert pool(np.ones((2, 2))).shape == (1, 1)\n>>> pool(images[1].T, size=2)\n"
+                 ">>> pool(pool(images))\n>>> pool(images * 2)\n", namespace)
+    calls = recorders["pool"].calls
+    assert len(calls) == 3 and calls[1] == {"args": [{"__ref__": "images", "path": [["item", 1], ["attr", "T"]]}],
+                                            "kwargs": {"size": 2}}
+    assert calls[2] == {"args": [{"__ref__": "images", "path": []}], "kwargs": {}}  # the inner call of pool(pool(..))
+    assert len(recorders["pool"].unplanned) == 2 and isinstance(Opaque() + 1, Opaque)
+
+
+def test_the_kernel_s_arguments_and_the_host_s_have_one_id():
+    """What the kernel makes of a planned call (decoding it) has the id the host computes on the same values."""
+    from grader.inkernel import _decode_call_value, call_id
+    from grader.otter_calls import encode
+
+    images = np.arange(32, dtype=np.float64).reshape(2, 4, 4)
+    call = {"args": encode([np.ones((2, 2)), (1, "a"), {"k": [1.5, None]}]), "kwargs": encode({"n": np.int64(3)})}
+    args, kwargs = _decode_call_value({}, call["args"]), _decode_call_value({}, call["kwargs"])
+    assert call_id(args, kwargs) == call_id([np.ones((2, 2)), (1, "a"), {"k": [1.5, None]}], {"n": 3})
+    ref = {"__ref__": "images", "path": [["item", 1], ["attr", "reshape"], ["call", [[{"__tuple__": [16]}], {}]]]}
+    assert np.array_equal(_decode_call_value({"images": images}, ref), images[1].reshape(16))
+
+
+def test_the_stand_in_answers_from_the_kernel_and_says_what_it_could_not_call():
+    from grader.checks.base import Missing
+    from grader.inkernel import call_id
+    from grader.otter_calls import NotCalled, ProbedCalls, StandIn, StudentFunctionError
+
+    image = np.ones((2, 2))
+    pool = StandIn(ProbedCalls("pool", {call_id([image], {}): np.array([[1.0]]),
+                                        call_id([image * 2], {}): Missing("pool raised ValueError: no")}))
+    assert pool(np.ones((2, 2))).tolist() == [[1.0]]
+    with pytest.raises(StudentFunctionError, match="pool raised ValueError: no"):
+        pool(image * 2)
+    with pytest.raises(NotCalled, match="the grader could not call pool on these arguments"):
+        pool(image * 3)
+
+
+def test_a_forged_calls_report_is_read_under_the_host_s_names_only(tmp_path):
+    """Answers are keyed by a 64-digit hex id; anything else in the kernel's report is left out, and a value the
+    grader's JSON reader refuses is a reason."""
+    from grader.evidence import ExportFolder
+    from grader.otter_calls import ProbedCalls
+    from grader.probes import load_probe
+    from grader.spec import CheckSpec, TaskSpec
+
+    call = {"args": [1], "kwargs": {}}
+    task = TaskSpec("q", "q", {"f": "function"}, (CheckSpec("otter_case", "f", 1, params={"calls": {"f": [call]}}),))
+    from grader.probes import probe_case_ids
+
+    (case,) = probe_case_ids(task, "f")
+    folder = tmp_path / "exports" / "q" / "probes" / "f"
+    folder.mkdir(parents=True)
+    good = "a" * 64
+    (folder / "report.json").write_text(json.dumps({"cases": {case: {"status": "ok", "saved": "json", "args_id": good,
+                                                                     "value": {"__tuple__": [1, 2]}},
+                                                              "other": {"status": "ok", "args_id": "b" * 64}}}))
+    probed = load_probe(ExportFolder(tmp_path, {}), task, "f", "function", {})
+    assert probed == ProbedCalls("f", {good: (1, 2)})
+    (folder / "report.json").write_text(json.dumps({"cases": {case: {"status": "ok", "saved": "json",
+                                                                     "args_id": "../x", "value": 1}}}))
+    assert load_probe(ExportFolder(tmp_path, {}), task, "f", "function", {}).answers == {}
+
+
+def test_a_hidden_test_s_failing_line_is_never_shown_a_public_one_s_is():
+    from grader.checks.otter_cases import otter_case
+
+    source = ("from otter.test_files import test_case\nOK_FORMAT = False\nname = 'q1'\npoints = 2\n\n"
+              "@test_case(points=1, hidden=False)\ndef test_q1_value(x):\n    assert x == 26\n")
+    base = {"question": "q1", "format": "exception", "source": source, "function": "test_q1_value", "uses": ["x"]}
+    public = otter_case(None, {**base, "hidden": False}, namespace={"x": 25})
+    hidden = otter_case(None, {**base, "hidden": True}, namespace={"x": 25})
+    assert public.message == "the test failed (AssertionError) at: assert x == 26"
+    assert hidden.message == "the test failed (AssertionError)" and "26" not in hidden.message
+    assert otter_case(None, {**base, "hidden": False}, namespace={"x": 26}).passed
+
+
+def test_the_kernel_s_calls_come_back_as_the_stand_in_s_answers(tmp_path):
+    """The kernel's side (``probe_calls``, as the runner runs it after the last cell) and the host's (the report
+    read back, the stand-in answering): arrays, data, a tuple with arrays, a raise and arguments it could not make."""
+    from grader.evidence import ExportFolder
+    from grader.inkernel import probe_calls
+    from grader.otter_calls import NotCalled, StandIn, StudentFunctionError, encode
+    from grader.probes import job_probes, load_probe
+    from grader.spec import AssignmentSpec, CheckSpec, TaskSpec
+
+    images = np.arange(32.0).reshape(2, 4, 4)
+    calls = [{"args": encode([np.ones((2, 2))]), "kwargs": {}}, {"args": encode(["text"]), "kwargs": {}},
+             {"args": [{"__ref__": "images", "path": [["item", 1]]}], "kwargs": encode({"split": True})},
+             {"args": encode([None]), "kwargs": {}}, {"args": [{"__ref__": "missing", "path": []}], "kwargs": {}}]
+    task = TaskSpec("q", "q", {"f": "function"}, (CheckSpec("otter_case", "f", 1, params={"calls": {"f": calls}}),))
+    (probe,) = job_probes(AssignmentSpec("a", "a", (task,)))
+    assert probe["kind"] == "calls" and len(probe["cases"]) == 5
+
+    def f(x, split=False):
+        if x is None:
+            raise ValueError("no image")
+        if isinstance(x, str):
+            return {"length": len(x)}
+        return (x.mean(axis=0), x.shape) if split else x * 2
+
+    folder = tmp_path / "exports" / "q" / "probes" / "f"
+    folder.mkdir(parents=True)
+    probe_calls({"f": f, "images": images}, {"name": "f", "cases": probe["cases"], "folder": str(folder)})
+    stand_in = StandIn(load_probe(ExportFolder(tmp_path, {}), task, "f", "function", {}))
+    assert stand_in(np.ones((2, 2))).tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert stand_in("text") == {"length": 4}
+    mean, shape = stand_in(images[1], split=True)
+    assert np.array_equal(mean, images[1].mean(axis=0)) and shape == (4, 4)
+    with pytest.raises(StudentFunctionError, match="f raised ValueError: no image"):
+        stand_in(None)
+    with pytest.raises(NotCalled):
+        stand_in(images[0])

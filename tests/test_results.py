@@ -61,7 +61,7 @@ def test_a_task_not_graded_is_one_visible_test_with_the_reason():
                           ungraded_reason="the notebook could not be read", feedback="")
     scored = result(ungraded, error="the notebook could not be read").to_gradescope_dict()
     assert scored["tests"] == [{"name": "Task model", "score": 0, "max_score": 5, "visibility": "visible",
-                                "output": "Not graded in full: the notebook could not be read."}]
+                                "status": "failed", "output": "Not graded in full: the notebook could not be read."}]
 
 
 def test_feedback_lines_are_the_ones_score_task_writes():

@@ -264,7 +264,7 @@ def test_progress_bars_are_stored_as_shown_and_grade_alike_at_any_speed(tmp_path
     """3,000 redraws of 5 epochs send ~1.4 MB, past the 200 KB cap; stored as Jupyter shows them, they are five
     lines, and the report (pictures, statuses, exports) is the same as at 10 redraws."""
     status, out = run_cells(tmp_path, progress_cell(redraws), "1 / 0", SHOW, "y = 2",
-                            tasks=[FIGURE_TASK], max_output=200_000)
+                            tasks=[FIGURE_TASK], max_output=200_000, cell_timeout=120, notebook_timeout=300)
     executed = nbformat.reads(status.notebook, as_version=4)
     text = "".join(o.get("text", "") for o in executed.cells[0].outputs)
     assert text.splitlines() == [f"{redraws}/{redraws} [{'=' * 30}] - accuracy: 0.9{e}" for e in range(5)]
@@ -279,7 +279,7 @@ def test_past_the_cap_pictures_count_errors_show_and_the_cut_is_said(tmp_path):
     flood = "for i in range(3000):\n    print('x' * 100)"
     big_pictures = "from IPython.display import display\nfor _ in range(2):\n    display({'image/png': 'A' * 60000}, raw=True)"
     status, out = run_cells(tmp_path, flood, "undefined_name", big_pictures, "y = 2",
-                            tasks=[FIGURE_TASK], max_output=50_000)
+                            tasks=[FIGURE_TASK], max_output=50_000, cell_timeout=120, notebook_timeout=300)
     assert statuses(status) == ["ok", "error", "ok", "ok"]
     assert status.cells[1].ename == "NameError"
     assert status.figures == {"look": {"seen": 2}}

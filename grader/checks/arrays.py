@@ -256,7 +256,24 @@ def images_of_one_class(value: Any, params: Mapping[str, Any]) -> Outcome:
     if outside:
         return Outcome(False, f"{outside[0]} is not the number of a {params['split']} image (0 to {len(labels) - 1})")
     classes = sorted({int(labels[v]) for v in value})
+    wanted = params.get("class")
+    if wanted is not None:
+        wrong = [v for v in value if int(labels[v]) != int(wanted)]
+        if wrong:
+            found = ", ".join(f"image {v} is {class_name(params['dataset'], int(labels[v]))}" for v in wrong[:5])
+            return Outcome(False, f"expected {count} images of {class_name(params['dataset'], int(wanted))}: {found}")
     if len(classes) != 1:
         found = ", ".join(f"image {v} is class {int(labels[v])}" for v in value)
         return Outcome(False, f"the images are of different classes ({found})")
-    return Outcome(True, f"{count} {params['split']} images of class {classes[0]}")
+    return Outcome(True, f"{count} {params['split']} images of {class_name(params['dataset'], classes[0])}")
+
+
+FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                   "ankle boot")
+
+
+def class_name(dataset: str, label: int) -> str:
+    """A class as a person names it: 'class 5 (sandal)' for Fashion-MNIST, 'class 5' (the digit) for MNIST."""
+    if dataset == "fashion_mnist" and 0 <= label < len(FASHION_CLASSES):
+        return f"class {label} ({FASHION_CLASSES[label]})"
+    return f"class {label}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -39,6 +40,7 @@ class Candidate:
     order: tuple = ()
     members: tuple[dict, ...] = ()
     late: bool = False  # Canvas's _LATE mark
+    submitted_at: str | None = None  # when it was handed in (ISO 8601), where the download says (Gradescope)
 
     @property
     def identity(self) -> str:
@@ -47,9 +49,13 @@ class Candidate:
 
 @dataclass
 class Found:
+    """The candidates, the files left out with why, and of those the ones whose student is known (a Canvas upload
+    that is not a notebook: still that student's, listed as a wrong file), by their shown name."""
+
     layout: str
     candidates: list[Candidate] = field(default_factory=list)
     unmatched: list[tuple[str, str]] = field(default_factory=list)
+    owners: dict[str, Candidate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,11 @@ def _flat(root: Path, listing: Listing) -> Found:
             found.candidates.append(Candidate(student=listed_name(path.stem)[0], shown=_shown(path, root), path=path,
                                               layout=found.layout, order=(path.stat().st_mtime_ns,)))
         else:
-            found.unmatched.append((_shown(path, root), _not_a_notebook(path)))
+            shown = _shown(path, root)
+            found.unmatched.append((shown, _not_a_notebook(path)))
+            if path.stem and not path.name.startswith("."):  # jane.pdf among the notebooks: Jane's wrong file
+                found.owners[shown] = Candidate(student=listed_name(path.stem)[0], shown=shown, path=path,
+                                                layout=found.layout)
     for path in listing.folders:
         found.unmatched.append((_shown(path, root), "a folder beside the notebooks: not looked into"))
     return found
@@ -154,14 +164,35 @@ def _canvas(root: Path, listing: Listing) -> Found:
         original = Path(match["rest"])
         attempt = RESUBMISSION.search(original.stem)
         number = int(attempt["attempt"]) if attempt else 0
-        if not _handed_in(path):
-            found.unmatched.append((_shown(path, root), _not_a_notebook(path)))
-            continue
-        found.candidates.append(Candidate(
+        candidate = Candidate(
             student=match["student"], shown=_shown(path, root), path=path, layout=found.layout,
             user_id=match["user_id"], submission_id=match["submission_id"], attempt=number,
-            order=(int(match["submission_id"]), number), late=bool(match["late"])))
+            order=(int(match["submission_id"]), number), late=bool(match["late"]))
+        if not _handed_in(path):
+            found.unmatched.append((candidate.shown, _not_a_notebook(path)))
+            found.owners[candidate.shown] = candidate
+            continue
+        found.candidates.append(candidate)
     return found
+
+
+GRADESCOPE_TIME = re.compile(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|[+-]\d\d:?\d\d)?$")
+
+
+def moment(value: object) -> str | None:
+    """A time from Gradescope's metadata (YAML reads ``2026-11-20 10:00:00.000000000 -08:00`` as a datetime; a
+    text that is not one stays a text that is read here) as ISO 8601 with its offset; None when it is neither."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    match = GRADESCOPE_TIME.match(str(value or "").strip())
+    if not match:
+        return None
+    day, clock, fraction, offset = match.groups()
+    offset = "+00:00" if offset in (None, "Z") else offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+    try:
+        return datetime.fromisoformat(f"{day}T{clock}.{(fraction or '0')[:6]:0<6}{offset}").isoformat()
+    except ValueError:
+        return None
 
 
 COPY_MARK = re.compile(r"(\s*\(\d+\)|-copy\d*|\s+copy(\s*\d+)?)$", re.IGNORECASE)
@@ -198,7 +229,8 @@ def _gradescope(root: Path, metadata: Path, listing: Listing) -> Found:
         found.candidates.append(Candidate(
             student=" & ".join(m["name"] for m in members), shown=_shown(path, root), path=path, layout=found.layout,
             user_id=members[0]["sid"] or members[0]["email"] or None, submission_id=number,
-            order=(str(about.get(":created_at", "")), number), members=members))
+            order=(str(about.get(":created_at", "")), number), members=members,
+            submitted_at=moment(about.get(":created_at"))))
     for path in listing.files:
         if path != metadata:
             found.unmatched.append((_shown(path, root), "a file beside the submission folders: whose is it?"))

@@ -34,6 +34,12 @@ class StagedSubmission:
     attempt: int = 0
     members: tuple[dict, ...] = ()
     notes: tuple[str, ...] = ()
+    late: bool = False  # the download marks it late (Canvas's LATE)
+    submitted_at: str | None = None  # ISO 8601, where the download gives the time (Gradescope)
+
+
+WRONG_FILE = "wrong file"  # an unmatched entry's status: a student's upload that holds no notebook
+NOT_GRADABLE = "not gradable"  # a student's notebook that could not be taken (damaged, several, too big)
 
 
 @dataclass
@@ -78,9 +84,11 @@ def _staged_from_dict(entry: Any, number: int) -> StagedSubmission:
     for name in ("key", "student", "file"):
         if not isinstance(entry.get(name), str):
             raise wrong(f"its {name!r} is not text")
-    for name in ("user_id", "submission_id"):
+    for name in ("user_id", "submission_id", "submitted_at"):
         if entry.get(name) is not None and not isinstance(entry[name], str):
             raise wrong(f"its {name!r} is not text")
+    if not isinstance(entry.get("late", False), bool):
+        raise wrong("its 'late' is not true or false")
     if type(entry.get("attempt", 0)) is not int:
         raise wrong("its 'attempt' is not a whole number")
     members, notes = entry.get("members", []), entry.get("notes", [])
@@ -159,6 +167,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
         raise IntakeError(f"{source} is neither a folder nor a .zip archive of submissions")
     found = find(root, leave_out)
     unmatched += found.unmatched
+    owners = dict(found.owners)
     chosen: dict[str, tuple[Candidate, Path, list[str]]] = {}
     superseded = []
     nested = 0
@@ -179,6 +188,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
             shutil.rmtree(scratch / f"nested-{nested}", ignore_errors=True)  # a student's zip: its disk back
         if notebook is None:
             unmatched.append((candidate.shown, "; ".join([problem, *notes])))
+            owners[candidate.shown] = candidate
             continue
         earlier = chosen.get(candidate.identity)
         if earlier is not None:
@@ -188,7 +198,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
                 continue
         chosen[candidate.identity] = (candidate, notebook, notes + ["Canvas marks it LATE"] * candidate.late)
     manifest = Manifest(assignment=assignment, layout=found.layout,
-                        unmatched=[{"file": f, "reason": r} for f, r in unmatched], superseded=superseded)
+                        unmatched=[_unmatched(f, r, owners.get(f)) for f, r in unmatched], superseded=superseded)
     taken: set[str] = set()
     for candidate, notebook, notes in sorted(chosen.values(), key=lambda c: (c[0].student.lower(), c[0].shown)):
         wanted = safe_key(f"{candidate.student}_{candidate.user_id}" if candidate.user_id else candidate.student)
@@ -197,7 +207,7 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
         manifest.submissions.append(StagedSubmission(
             key=unique_key(wanted, taken), student=candidate.student, file=candidate.shown,
             user_id=candidate.user_id, submission_id=candidate.submission_id, attempt=candidate.attempt,
-            members=candidate.members, notes=tuple(notes)))
+            members=candidate.members, notes=tuple(notes), late=candidate.late, submitted_at=candidate.submitted_at))
         atomic_write_bytes(staged_path(out_dir, manifest.submissions[-1].key), notebook.read_bytes())
     keep = {f"{k}.ipynb" for k in manifest.keys()}
     for old in (out_dir / STAGED).glob("*.ipynb"):
@@ -205,6 +215,19 @@ def _intake(source: Path, out_dir: Path, scratch: Path, assignment: str, noteboo
             old.unlink()  # from an earlier download: its result stays, out of the gradebook
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest.to_dict(), indent=1, ensure_ascii=False))
     return manifest
+
+
+NO_NOTEBOOK = ("not a notebook", "no notebook", "an archive inside the archive")
+
+
+def _unmatched(shown: str, reason: str, owner: Candidate | None) -> dict:
+    """A file left out, and whose it is where the download says (then a student's row says what they handed in)."""
+    entry: dict[str, Any] = {"file": shown, "reason": reason}
+    if owner is not None:
+        entry.update(student=owner.student, user_id=owner.user_id, submission_id=owner.submission_id,
+                     members=list(owner.members), late=owner.late, submitted_at=owner.submitted_at,
+                     status=WRONG_FILE if reason.startswith(NO_NOTEBOOK) else NOT_GRADABLE)
+    return entry
 
 
 def _among(path: Path, names: list[str]) -> bool:

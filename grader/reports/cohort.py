@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Mapping
 
 from ..results import SubmissionResult
+from .feedback import graded_nothing
 from .roster import Roster
 
 CHECK_CRASHED = "could not be checked"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# what a student wrote, quoted in a message
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|“[^”]*”|‘[^’]*’")
+REMARK = re.compile(r"\s*\([^()]*\)")  # a remark in parentheses: (the notebook stopped before this task finished)
 TOP_FAILURES = 12
 
 
@@ -29,11 +34,38 @@ class PassRate:
 
 @dataclass(frozen=True)
 class FailureReason:
-    """Failures of one check with the same message (numbers aside), and the students who got it."""
+    """Failures in one task with the same message (its wording aside: numbers, quoted answers, remarks in
+    parentheses, case), the checks that gave it and the students who got it."""
 
-    check: str
+    task: str
+    checks: tuple[str, ...]
     message: str
     students: tuple[str, ...]
+
+    @property
+    def check(self) -> str:
+        return ", ".join(self.checks)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Points of a task or a check over the graded submissions: mean, standard deviation, lowest, highest, and how
+    many had its full points."""
+
+    name: str
+    max_points: float
+    mean: float
+    spread: float
+    low: float
+    high: float
+    full: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TaskStats:
+    task: Spread
+    checks: tuple[Spread, ...]
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,8 @@ class Cohort:
     failures: tuple[FailureReason, ...]
     times: tuple[GradingTime, ...]
     concerns: tuple[Concern, ...]
+    stats: tuple[TaskStats, ...] = ()
+    graded: int = 0  # submissions of which something was graded (the statistics' count)
 
 
 def task_rates(results: Mapping[str, SubmissionResult]) -> tuple[PassRate, ...]:
@@ -77,26 +111,61 @@ def check_rates(results: Mapping[str, SubmissionResult]) -> tuple[PassRate, ...]
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for result in results.values():
         for task in result.tasks:
-            for check in task.checks:
-                counts[check.title][0] += check.passed
-                counts[check.title][1] += 1
+            for check in task.checks:  # named with their task: "question 1" of one quiz is not of another
+                counts[f"{task.title}: {check.title}"][0] += check.passed
+                counts[f"{task.title}: {check.title}"][1] += 1
     return tuple(PassRate(name, *count) for name, count in counts.items())
 
 
+def wording(message: str) -> str:
+    """What a failure's message says whatever the numbers, the quoted answer and the remarks: the key that makes
+    "accuracy 0.51" and "accuracy 0.62", "the answer 'c'" and "the answer 'd'" one failure."""
+    text = QUOTED.sub("…", (message.splitlines() or [""])[0])
+    return " ".join(NUMBER.sub("#", REMARK.sub("", text)).casefold().split()).rstrip(".:; ")
+
+
 def common_failures(results: Mapping[str, SubmissionResult], roster: Roster) -> tuple[FailureReason, ...]:
-    """Failed checks grouped by check and by the first line of their message with its numbers masked."""
-    groups: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    """Failed checks grouped by task and by what their message says (``wording``), the most frequent first; a
+    submission of which nothing was graded is left out (the report lists it once, with why)."""
+    groups: dict[tuple[str, str], tuple[str, dict[tuple[int, str], None], list[str]]] = {}
     for key, result in sorted(results.items()):
+        if graded_nothing(result):
+            continue
         for task in result.tasks:
-            for check in task.checks:
-                if check.passed:
+            for index, check in enumerate(task.checks):
+                if check.passed or check.kind == "manual":
                     continue
                 first = (check.message.splitlines() or [""])[0]
-                message, students = groups.setdefault((check.title, NUMBER.sub("#", first)), (first, []))
+                message, checks, students = groups.setdefault((task.title, wording(first)), (first, {}, []))
+                checks[(index, check.title)] = None
                 students.append(roster.student(key).name)
-    ranked = sorted(groups.items(), key=lambda item: (-len(item[1][1]), item[0]))
-    return tuple(FailureReason(check, message, tuple(dict.fromkeys(students)))
-                 for (check, _), (message, students) in ranked[:TOP_FAILURES])
+    ranked = sorted(groups.items(), key=lambda item: (-len(dict.fromkeys(item[1][2])), item[0]))
+    return tuple(FailureReason(task, tuple(dict.fromkeys(title for _, title in sorted(checks))), message,
+                               tuple(dict.fromkeys(students)))
+                 for (task, _), (message, checks, students) in ranked[:TOP_FAILURES])
+
+
+def _spread(name: str, max_points: float, values: list[float]) -> Spread:
+    return Spread(name, max_points, statistics.fmean(values), statistics.pstdev(values), min(values), max(values),
+                  sum(value >= max_points for value in values), len(values))
+
+
+def task_stats(results: Mapping[str, SubmissionResult]) -> tuple[TaskStats, ...]:
+    """Per task, then per check of it: the points' mean, spread, lowest and highest, over the submissions of which
+    something was graded (in the order of the first result's tasks and checks)."""
+    tasks: dict[str, tuple[str, float, list[float]]] = {}
+    checks: dict[str, dict[tuple[int, str], tuple[float, list[float]]]] = defaultdict(dict)
+    for _, result in sorted(results.items()):
+        if graded_nothing(result):
+            continue
+        for task in result.tasks:
+            tasks.setdefault(task.name, (task.title, task.max_points, []))[2].append(task.points)
+            for index, check in enumerate(task.checks):
+                checks[task.name].setdefault((index, check.title), (check.max_points, []))[1].append(check.points)
+    return tuple(TaskStats(_spread(title, most, values),
+                           tuple(_spread(title_, most_, values_) for (_, title_), (most_, values_)
+                                 in checks[name].items()))
+                 for name, (title, most, values) in tasks.items())
 
 
 def grading_times(results: Mapping[str, SubmissionResult], roster: Roster) -> tuple[GradingTime, ...]:
@@ -150,4 +219,5 @@ def cohort(results: Mapping[str, SubmissionResult], roster: Roster, answer_code:
                   max_points=max_points,
                   tasks=task_rates(results), checks=check_rates(results),
                   failures=common_failures(results, roster), times=grading_times(results, roster),
-                  concerns=tuple(concerns))
+                  concerns=tuple(concerns), stats=task_stats(results),
+                  graded=sum(not graded_nothing(r) for r in results.values()))

@@ -8,11 +8,21 @@ import re
 import jinja2
 from markupsafe import Markup
 
-from ..results import CheckResult, SubmissionResult
+from ..results import CheckResult, SubmissionResult, lines_of
 from ..student_text import MAX_TEXT_CHARS, one_line, visible
 
 def points(got: float, most: float) -> str:
     return f"{got:g} / {most:g}"
+
+
+def graded_nothing(result: SubmissionResult) -> bool:
+    """Whether nothing of the submission was graded (an unreadable notebook, a kernel that never started): then its
+    feedback says why once, not once a task and a "was not exported" line for every check."""
+    return bool(result.error) and all(task.ungraded_reason for task in result.tasks) \
+        and not any(check.points > 0 for task in result.tasks for check in task.checks)
+
+
+REVIEWER_COMMENT = "Reviewer's comment"  # as grader/reviews/apply.py's COMMENT_TITLE
 
 
 MARKDOWN_SIGNS = re.compile(r"([\\`*~!|\[\]])")  # links, images, code, emphasis, table cells
@@ -60,11 +70,20 @@ def _markdown_layers(check: CheckResult) -> list[str]:
     return lines
 
 
-def feedback_markdown(result: SubmissionResult, student: str) -> str:
+def feedback_markdown(result: SubmissionResult, student: str, comment: str = "", late: str = "") -> str:
+    """``comment``: the reviewer's for the student; ``late``: one line on the late penalty (grader/reports/late.py)."""
     lines = [f"# {_md(result.assignment)}: {points(result.points, result.max_points)} points", "",
              f"Student: {_md(student)}"]
+    if late:
+        lines += ["", _md(late)]
+    if comment:
+        lines += ["", f"**{REVIEWER_COMMENT}:** " + "<br>".join(_md(line) for line in lines_of(comment))]
     if result.error:
         lines += ["", f"**Your notebook could not be graded:** {_md(result.error)}"]
+    if graded_nothing(result):
+        lines += ["", "No task could be graded:", ""]
+        lines += [f"- {_md(task.title)}: {points(task.points, task.max_points)}" for task in result.tasks]
+        return "\n".join(lines) + "\n"
     for task in result.tasks:
         lines += ["", f"## {_md(task.title)}: {points(task.points, task.max_points)}", ""]
         if task.ungraded_reason:
@@ -89,11 +108,14 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; }
 th, td { border: 1px solid #bbb; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 td.msg { white-space: pre-wrap; }
 .pass { color: #176117; } .fail { color: #a01010; font-weight: bold; } .bad { background: #fde2e2; }
-.error { background: #fde2e2; padding: .5rem; }
+.error { background: #fde2e2; padding: .5rem; } .comment { white-space: pre-wrap; }
 </style></head><body>
 <h1>{{ result.assignment }}: <span class="score">{{ points(result.points, result.max_points) }}</span> points</h1>
 <p>Student: <span class="student">{{ student }}</span></p>
+{% if late %}<p class="late">{{ late }}</p>{% endif %}
+{% if comment %}<p class="comment"><b>Reviewer's comment:</b> {{ lines_of(comment)|map("escape")|join("\\n") }}</p>{% endif %}
 {% if result.error %}<p class="error">Your notebook could not be graded: {{ result.error }}</p>{% endif %}
+{% if nothing %}<p>No task could be graded:</p><ul class="tasks">{% for task in result.tasks %}<li>{{ task.title }}: {{ points(task.points, task.max_points) }}</li>{% endfor %}</ul>{% else %}
 {% for task in result.tasks %}
 <section class="task" data-task="{{ task.name }}">
 <h2>{{ task.title }}: <span class="task-points">{{ points(task.points, task.max_points) }}</span></h2>
@@ -111,10 +133,11 @@ td.msg { white-space: pre-wrap; }
 {% endfor %}</table>
 {% endfor %}
 </section>
-{% endfor %}
+{% endfor %}{% endif %}
 </body></html>
 """)
 
 
-def feedback_html(result: SubmissionResult, student: str) -> str:
-    return PAGE.render(result=result, student=student, points=points)
+def feedback_html(result: SubmissionResult, student: str, comment: str = "", late: str = "") -> str:
+    return PAGE.render(result=result, student=student, points=points, comment=comment, late=late, lines_of=lines_of,
+                       nothing=graded_nothing(result))

@@ -28,10 +28,17 @@ def data_uri(figure: Figure) -> Markup:
     return Markup("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"))
 
 
-def _label(text: str, width: int = 45) -> str:
-    """A label as written: shortened, its dollar signs escaped (matplotlib reads ``$...$`` as mathematics, and a
-    student's answer quoted in a failure's message may hold them)."""
-    return textwrap.shorten(text, width, placeholder="…").replace("$", r"\$")
+def _label(text: str, width: int = 45, lines: int = 3) -> str:
+    """A label as written, wrapped on words into at most ``lines`` lines (never cut at the figure's edge: the
+    figure is saved with its labels' whole extent), its dollar signs escaped (matplotlib reads ``$...$`` as
+    mathematics, and a student's answer quoted in a failure's message may hold them)."""
+    wrapped = textwrap.wrap(text, width, max_lines=lines, placeholder=" …") or [""]
+    return "\n".join(wrapped).replace("$", r"\$")
+
+
+def _height(labels: Sequence[str]) -> float:
+    """A horizontal bar chart's height: room for every line of every label."""
+    return 1.0 + 0.22 * sum(label.count("\n") + 1.4 for label in labels)
 
 
 def score_distribution(cohort: Cohort) -> Figure:
@@ -47,9 +54,9 @@ def score_distribution(cohort: Cohort) -> Figure:
 
 
 def pass_rates(rates: Sequence[PassRate], title: str) -> Figure:
-    figure = Figure(figsize=(7, 0.8 + 0.32 * max(1, len(rates))))
-    axes = figure.subplots()
     names = [_label(r.name) for r in rates][::-1]
+    figure = Figure(figsize=(7, _height(names)))
+    axes = figure.subplots()
     values = [100 * r.rate for r in rates][::-1]
     axes.barh(names, values, color="#4f9a5b")
     for y, (value, rate) in enumerate(zip(values, rates[::-1])):
@@ -61,9 +68,9 @@ def pass_rates(rates: Sequence[PassRate], title: str) -> Figure:
 
 
 def failure_reasons(cohort: Cohort) -> Figure:
-    figure = Figure(figsize=(7, 0.8 + 0.32 * max(1, len(cohort.failures))))
+    labels = [_label(f"{f.task}, {f.check}: {f.message}", 60) for f in cohort.failures][::-1]
+    figure = Figure(figsize=(8, _height(labels)))
     axes = figure.subplots()
-    labels = [_label(f"{f.check}: {f.message}", 60) for f in cohort.failures][::-1]
     axes.barh(labels, [len(f.students) for f in cohort.failures][::-1], color="#b5523b")
     axes.set_xlabel("students")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -72,18 +79,19 @@ def failure_reasons(cohort: Cohort) -> Figure:
 
 
 def grading_times(cohort: Cohort) -> Figure:
-    figure = Figure(figsize=(7, 3.2))
+    """Each student's grading time, one bar a student labelled with their name, the slowest at the top."""
+    times = sorted(cohort.times, key=lambda t: (t.notebook_seconds + t.checks_seconds, t.student))
+    names = [_label(t.student, 30, 1) for t in times]
+    figure = Figure(figsize=(7, _height(names)))
     axes = figure.subplots()
-    times = sorted(cohort.times, key=lambda t: t.notebook_seconds + t.checks_seconds)
     positions = range(len(times))
-    axes.bar(positions, [t.notebook_seconds for t in times], color="#3a6ea5", label="notebook")
-    axes.bar(positions, [t.checks_seconds for t in times], bottom=[t.notebook_seconds for t in times],
-             color="#e0a030", label="checks")
-    axes.set_xticks([])
-    axes.set_xlabel(f"submissions, fastest first ({len(times)})")
-    axes.set_ylabel("seconds")
-    axes.set_title("Grading time per submission")
-    axes.legend()
+    axes.barh(positions, [t.notebook_seconds for t in times], color="#3a6ea5", label="notebook")
+    axes.barh(positions, [t.checks_seconds for t in times], left=[t.notebook_seconds for t in times],
+              color="#e0a030", label="checks")
+    axes.set_yticks(list(positions), names)
+    axes.set_xlabel("seconds")
+    axes.set_title(f"Grading time per submission ({len(times)})")
+    axes.legend(loc="lower right")
     return figure
 
 

@@ -1,8 +1,10 @@
 """``grader report``: every output made again from the stored results of a batch, without grading anything.
 
-Reads ``OUT_DIR/results/*.json`` (and ``submissions.json``, ``executed/``), writes into the target folder:
-``gradebook.csv``, ``canvas.csv``, ``gradescope/<key>/results.json``, ``feedback/<key>.html`` and ``.md``, and
-``report.html``.
+Reads ``OUT_DIR/results/*.json`` (and ``submissions.json``, ``executed/``, the class list ``roster.json``, the late
+policy ``late_policy.json``, the reviews ``reviews.sqlite``), writes into the target folder: ``gradebook.csv``,
+``canvas.csv``, ``gradescope/<key>/results.json``, ``feedback/<key>.txt``, ``.html`` and ``.md``, and ``report.html``;
+every one made from the same rows (``standing.py``): every student, their status, raw points, review, late penalty
+and final points.
 """
 from __future__ import annotations
 
@@ -13,20 +15,25 @@ from pathlib import Path
 from typing import Mapping
 
 from ..assignment import Assignment
-from ..batch import GRADEBOOK, RESULTS, read_results, write_gradebook
+from ..batch import GRADEBOOK, RESULTS, read_results
 from ..errors import ReportError, SubmissionError
 from ..files import atomic_write_text
+from ..intake.classlist import ClassList, save_class_list
 from ..intake.stage import MANIFEST as SUBMISSIONS
 from ..intake.stage import staged_path
 from ..results import SubmissionResult
+from ..reviews.apply import Reviewed
 from ..submission import read_submission
 from . import similarity
 from .canvas import CANVAS_CSV, column_has_id, write_canvas_csv
 from .cohort import cohort
 from .feedback import feedback_html, feedback_markdown
+from .gradebook import write_gradebook
 from .html_report import report_html
+from .late import LatePolicy, save_policy
 from .plots import figures
 from .roster import Roster, load_roster
+from .standing import STATUSES, ClassStanding, Standing, class_standing, feedback_text, late_summary
 
 log = logging.getLogger(__name__)
 REPORT = "report.html"
@@ -43,10 +50,14 @@ class ReportSummary:
     similar_pairs: int  # every pair above the threshold
     similar_shown: int  # of which the report shows side by side
     warnings: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...] = ()  # students by status (``standing.STATUSES``)
 
     @property
     def report(self) -> Path:
         return self.folder / REPORT
+
+    def statuses(self) -> str:
+        return ", ".join(f"{n} {status}" for status, n in self.counts if n) or "none"
 
 
 def notebooks(out_dir: Path, keys: list[str], roster: Roster) -> dict[str, Path | None]:
@@ -101,15 +112,54 @@ def _remove_outputs_of(target: Path, keys: Mapping[str, str]) -> int:
     return removed
 
 
+def gradescope_of(reviewed: Reviewed, row: Standing | None) -> dict:
+    """Gradescope's results.json of one result as reviewed; a late penalty taken from its score; lateness said."""
+    data = reviewed.gradescope_dict()
+    said = late_summary(row) if row is not None else ""
+    if said:
+        data["output"] = f"{said}\n{data['output']}"
+    if row is not None and row.penalty and row.final is not None:
+        data["score"] = row.final
+    return data
+
+
+def write_student_files(target: Path, key: str, standing: ClassStanding, name: str) -> None:
+    """One student's feedback (.txt, .md, .html) and Gradescope results.json, as reviewed, the late penalty said."""
+    reviewed = standing.reviewed[key]
+    row = standing.first(key)
+    atomic_write_text(target / GRADESCOPE / key / "results.json", json.dumps(gradescope_of(reviewed, row), indent=1))
+    atomic_write_text(target / FEEDBACK / f"{key}.txt", feedback_text(standing, key))
+    late = late_summary(row) if row is not None else ""
+    atomic_write_text(target / FEEDBACK / f"{key}.md",
+                      feedback_markdown(reviewed.result, name, comment=reviewed.comment, late=late))
+    atomic_write_text(target / FEEDBACK / f"{key}.html",
+                      feedback_html(reviewed.result, name, comment=reviewed.comment, late=late))
+
+
+def _backup_reviews(out_dir: Path) -> None:
+    from ..reviews.store import backup_reviews
+
+    backup_reviews(out_dir)
+
+
 def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, canvas_column: str | None = None,
-               threshold: float = similarity.THRESHOLD) -> ReportSummary:
-    """Write every report of ``out_dir``'s stored results into ``to`` (default: ``out_dir``)."""
+               threshold: float = similarity.THRESHOLD, class_list: ClassList | None = None,
+               policy: LatePolicy | None = None) -> ReportSummary:
+    """Write every report of ``out_dir``'s stored results into ``to`` (default: ``out_dir``); a class list or late
+    policy given replaces the one the batch kept (kept in ``out_dir`` when the reports are written there)."""
     target = to or out_dir
     target.mkdir(parents=True, exist_ok=True)
+    if target.resolve() == out_dir.resolve():
+        if class_list is not None:
+            save_class_list(class_list, out_dir)
+        if policy is not None:
+            save_policy(policy, out_dir)
     roster = load_roster(out_dir)
     # the students of the latest intake (a student no longer in the download keeps a result file, not a grade)
     results, unreadable = read_results(out_dir, list(roster.students) if roster.from_intake else None)
     others = sorted(k for k, r in results.items() if r.assignment != assignment.name)
+    missing = {**{k: f"its result cannot be read ({why}): run `grader batch` again" for k, why in unreadable.items()},
+               **{k: f"its result is of another assignment ({results[k].assignment})" for k in others}}
     results = {k: r for k, r in results.items() if r.assignment == assignment.name}
     if not results:
         raise ReportError(f"no results of {assignment.name} in {out_dir / RESULTS}: run `grader batch` first"
@@ -121,6 +171,7 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
         template = read_submission(assignment.student_notebook_path)
     except SubmissionError as exc:
         raise ReportError(f"the student notebook {assignment.student_notebook_path} cannot be read: {exc}") from None
+    standing = class_standing(out_dir, assignment, results, roster, missing, class_list, policy)
     found = notebooks(out_dir, list(results), roster)
     read = {key: similarity.read_answer_code(path, template) for key, path in found.items()}
     codes = {key: code for key, (code, _) in read.items()}
@@ -136,20 +187,21 @@ def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, ca
     if others:
         warnings.insert(0, f"{len(others)} results are of another assignment than {assignment.name} and are left out"
                         " of everything: " + ", ".join(others))
+    warnings += standing.warnings
 
-    write_gradebook(list(results.values()), assignment, target / GRADEBOOK,
-                    {key: roster.student(key).name for key in results})
-    write_canvas_csv(results, roster, column, assignment.spec.max_points, target / CANVAS_CSV)
-    for key, result in results.items():
-        name = roster.student(key).name
-        gradescope = json.dumps(result.to_gradescope_dict(), indent=1)
-        atomic_write_text(target / GRADESCOPE / key / "results.json", gradescope)
-        atomic_write_text(target / FEEDBACK / f"{key}.md", feedback_markdown(result, name))
-        atomic_write_text(target / FEEDBACK / f"{key}.html", feedback_html(result, name))
+    write_gradebook(standing, assignment, target / GRADEBOOK)
+    write_canvas_csv(standing, column, target / CANVAS_CSV)
+    for key in results:
+        row = standing.first(key)
+        write_student_files(target, key, standing, row.student if row else roster.student(key).name)
     pairs = similarity.similar_pairs(codes, similarity.given_code(template), threshold)
-    summary = cohort(results, roster, codes, assignment.spec.max_points)
+    shown = {key: standing.reviewed[key].result for key in results}  # as reviewed: overrides, manual parts
+    summary = cohort(shown, roster, codes, standing.max_points)
     drawn, problems = figures(summary)
     warnings += problems
-    page = report_html(assignment.name, results, roster, summary, drawn, pairs, warnings, threshold)
+    page = report_html(assignment.name, shown, roster, summary, drawn, pairs, warnings, threshold,
+                       standings=standing.rows)
     atomic_write_text(target / REPORT, page)
-    return ReportSummary(target, len(results), pairs.found, len(pairs.shown), tuple(warnings))
+    _backup_reviews(out_dir)
+    counts = tuple((status, sum(r.status == status for r in standing.rows)) for status in STATUSES)
+    return ReportSummary(target, len(results), pairs.found, len(pairs.shown), tuple(warnings), counts)

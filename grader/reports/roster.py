@@ -9,6 +9,8 @@ from ..errors import IntakeError, ReportError
 from ..intake.layouts import CANVAS_LAYOUT  # the one layout whose user ids are Canvas's own
 from ..intake.stage import read_manifest
 
+LATE_NOTE = "Canvas marks it LATE"  # how an intake before the ``late`` field said it
+
 
 @dataclass(frozen=True)
 class Student:
@@ -24,6 +26,8 @@ class Student:
     sis_user_id: str = ""
     sis_login_id: str = ""
     members: tuple["Student", ...] = ()  # a group's students (Gradescope), each with their own ids
+    late: bool = False  # the download marks it late (Canvas's LATE)
+    submitted_at: str = ""  # ISO 8601, where the download gives the time (Gradescope)
 
     def individuals(self) -> tuple["Student", ...]:
         """Whom the grade is for: the group's members, else the student."""
@@ -36,6 +40,8 @@ class Roster:
 
     students: Mapping[str, Student] = field(default_factory=dict)
     from_intake: bool = False
+    unmatched: tuple[Mapping, ...] = ()  # the intake's files left out, with their student where it is known
+    layout: str = ""
 
     def student(self, key: str) -> Student:
         return self.students.get(key) or Student(key=key, name=key)
@@ -59,5 +65,7 @@ def load_roster(out_dir: Path) -> Roster:
         students[s.key] = Student(key=s.key, name=s.student or s.key, user_id=s.user_id or "",
                                   submission_id=s.submission_id or "", file=s.file,
                                   canvas_id=(s.user_id or "") if canvas else "", sis_user_id=first.sis_user_id,
-                                  sis_login_id=first.sis_login_id, members=members if len(members) > 1 else ())
-    return Roster(students, from_intake=True)
+                                  sis_login_id=first.sis_login_id, members=members if len(members) > 1 else (),
+                                  late=s.late or LATE_NOTE in s.notes, submitted_at=s.submitted_at or "")
+    return Roster(students, from_intake=True, unmatched=tuple(u for u in manifest.unmatched if isinstance(u, dict)),
+                  layout=manifest.layout)

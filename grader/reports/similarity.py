@@ -54,11 +54,23 @@ class SimilarPair:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """Students linked by similar pairs (a shares with b, b with c: one cluster): every pair above the threshold
+    among them, the most similar first, and that pair side by side (``shown``)."""
+
+    members: tuple[str, ...]
+    pairs: tuple[tuple[str, str, float], ...]  # (first, second, similarity)
+    shown: SimilarPair
+
+
+@dataclass(frozen=True)
 class SimilarPairs:
-    """The most similar pairs, side by side (at most MAX_PAIRS), and how many pairs passed the threshold."""
+    """The clusters of similar students, the most similar first (at most MAX_PAIRS, each with its closest pair side by
+    side in ``shown``), and how many pairs passed the threshold."""
 
     shown: tuple[SimilarPair, ...]
     found: int
+    clusters: tuple[Cluster, ...] = ()
 
 
 def _code_cells(nb: Any) -> list[str]:
@@ -129,12 +141,34 @@ def similar_pairs(codes: Mapping[str, str], template_code: str, threshold: float
         if shared >= min_tokens and max(shares) >= threshold:
             found.append((a, b, (float(shares[0]), float(shares[1])), int(shared), slices))
     found.sort(key=lambda item: (-max(item[2]), item[0], item[1]))
-    pairs = []
-    for a, b, shares, shared, slices in found[:MAX_PAIRS]:
+    clusters = []
+    for members, linked in _clusters(found)[:MAX_PAIRS]:
+        a, b, shares, shared, slices = linked[0]
         marked = tuple(highlight_overlap(prints[key].raw_code, cut, *MARK, escape_html=True)[0]
                        for key, cut in ((a, slices[0]), (b, slices[1])))
-        pairs.append(SimilarPair(a, b, shares, shared, marked))
-    return SimilarPairs(tuple(pairs), len(found))
+        clusters.append(Cluster(members, tuple((x, y, max(s)) for x, y, s, _, _ in linked),
+                                SimilarPair(a, b, shares, shared, marked)))
+    return SimilarPairs(tuple(c.shown for c in clusters), len(found), tuple(clusters))
+
+
+def _clusters(found: list) -> list[tuple[tuple[str, ...], list]]:
+    """The pairs grouped by connected students (union-find), each group's pairs most similar first, the groups in
+    the order of their most similar pair."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for a, b, *_ in found:
+        parent[root(a)] = root(b)
+    groups: dict[str, list] = {}
+    for pair in found:  # already most similar first
+        groups.setdefault(root(pair[0]), []).append(pair)
+    return [(tuple(sorted({k for pair in pairs for k in pair[:2]})), pairs) for pairs in groups.values()]
 
 
 def _candidates(prints: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

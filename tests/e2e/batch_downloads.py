@@ -55,3 +55,31 @@ def gradebook_text(out: Path) -> str:
 
 def result_json(out: Path, key: str) -> dict:
     return json.loads((out / "results" / f"{key}.json").read_text())
+
+
+def gradescope_export(assignment, submissions: dict[str, tuple[list[dict], str, dict[str, bytes]]]) -> dict[str, bytes]:
+    """The members of Gradescope's "Export Submissions" zip: ``assignment_<id>_export/submission_metadata.yml`` and
+    one ``submission_<id>/`` folder per submission, with its files. ``submissions``: folder name -> (submitters as
+    name/sid/email, the time it was handed in as Gradescope writes it, its files)."""
+    lines = []
+    for folder, (submitters, created_at, _) in submissions.items():
+        lines += [f"{folder}:", "  :submitters:"]
+        for person in submitters:
+            lines += [f"  - :name: {person['name']}", f"    :sid: '{person.get('sid', '')}'",
+                      f"    :email: {person.get('email', '')}"]
+        lines += [f"  :created_at: {created_at}", "  :score: 0.0", "  :status: processed"]
+    root = "assignment_4242_export"
+    members = {f"{root}/submission_metadata.yml": ("\n".join(lines) + "\n").encode()}
+    for folder, (_, _, files) in submissions.items():
+        members.update({f"{root}/{folder}/{name}": data for name, data in files.items()})
+    return members
+
+
+def right(assignment) -> bytes:
+    return _bytes(nbs.reference(assignment))
+
+
+def with_answers(assignment, answer: str = "6 * 7", word: str = '"b"') -> bytes:
+    """The reference with a student's own answer to task 1 and choice in task 3 (``word = "c"``: no such option)."""
+    nb = nbs.replace(nbs.reference(assignment), "answer = 6 * 7", f"answer = {answer}")
+    return _bytes(nbs.replace(nb, 'word = "b"', f"word = {word}"))

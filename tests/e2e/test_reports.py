@@ -30,10 +30,12 @@ def test_every_student_s_scores_are_in_every_report(reports, examples_graded, co
         assert gradebook == {r.submission: r.points for r in results.values()}
         canvas = csv_rows(out / "canvas.csv")
         assert canvas[0][-1] == f"{name} (1234)" and canvas[1][0] == "Points Possible"
-        assert sorted(float(row[5]) for row in canvas[2:]) == sorted(r.points for r in results.values())
+        assert sorted(float(row[5]) for row in canvas[2:] if row[5]) == sorted(r.points for r in results.values()
+                                                                             if not r.error)
+        assert sum(row[5] == "" for row in canvas[2:]) == sum(bool(r.error) for r in results.values())  # blank
         page = read_page(out / "report.html")
-        assert {key: float(cells[2]) for key, cells in page.rows.items()} == \
-            {key: r.points for key, r in results.items()}
+        assert {key: cells[3] for key, cells in page.rows.items()} == \
+            {key: "" if r.error else f"{r.points:g}" for key, r in results.items()}  # Points: blank, never a silent 0
         assert len(page.images) >= 4 and all(png_of(image) for image in page.images)
         for key, result in results.items():
             assert json.loads((out / "gradescope" / key / "results.json").read_text())["score"] == result.points

@@ -233,3 +233,55 @@ def test_a_damaged_list_of_students_is_refused_by_name(tmp_path, edit, reason):
     with pytest.raises(IntakeError, match="submissions.json cannot be read") as raised:
         read_manifest(tmp_path)
     assert reason in str(raised.value)
+
+
+def test_whose_each_file_left_out_is_and_when_each_submission_was_handed_in(tmp_path):
+    """A Canvas upload that holds no notebook is still its student's (a wrong file, with their ids and LATE mark);
+    Gradescope's export gives each submission's time; a student's folder with no notebook is a wrong file."""
+    canvas = write_zip(tmp_path / "canvas.zip", {
+        "leemin_LATE_1203_5003_notes.pdf": b"%PDF-1.4",
+        "leemin_1203_5004_report.docx": b"PK",
+        "smithjane_1201_5001_fashion_cnn.ipynb": notebook_bytes("jane"),
+        "smithjane_1201_5002_scan.pdf": b"%PDF-1.4",
+        "readme.txt": b"from canvas",
+    })
+    manifest = intake(canvas, tmp_path / "canvas", "fashion_cnn", NOTEBOOK)
+    left = {u["file"]: u for u in manifest.unmatched}
+    assert {k: left["leemin_LATE_1203_5003_notes.pdf"][k] for k in ("student", "user_id", "late", "status")} == {
+        "student": "leemin", "user_id": "1203", "late": True, "status": "wrong file"}
+    assert left["smithjane_1201_5002_scan.pdf"]["user_id"] == "1201"  # (graded anyway: the report drops it)
+    assert "student" not in left["readme.txt"]  # whose it is, nobody knows
+    assert read_manifest(tmp_path / "canvas") == manifest
+    metadata = """submission_111:
+  :submitters:
+  - :name: Jane Smith
+    :sid: '1201'
+  :created_at: 2026-11-20 10:00:00.123456789 -08:00
+submission_222:
+  :submitters:
+  - :name: Ann Lee
+    :sid: '1203'
+  :created_at: 2026-11-21 08:00:00 +01:00
+"""
+    export = write_zip(tmp_path / "export.zip", {
+        "submission_metadata.yml": metadata.encode(),
+        "submission_111/fashion_cnn.ipynb": notebook_bytes("jane"),
+        "submission_222/answers.pdf": b"%PDF-1.4",
+    })
+    manifest = intake(export, tmp_path / "export", "fashion_cnn", NOTEBOOK)
+    assert by_key(manifest)["Jane_Smith_1201"].submitted_at == "2026-11-20T10:00:00.123456-08:00"
+    ann = manifest.unmatched[0]
+    assert (ann["student"], ann["status"], ann["submitted_at"], ann["members"][0]["sid"]) == (
+        "Ann Lee", "wrong file", "2026-11-21T08:00:00+01:00", "1203")
+    assert "no notebook (.ipynb) in it" in ann["reason"]
+
+
+def test_a_list_of_students_written_before_times_and_owners_were_kept_still_reads(tmp_path):
+    (tmp_path / "submissions.json").write_text(json.dumps({
+        "assignment": "fashion_cnn", "layout": "Canvas download",
+        "submissions": [{"key": "doejohn_1202", "student": "doejohn", "file": "doejohn_LATE_1202_5002_x.ipynb",
+                         "user_id": "1202", "submission_id": "5002", "attempt": 0, "members": [],
+                         "notes": ["Canvas marks it LATE"]}],
+        "unmatched": [{"file": "readme.txt", "reason": "whose is it?"}], "superseded": []}))
+    manifest = read_manifest(tmp_path)
+    assert manifest.submissions[0].submitted_at is None and manifest.submissions[0].late is False

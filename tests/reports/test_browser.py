@@ -45,11 +45,11 @@ def test_every_figure_decodes_in_the_browser(class_report, tmp_path):
 
 def test_the_screenshot_shows_the_figures(class_report, tmp_path):
     shot = tmp_path / "report.png"
-    done = chromium("--hide-scrollbars", "--window-size=1280,2000", f"--screenshot={shot}",
+    done = chromium("--hide-scrollbars", "--window-size=1280,6000", f"--screenshot={shot}",
                     class_report.report.as_uri(), profile=tmp_path / "profile")
     assert shot.is_file(), done.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
-    assert pixels.shape[:2] == (2000, 1280)
+    assert pixels.shape[:2] == (6000, 1280)  # the figures come after the tables
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50  # not a blank page
     blue = (np.abs(pixels - FIGURE_BLUE).sum(axis=2) < 30).sum()
     assert blue > 5000, f"only {blue} pixels of the figures' blue"  # the bars are drawn, not just their frames

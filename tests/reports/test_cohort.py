@@ -1,6 +1,8 @@
 """What the instructor's report computes: pass rates, common failures, and who needs a human look."""
 from __future__ import annotations
 
+import statistics
+
 from grader.reports.cohort import cohort, common_failures, concerns_of
 from grader.reports.roster import Roster
 
@@ -35,3 +37,41 @@ def test_who_needs_a_human_look():
     assert concerns_of(late, 3) == ("Task cnn not graded in full: the kernel died in this task's cells",)
     assert concerns_of(crashed, 0) == ("a check could not run: shapes: cnn_model could not be checked"
                                        " (ValueError: bad)",)
+
+
+def test_the_same_failure_worded_differently_is_one_row_under_its_task():
+    results = {"a": result("a", task("quiz", check("question 1", False, 1, "the answer 'c' is not one of the options"),
+                                      check("question 2", False, 1, 'the answer "e" is not one of the options.'))),
+               "b": result("b", task("quiz", check("question 1", False, 1,
+                                                   "The answer 'd' is not one of the options"))),
+               "c": result("c", task("cnn", check("layers", False, 1, "cnn_model was not exported (the notebook"
+                                                  " stopped before this task finished)"))),
+               "d": result("d", task("cnn", check("layers", False, 1, "cnn_model was not exported")))}
+    rows = {f.task: f for f in common_failures(results, Roster())}
+    assert len(rows) == 2 and (rows["Task quiz"].checks, rows["Task quiz"].students) == (("question 1", "question 2"),
+                                                                                       ("a", "b"))
+    assert rows["Task cnn"].students == ("c", "d")
+
+
+def test_a_notebook_nothing_of_which_was_graded_is_no_failure_and_no_statistic():
+    unread = result("u", task("convolve", check("convolve", False, 4, "convolve was not exported"),
+                              ungraded="the notebook could not be read"),
+                    task("pool", check("max_pool", False, 3, "max_pool was not exported"),
+                         ungraded="the notebook could not be read"), error="the notebook could not be read")
+    summary = cohort({**class_results(), "unread": unread}, Roster(), {}, 15)
+    assert not any("was not exported" in f.message for f in summary.failures)
+    assert summary.graded == 6 and all(t.task.total == 6 for t in summary.stats)
+    assert [c.reasons for c in summary.concerns if c.key == "unread"] == [("not graded: the notebook could not"
+                                                                           " be read",)]
+
+
+def test_statistics_of_each_task_with_its_checks_under_it():
+    summary = cohort({k: r for k, r in class_results().items() if k != "dave"}, Roster(), {}, 15)
+    stats = {t.task.name: t for t in summary.stats}
+    assert list(stats) == ["Task convolve", "Task pool", "Task pictures", "Task quiz"]
+    convolve = stats["Task convolve"].task  # alice, bob, carol 4; erin, frank 0
+    assert (convolve.mean, convolve.low, convolve.high, convolve.full, convolve.total) == (2.4, 0, 4, 3, 5)
+    assert round(convolve.spread, 4) == round(statistics.pstdev([4, 4, 4, 0, 0]), 4)
+    quiz = stats["Task quiz"]
+    assert [c.name for c in quiz.checks] == [f"question {n}" for n in range(1, 6)]
+    assert [c.full for c in quiz.checks] == [3, 3, 3, 2, 2]  # carol got three of five

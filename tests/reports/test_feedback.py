@@ -73,3 +73,22 @@ def test_what_students_wrote_cannot_make_markdown_of_its_own():
     body = rendered[rendered.index("<tbody>"):]
     assert body.count("<td") == 4  # one row of four cells: the student's "|" split nothing
     assert "evil.example/t.png" in rendered  # shown as text, not fetched
+
+
+def test_a_reviewer_s_comment_and_the_late_penalty_are_shown_escaped():
+    late = "Handed in 2 h late: 10% off <b>1.4</b> points"
+    text = feedback_markdown(cnn_result(), "Ben", comment="See me <script>x</script> *now*", late=late)
+    assert "**Reviewer's comment:** See me &lt;script&gt;x&lt;/script&gt; \\*now\\*" in text
+    assert "Handed in 2 h late: 10% off &lt;b&gt;1.4&lt;/b&gt; points" in text
+    page = feedback_html(cnn_result(), "Ben", comment="See me <script>x</script>", late=late)
+    assert "<b>Reviewer's comment:</b> See me &lt;script&gt;x&lt;/script&gt;" in page
+    assert '<p class="late">Handed in 2 h late: 10% off &lt;b&gt;1.4&lt;/b&gt; points</p>' in page
+
+
+def test_a_notebook_nothing_of_which_was_graded_says_why_once():
+    reason = "the notebook could not be read: not JSON"
+    unread = result("eve", task("cnn", check("layers", False, 2, "cnn_model was not exported"), ungraded=reason),
+                    task("quiz", check("question 1", False, 1, "q1 was not exported"), ungraded=reason), error=reason)
+    for text in (feedback_markdown(unread, "Eve"), feedback_html(unread, "Eve")):
+        assert text.count("could not be read") == 1 and "was not exported" not in text
+        assert "Task cnn: 0 / 2" in text and "Task quiz: 0 / 1" in text

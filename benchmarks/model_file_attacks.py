@@ -1,4 +1,4 @@
-"""Hostile ``.keras`` files on the host, before and after ``grader/model_file.py``; and what its checks cost.
+"""Hostile ``.keras`` files on the host, before and after ``grader/grading/model_file.py``; and what its checks cost.
 
 Run: .venv/bin/python benchmarks/model_file_attacks.py [--runs 15] [--skip-old-dense]
 
@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def old_load_model(path: Path):
-    """``grader.evidence.load_model`` as it was before ``grader/model_file.py``."""
+    """``grader.grading.evidence.load_model`` as it was before ``grader/grading/model_file.py``."""
     import keras
 
     if not zipfile.is_zipfile(path):
@@ -44,7 +44,7 @@ def old_load_model(path: Path):
 
 
 def new_load_model(path: Path):
-    from grader.model_file import load_model_file
+    from grader.grading.model_file import load_model_file
 
     return load_model_file(path)
 
@@ -95,7 +95,7 @@ def course_model(keras, folder: Path) -> Path:
 
 
 def timings(path: Path, runs: int) -> dict:
-    from grader.model_file import inspect_model_file
+    from grader.grading.model_file import inspect_model_file
 
     for loader in LOADERS.values():
         loader(path)

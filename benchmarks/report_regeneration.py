@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
 from grader.reports import regenerate  # noqa: E402
 
 

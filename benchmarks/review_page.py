@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.batch import read_results  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
+from grader.output_folder import read_results
 from grader.reviews.apply import review_adjustments  # noqa: E402
 from grader.reviews.server import create_app  # noqa: E402
 from grader.reviews.store import PartReview, ReviewStore, fingerprint  # noqa: E402

@@ -19,8 +19,8 @@ import click
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.batch import grade_folder  # noqa: E402
+from grader.batch.run import grade_folder
+from grader.course.assignment import load_assignment  # noqa: E402
 
 
 @click.command()
@@ -48,8 +48,10 @@ def main(assignment: str, copies: int, runs: int, workers: int, sandbox: str) ->
     cold, warm = statistics.median(seconds[False]), statistics.median(seconds[True])
     click.echo(f"\n{assignment}, {sandbox}, batch of {copies}, {workers} worker(s), medians of {runs}\n")
     click.echo("| per submission | seconds | runs |\n|---|---|---|")
-    click.echo(f"| each sandbox started when its turn comes | {cold:.2f} | {', '.join(f'{s:.2f}' for s in seconds[False])} |")
-    click.echo(f"| the next sandbox (and its kernel, its imports ahead) started while one runs | {warm:.2f} | {', '.join(f'{s:.2f}' for s in seconds[True])} |")
+    runs = {ahead: ", ".join(f"{s:.2f}" for s in seconds[ahead]) for ahead in (False, True)}
+    click.echo(f"| each sandbox started when its turn comes | {cold:.2f} | {runs[False]} |")
+    click.echo(f"| the next sandbox (and its kernel, its imports ahead) started while one runs | {warm:.2f}"
+               f" | {runs[True]} |")
     click.echo(f"\nratio {warm / cold:.3f} ({cold - warm:+.2f} s per submission saved)")
 
 

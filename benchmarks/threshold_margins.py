@@ -20,10 +20,10 @@ from pathlib import Path
 import click
 import nbformat
 
-from grader import datasets
-from grader.assignment import load_assignment
 from grader.checks.accuracy import minimum_accuracy
-from grader.grade import datasets_used, grade_submission
+from grader.course.assignment import load_assignment
+from grader.grading.grade import datasets_used, grade_submission
+from grader.inside import datasets
 from grader.sandbox.bubblewrap import BubblewrapSandbox
 
 MEASURED = re.compile(r"measured by the grader on (.*?): ([0-9.]+)")

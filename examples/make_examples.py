@@ -15,7 +15,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
+from grader.course.assignment import load_assignment  # noqa: E402
 from tests.e2e import notebooks as nbs  # noqa: E402
 
 CNN_SECOND_CONV = ('tf.keras.layers.Conv2D(64, (3, 3), activation="relu"),\n    tf.keras.layers.MaxPooling2D(2, 2),\n'

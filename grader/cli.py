@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from .assignment import load_assignment
-from .errors import GraderError
-from .local_run import SUBMIT_SANDBOXES
-from .sandbox.select import CHOICES as SANDBOXES
-from .student_text import MAX_TEXT_CHARS, one_line, visible_lines
+from grader.course.assignment import load_assignment
+from grader.errors import GraderError
+from grader.sandbox.select import CHOICES as SANDBOXES
+from grader.student.local_run import SUBMIT_SANDBOXES
+from grader.student_text import MAX_TEXT_CHARS, one_line, visible_lines
 
 log = logging.getLogger(__name__)
 ASSIGNMENT_HELP = "assignment name (under solutions/) or path of its solution notebook"
@@ -64,7 +64,8 @@ def term_options(command):
                                                " student on it is on every output, handed in or not")),
             (("--late-policy", "late_policy"), dict(type=click.Path(exists=True, dir_okay=False, path_type=Path),
                                                     help="a YAML file: due, timezone, grace, per_day, max_penalty,"
-                                                         " zero_after, late_mark_days, extensions (README)")),
+                                                         " zero_after, late_mark_days, extensions"
+                                                         " (docs/instructors.md)")),
             (("--due",), dict(help='the due date, "2026-03-01 23:59" (UTC unless it has an offset or the policy'
                                    " file a timezone)")),
             (("--grace",), dict(help="late by at most this is no penalty: 15m, 1h")),
@@ -80,9 +81,9 @@ def term_options(command):
 
 def term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions):
     """The class list and the late policy the options give (None for either not given: the kept one stands)."""
-    from .errors import ReportError
-    from .intake.classlist import read_class_list
-    from .reports.late import policy_from
+    from grader.errors import ReportError
+    from grader.intake.classlist import read_class_list
+    from grader.reports.late import policy_from
 
     given = {}
     for item in extensions:
@@ -93,6 +94,20 @@ def term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions
     policy = policy_from(late_policy, due=due, grace=grace, per_day=per_day, zero_after=zero_after,
                          extensions=given)
     return (read_class_list(roster) if roster else None), policy
+
+
+GRADING_EXTRA = "notebook-grader[grading]"  # what batch grading, reports and the review page need besides
+
+
+def needs_grading_extra(*modules: str) -> None:
+    """Batch grading, reports and the review page use packages students never install (the ``grading`` extra):
+    say which are missing and how to install them, before any work starts."""
+    import importlib.util
+
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise click.ClickException(f"this command needs {', '.join(missing)}, which only instructors install:"
+                                   f" pip install '{GRADING_EXTRA}' (scripts/setup.sh does)")
 
 
 def limits_of(course, cell_timeout, notebook_timeout, memory_mb):
@@ -124,7 +139,7 @@ def main(verbose: bool, course: Path | None) -> None:
 
 
 def _fail(exc: GraderError) -> None:
-    from .errors import SpecError
+    from grader.errors import SpecError
 
     if isinstance(exc, SpecError) and "\n" in str(exc):  # a specification's mistakes, one a line (controls shown)
         click.echo(visible_lines(f"error: {exc}"), err=True)
@@ -142,8 +157,8 @@ def docs() -> None:
 @click.option("--write", "guide", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="replace the reference in this guide (docs/authoring.md) instead of printing it")
 def check_kinds(guide: Path | None) -> None:
-    """The reference of every check kind, its fields and an example, from grader/check_kinds.py."""
-    from .check_kinds import reference_text, with_reference
+    """The reference of every check kind, its fields and an example, from grader/course/check_kinds.py."""
+    from grader.course.check_kinds import reference_text, with_reference
 
     if guide is None:
         click.echo(reference_text(), nl=False)
@@ -153,6 +168,20 @@ def check_kinds(guide: Path | None) -> None:
     except ValueError as exc:
         _fail(GraderError(str(exc)))
     say(f"wrote the check kinds into {guide}")
+
+
+@docs.command("cli")
+@click.option("--write", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="write the reference to this file (docs/cli.md) instead of printing it")
+def cli_reference(out: Path | None) -> None:
+    """The reference of every command and its options, from the click commands themselves."""
+    from grader.cli_reference import reference_text
+
+    if out is None:
+        click.echo(reference_text(), nl=False)
+        return
+    out.write_text(reference_text())
+    say(f"wrote the command-line reference into {out}")
 
 
 @main.command()
@@ -183,9 +212,9 @@ def generate(assignment: str) -> None:
 def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None, gradescope: Path | None,
           keep: Path | None, cpu_slot: int, quiet: bool, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade one SUBMISSION notebook."""
-    from .checker import CPU_ONLY
-    from .grade import grade_submission
-    from .sandbox.select import choose_sandbox
+    from grader.grading.checker import CPU_ONLY
+    from grader.grading.grade import grade_submission
+    from grader.sandbox.select import choose_sandbox
 
     os.environ.update(CPU_ONLY)  # this process's checks measure on the CPU, as a batch's checker does
     try:
@@ -211,8 +240,8 @@ def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("grading-output"),
               show_default=True, help="folder for results, feedback and the gradebook")
 @click.option("--sandbox", type=click.Choice(SANDBOXES), default="auto", show_default=True)
-@click.option("--workers", type=int, help="submissions graded at once on this machine (default: one per `cpus` cores of the"
-              " assignment's limits, so that no two share a CPU)")
+@click.option("--workers", type=int, help="submissions graded at once on this machine (default: one per `cpus`"
+              " cores of the assignment's limits, so that no two share a CPU)")
 @click.option("--scheduler", help="grade on a Dask cluster: its scheduler's address (tcp://host:8786)")
 @click.option("--redo", is_flag=True, help="grade again submissions that already have a result")
 @click.option("--only", multiple=True, metavar="KEY",
@@ -226,10 +255,11 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
           zero_after, extensions, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade every submission in SOURCE: a folder or a zip (Canvas's download, Gradescope's export, one folder per
     student, or notebooks), into a gradebook; results are reused while nothing they were graded from changed."""
+    needs_grading_extra("tqdm", "copydetect")
     from tqdm import tqdm
 
-    from .batch import grade_folder
-    from .sandbox.select import choose_sandbox
+    from grader.batch.run import grade_folder
+    from grader.sandbox.select import choose_sandbox
 
     try:
         course = load_assignment(assignment)
@@ -274,7 +304,7 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
             say(f"  note: {staged.file}: {note}")
     say(f"graded {summary.graded}, reused {summary.skipped} earlier results, {summary.failed} grader"
         f" failures; gradebook: {summary.gradebook}")
-    from .reports import regenerate
+    from grader.reports import regenerate
 
     try:
         made = regenerate(out_dir, course)
@@ -318,7 +348,7 @@ def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str
 
     Exit codes: 0 valid (no unaccepted change); 1 not valid (or grades would change); 2 the command cannot run.
     """
-    from .checker import CPU_ONLY
+    from grader.grading.checker import CPU_ONLY
 
     if every == bool(assignment):
         _fail(GraderError("name one ASSIGNMENT, or --all"))
@@ -330,10 +360,10 @@ def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str
     if against is not None:
         _validate_against(assignment, against, sandbox, sample, accept, drift_out, workers)
         return
-    from .course_ci import course_root, summary_table, validate_course
-    from .junit import write_junit
-    from .sandbox.select import choose_sandbox
-    from .validate import validate as run_validation
+    from grader.ci.course_ci import course_root, summary_table, validate_course
+    from grader.ci.junit import write_junit
+    from grader.ci.validate import validate as run_validation
+    from grader.sandbox.select import choose_sandbox
 
     def show(report) -> None:
         if report.reference:
@@ -372,8 +402,8 @@ def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str
 
 def _validate_against(assignment: str, against: Path, sandbox: str, sample: int | None, accept: Path | None,
                       drift_out: Path | None, workers: int | None) -> None:
-    from .drift import drift, read_accepted
-    from .files import atomic_write_text
+    from grader.ci.drift import drift, read_accepted
+    from grader.files import atomic_write_text
 
     try:
         course = load_assignment(assignment)
@@ -404,7 +434,7 @@ def _validate_against(assignment: str, against: Path, sandbox: str, sample: int 
 def ci_init(course: Path, grader_source: str, grader_ref: str, image: str, pull: bool, force: bool) -> None:
     """Write the CI of a course repository COURSE (default: here): ci/grader-ci.sh (the steps), and the GitHub
     Actions and GitLab CI files that run it and publish its JUnit report."""
-    from .course_ci import write_ci_files
+    from grader.ci.course_ci import write_ci_files
 
     try:
         for path in write_ci_files(course, grader_source, grader_ref, image, pull, force):
@@ -421,7 +451,7 @@ def ci_init(course: Path, grader_source: str, grader_ref: str, image: str, pull:
 @limit_options
 def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Write Gradescope's autograder bundle for ASSIGNMENT (setup.sh, run_autograder, grader, solution)."""
-    from .gradescope import write_bundle
+    from grader.bundle.gradescope import write_bundle
 
     try:
         course = load_assignment(assignment)
@@ -447,8 +477,9 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
            zero_after, extensions) -> None:
     """Make every report again from the stored results in OUT_DIR, without grading: gradebook.csv, canvas.csv,
     gradescope/*/results.json, feedback/*.txt, .html and .md, report.html."""
-    from .reports import regenerate
-    from .reports.similarity import THRESHOLD
+    needs_grading_extra("copydetect")
+    from grader.reports import regenerate
+    from grader.reports.similarity import THRESHOLD
 
     try:
         class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
@@ -474,8 +505,9 @@ def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str |
 def review(out_dir: Path, assignment: str, port: int, backup_only: bool) -> None:
     """Go through OUT_DIR's students one by one in a local page (127.0.0.1, a token in its URL): feedback, code,
     outputs, points and comments; reviews kept in OUT_DIR/reviews.sqlite and applied by every report."""
-    from .reviews.server import review_server
-    from .reviews.store import backup_reviews
+    needs_grading_extra("flask")
+    from grader.reviews.server import review_server
+    from grader.reviews.store import backup_reviews
 
     try:
         if backup_only:
@@ -513,9 +545,9 @@ def submit(notebook: Path, dry_run: bool, sandbox: str, out_dir: Path | None) ->
     Exit codes: 0 ready; 1 written, but points will be lost; 2 the notebook or its public_checks.json cannot be
     read; 4 --dry-run in a sandbox (named with --sandbox) that this machine lacks.
     """
-    from .checker import CPU_ONLY
-    from .handin import submit as hand_in
-    from .handout import find_handout
+    from grader.course.handout import find_handout
+    from grader.grading.checker import CPU_ONLY
+    from grader.student.handin import submit as hand_in
 
     if dry_run:
         os.environ.update(CPU_ONLY)  # what the task text states is measured on the CPU, as the grader measures it

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .student_text import one_line
+from grader.student_text import one_line
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel, LibreOffice and Sheets read as a formula
 

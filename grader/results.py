@@ -5,8 +5,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from .spec import FORMAT_TWINS
-from .student_text import one_line, quoted
+from grader.spec import FORMAT_TWINS
+from grader.student_text import one_line, quoted
 
 GRADER_FAILED = "the grader failed on this submission"  # how a result the grader, not the student, failed begins
 CHECK_MARKS = ("[PASS]", "[FAIL]")  # how a check's line in a task's feedback begins
@@ -221,7 +221,7 @@ class SubmissionResult:
     sandbox: str
     execution: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
-    provenance: Mapping[str, str] = field(default_factory=dict)  # what it was graded from (grader/cache.py)
+    provenance: Mapping[str, str] = field(default_factory=dict)  # what it was graded from (grader/batch/cache.py)
 
     @property
     def grader_failed(self) -> bool:

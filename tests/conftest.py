@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import inspect
 
 import pytest
 
-from grader.assignment import Assignment, Course, load_assignment
-from grader.otter import OtterAssignment
+from grader.course.assignment import Assignment, Course, load_assignment
+from grader.course.otter import OtterAssignment
 
 from .e2e.conftest import course_assignments
 

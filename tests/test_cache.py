@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from grader import cache, datasets
-from grader.cache import grading_environment, provenance_of, reusable
+from grader.batch import cache
+from grader.batch.cache import grading_environment, provenance_of, reusable
 from grader.errors import DatasetUnavailableError
+from grader.inside import datasets
 from grader.results import GRADER_FAILED
 from grader.spec import Limits
 
@@ -74,9 +75,9 @@ class ClusterAnswering:
 
 
 def test_a_dask_worker_grading_with_another_mnist_is_refused():
-    from grader.assignment import load_assignment
+    from grader.batch.workers import DaskPool, describe_worker
+    from grader.course.assignment import load_assignment
     from grader.errors import BatchError
-    from grader.workers import DaskPool, describe_worker
 
     here = describe_worker("by_hand")
     assert json.loads(here["environment"]) == json.loads(grading_environment())

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grader.cell_errors import failing_lines, names_text, unset_names
+from grader.grading.cell_errors import failing_lines, names_text, unset_names
 
 FRAME = "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[{count}]\x1b[39m\x1b[32m, line {line}\x1b[39m\n"
 

@@ -1,5 +1,5 @@
 """The guide is made from the code where it can drift: its reference of the check kinds is what
-``grader docs check-kinds`` writes from ``grader/check_kinds.py``, every check kind the grader registers is in it,
+``grader docs check-kinds`` writes from ``grader/course/check_kinds.py``, every check kind the grader registers is in it,
 each kind's example is a valid check, and the guide's example assignment generates."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 import nbformat
 import yaml
 
-from grader.check_kinds import BY_KIND, KINDS, with_reference
 from grader.checks.base import REGISTRY, _register_all
-from grader.schema import check_problems
+from grader.course.check_kinds import BY_KIND, KINDS, with_reference
+from grader.course.schema import check_problems
 
 from .guide import GUIDE, write_example
 
@@ -65,8 +65,8 @@ def test_the_guide_s_example_generates_in_its_own_course_folder(tmp_path):
     nb = nbformat.read(student / "avg_pool.ipynb", 4)
     assert any(c.source.startswith("def average_pool(image):") and "...  # YOUR CODE HERE" in c.source
                for c in nb.cells)
-    from grader.assignment import load_assignment
-    from grader.gradescope import bundle_files
+    from grader.bundle.gradescope import bundle_files
+    from grader.course.assignment import load_assignment
 
     bundle = bundle_files(load_assignment(written["solutions/avg_pool/avg_pool.ipynb"]), with_datasets=False)
     assert bundle["solutions/avg_pool/references.py"] == written["solutions/avg_pool/references.py"]
@@ -76,6 +76,6 @@ def test_the_guide_s_example_generates_in_its_own_course_folder(tmp_path):
 
 
 def _place():
-    from grader.schema import Place
+    from grader.course.schema import Place
 
     return Place(0, "BEGIN CHECKS of question q")

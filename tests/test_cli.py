@@ -87,7 +87,7 @@ def test_what_grader_grade_prints_holds_no_control_and_no_fake_line(tmp_path, mo
     from .reports.builders import hostile_result
 
     _no_sandbox_needed(monkeypatch)
-    monkeypatch.setattr("grader.grade.grade_submission", lambda *args, **kwargs: hostile_result())
+    monkeypatch.setattr("grader.grading.grade.grade_submission", lambda *args, **kwargs: hostile_result())
     notebook = tmp_path / "mallory.ipynb"
     notebook.write_text("{}")
     done = CliRunner().invoke(main, ["grade", str(notebook), "-a", "by_hand"])
@@ -99,7 +99,7 @@ def test_what_grader_grade_prints_holds_no_control_and_no_fake_line(tmp_path, mo
 
 def test_what_grader_batch_prints_holds_no_control_and_no_fake_line(tmp_path, monkeypatch):
     """File names, the intake's notes and reasons, a result's error: the batch's lines (grading stubbed)."""
-    from grader.batch import BatchSummary
+    from grader.batch.run import BatchSummary
     from grader.intake.stage import Manifest, StagedSubmission
 
     from .reports.builders import HOSTILE, hostile_result
@@ -118,7 +118,7 @@ def test_what_grader_batch_prints_holds_no_control_and_no_fake_line(tmp_path, mo
     import tqdm
 
     monkeypatch.setattr("tqdm.tqdm", functools.partial(tqdm.tqdm, disable=True))  # no bar (its own \r), its lines
-    monkeypatch.setattr("grader.batch.grade_folder", grade_folder)
+    monkeypatch.setattr("grader.batch.run.grade_folder", grade_folder)
     monkeypatch.setattr("grader.reports.regenerate", lambda out_dir, course: SimpleNamespace(
         report=out_dir / "r", statuses=lambda: "1 graded"))
     done = CliRunner().invoke(main, ["batch", str(tmp_path), "-a", "by_hand", "--out", str(tmp_path / "out")])

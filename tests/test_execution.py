@@ -6,12 +6,12 @@ import sys
 import time
 from pathlib import Path
 
-from grader.execution import summarize
-from grader.protocol import decode_report, encode_report
+from grader.grading.execution import summarize
+from grader.grading.submission import PreparedNotebook
+from grader.inside.protocol import decode_report, encode_report
 from grader.sandbox.base import GO, SandboxOutcome
 from grader.sandbox.process import StartedProcess, folder_bytes, run_limited
 from grader.spec import Limits
-from grader.submission import PreparedNotebook
 
 
 def test_a_run_that_writes_too_much_is_stopped(tmp_path):
@@ -104,7 +104,7 @@ def _run_notebook(tmp_path, cells, cell_timeout_s=60):
     reads it; the notebook as prepared, with its markdown cells."""
     import nbformat
 
-    from grader.runner import run
+    from grader.inside.runner import run
 
     nb = nbformat.v4.new_notebook(cells=cells)
     nbformat.write(nb, tmp_path / "nb.ipynb")
@@ -123,7 +123,7 @@ def test_a_cells_error_is_told_in_the_students_terms(tmp_path):
     line of the function it called in another cell), and what the cell therefore did not set."""
     import nbformat
 
-    from grader.execution import cell_problem
+    from grader.grading.execution import cell_problem
 
     v4 = nbformat.v4
     summary = _run_notebook(tmp_path, [
@@ -142,7 +142,7 @@ def test_a_cells_error_is_told_in_the_students_terms(tmp_path):
 
 
 def test_a_cell_without_a_traceback_is_named_by_its_first_line():
-    from grader.execution import cell_problem
+    from grader.grading.execution import cell_problem
     from grader.results import CellReport
 
     died = CellReport(index=7, status="kernel_died", exit_code=1, code_cell=4, first_line="import os")

@@ -8,11 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
+from grader.ci.validate import validate_files
+from grader.course.assignment import load_assignment
+from grader.course.generate import PUBLIC_CHECKS_FILE, out_of_date, strip_solution, student_files
+from grader.course.leaks import find_leaks, solution_lines
 from grader.errors import SpecError
-from grader.generate import PUBLIC_CHECKS_FILE, out_of_date, strip_solution, student_files
-from grader.leaks import find_leaks, solution_lines
-from grader.validate import validate_files
 
 
 def test_solution_blocks_and_lines_are_replaced():

@@ -9,10 +9,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.assignment import load_assignment
 from grader.checks.base import REGISTRY, lookup
-from grader.generate import PUBLIC_CHECKS_FILE
-from grader.leaks import ANSWER_KINDS, NO_ANSWER, find_leaks, hidden_answers, number_values
+from grader.course.assignment import load_assignment
+from grader.course.generate import PUBLIC_CHECKS_FILE
+from grader.course.leaks import ANSWER_KINDS, NO_ANSWER, find_leaks, hidden_answers, number_values
 
 COURSE = ["by_hand", "fashion_cnn", "mnist_callback", "lenet5"]
 
@@ -167,7 +167,7 @@ def test_numbers_that_are_not_the_answer_are_not_found(tmp_path):
 def test_an_otter_notebooks_hidden_answers_are_found(tmp_path, planted):
     """An otter-assign notebook's hidden tests: the values they compare with (``output_size == 26``, a list, an
     array) are answers too."""
-    from grader.otter import OtterAssignment
+    from grader.course.otter import OtterAssignment
 
     course = load_assignment("conv_arithmetic")
     assert course.leaks() == []

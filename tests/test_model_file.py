@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from grader.errors import EvidenceError
-from grader.model_file import ModelFileLimits, count_declared, inspect_model_file, load_model_file
+from grader.grading.model_file import ModelFileLimits, count_declared, inspect_model_file, load_model_file
 from tests import hostile_keras as hk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def test_the_course_cnn_trained_one_epoch_loads_with_its_optimizer(keras, seed_c
 def test_functional_uncompiled_and_tf_activation_models_load(keras, tmp_path):
     import tensorflow as tf
 
-    from grader.inkernel import save_model
+    from grader.inside.inkernel import save_model
 
     inputs = keras.Input((4,))
     functional = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(5)(inputs)))
@@ -168,7 +168,7 @@ def test_the_huge_dense_is_refused_without_allocating_it(keras, tmp_path):
         import resource, sys
         sys.path.insert(0, {str(ROOT)!r})
         from grader.errors import EvidenceError
-        from grader.model_file import load_model_file
+        from grader.grading.model_file import load_model_file
         load_model_file(__import__("pathlib").Path({str(tmp_path / "small.keras")!r}))
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:

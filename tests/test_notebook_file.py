@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from grader import notebook_file
-from grader.notebook_file import MAX_DEPTH, TooDeep, TooLarge, TooManyEntries, read_without_outputs
+from grader.grading import notebook_file
+from grader.grading.notebook_file import MAX_DEPTH, TooDeep, TooLarge, TooManyEntries, read_without_outputs
 
 TRICKY = ['say "hi"', "back\\slash", "ends with a backslash \\", "brackets ] } [ {", "colon: comma, quote\"",
           "unicode ✓ é", "\\\\\\", '"outputs": [1, 2]', "\n\t"]

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from grader.checks.otter_cases import otter_case
-from grader.errors import SpecError
-from grader.inkernel import _tagged
-from grader.otter import MODULES, json_loads_tagged, load_modules
+from grader.course.otter import MODULES, json_loads_tagged, load_modules
+from grader.inside.inkernel import _tagged
 
 ATTACKS = ["numpy.f2py.__main__", "numpy.f2py", "numpy.distutils", "numpy.testing", "numpy.", "numpy.linalg.x",
            "os", "subprocess", "importlib", "builtins", "grader", "numpy; import os", "numpy\x00", " numpy",
@@ -26,7 +25,7 @@ def test_a_module_the_sandbox_names_is_never_imported():
     script = f"""
 import importlib, json, sys
 from grader.errors import SpecError
-from grader.otter import MODULES, load_modules
+from grader.course.otter import MODULES, load_modules
 asked = []
 real = importlib.import_module
 importlib.import_module = lambda name, *a, **k: asked.append(name) or real(name, *a, **k)
@@ -68,7 +67,7 @@ def test_every_name_in_the_table_is_a_module_the_grader_reaches():
     (the lazily loaded ``tf.keras``) the module it stands for."""
     script = """
 import json, types
-from grader.otter import MODULES, known_module
+from grader.course.otter import MODULES, known_module
 found = {name: getattr(known_module(name), "__name__", None) for name in MODULES}
 print(json.dumps(found))
 """
@@ -124,10 +123,10 @@ def test_modules_table_holds_exact_names_only():
 
 
 # Otter's usual test styles: a test function of the notebook's names called with the same names; tests that call
-# the student's function, planned on the host (grader/otter_calls.py) and answered by a stand-in.
+# the student's function, planned on the host (grader/course/otter_calls.py) and answered by a stand-in.
 
 def test_a_test_function_s_parameters_are_its_own_and_its_call_reads_the_notebook():
-    from grader.otter import free_names
+    from grader.course.otter import free_names
 
     code = (">>> def test_q1_shapes(training_images, test_images):\n"
             "...     assert training_images.shape == np.shape(test_images)\n"
@@ -137,7 +136,7 @@ def test_a_test_function_s_parameters_are_its_own_and_its_call_reads_the_noteboo
 
 
 def test_calls_are_planned_as_data_or_the_notebook_s_variables():
-    from grader.otter_calls import Opaque, plan_doctest, plan_namespace
+    from grader.course.otter_calls import Opaque, plan_doctest, plan_namespace
 
     namespace, recorders = plan_namespace(["pool", "images", "np"], ["pool"], {"np": np})
     plan_doctest(">>> assert pool(np.ones((2, 2))).shape == (1, 1)\n>>> pool(images[1].T, size=2)\n"
@@ -151,8 +150,8 @@ def test_calls_are_planned_as_data_or_the_notebook_s_variables():
 
 def test_the_kernel_s_arguments_and_the_host_s_have_one_id():
     """What the kernel makes of a planned call (decoding it) has the id the host computes on the same values."""
-    from grader.inkernel import _decode_call_value, call_id
-    from grader.otter_calls import encode
+    from grader.course.otter_calls import encode
+    from grader.inside.inkernel import _decode_call_value, call_id
 
     images = np.arange(32, dtype=np.float64).reshape(2, 4, 4)
     call = {"args": encode([np.ones((2, 2)), (1, "a"), {"k": [1.5, None]}]), "kwargs": encode({"n": np.int64(3)})}
@@ -164,8 +163,8 @@ def test_the_kernel_s_arguments_and_the_host_s_have_one_id():
 
 def test_the_stand_in_answers_from_the_kernel_and_says_what_it_could_not_call():
     from grader.checks.base import Missing
-    from grader.inkernel import call_id
-    from grader.otter_calls import NotCalled, ProbedCalls, StandIn, StudentFunctionError
+    from grader.course.otter_calls import NotCalled, ProbedCalls, StandIn, StudentFunctionError
+    from grader.inside.inkernel import call_id
 
     image = np.ones((2, 2))
     pool = StandIn(ProbedCalls("pool", {call_id([image], {}): np.array([[1.0]]),
@@ -180,14 +179,14 @@ def test_the_stand_in_answers_from_the_kernel_and_says_what_it_could_not_call():
 def test_a_forged_calls_report_is_read_under_the_host_s_names_only(tmp_path):
     """Answers are keyed by a 64-digit hex id; anything else in the kernel's report is left out, and a value the
     grader's JSON reader refuses is a reason."""
-    from grader.evidence import ExportFolder
-    from grader.otter_calls import ProbedCalls
-    from grader.probes import load_probe
+    from grader.course.otter_calls import ProbedCalls
+    from grader.grading.evidence import ExportFolder
+    from grader.grading.probes import load_probe
     from grader.spec import CheckSpec, TaskSpec
 
     call = {"args": [1], "kwargs": {}}
     task = TaskSpec("q", "q", {"f": "function"}, (CheckSpec("otter_case", "f", 1, params={"calls": {"f": [call]}}),))
-    from grader.probes import probe_case_ids
+    from grader.grading.probes import probe_case_ids
 
     (case,) = probe_case_ids(task, "f")
     folder = tmp_path / "exports" / "q" / "probes" / "f"
@@ -219,10 +218,10 @@ def test_a_hidden_test_s_failing_line_is_never_shown_a_public_one_s_is():
 def test_the_kernel_s_calls_come_back_as_the_stand_in_s_answers(tmp_path):
     """The kernel's side (``probe_calls``, as the runner runs it after the last cell) and the host's (the report
     read back, the stand-in answering): arrays, data, a tuple with arrays, a raise and arguments it could not make."""
-    from grader.evidence import ExportFolder
-    from grader.inkernel import probe_calls
-    from grader.otter_calls import NotCalled, StandIn, StudentFunctionError, encode
-    from grader.probes import job_probes, load_probe
+    from grader.course.otter_calls import NotCalled, StandIn, StudentFunctionError, encode
+    from grader.grading.evidence import ExportFolder
+    from grader.grading.probes import job_probes, load_probe
+    from grader.inside.inkernel import probe_calls
     from grader.spec import AssignmentSpec, CheckSpec, TaskSpec
 
     images = np.arange(32.0).reshape(2, 4, 4)

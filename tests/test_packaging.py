@@ -1,4 +1,4 @@
-"""The wheel students install (README: the instructor builds it with ``pip wheel --no-deps .``) is the grader's package
+"""The wheel students install (docs/students.md: the instructor builds it with ``pip wheel --no-deps .``) is the grader's package
 and nothing else: no solution, no hidden check, no reference function of any solution."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from grader.assignment import load_assignment
-from grader.leaks import reference_lines
+from grader.course.assignment import load_assignment
+from grader.course.leaks import reference_lines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,3 +40,26 @@ def test_the_wheel_holds_the_package_and_no_answer(tmp_path):
     # TensorFlow only as the extra: a student who has it (Colab) keeps theirs; macOS gets TensorFlow's own build
     assert tensorflow and all('extra == "tensorflow"' in line for line in tensorflow), tensorflow
     assert any("tensorflow==2.21.0" in line and "darwin" in line for line in tensorflow)
+    # what only instructors use (batch grading's progress bar, similar submissions, the review page) is the
+    # `grading` extra: a student's install never brings it (issue 22)
+    requires = [line.removeprefix("Requires-Dist: ") for line in metadata.splitlines()
+                if line.startswith("Requires-Dist: ")]
+    for name in ("tqdm", "copydetect", "flask"):
+        wanted = [r for r in requires if r.startswith(name)]
+        assert wanted and all('extra == "grading"' in r for r in wanted), (name, wanted)
+    assert "grader/bundle/setup.sh" in wheel.namelist() and "grader/bundle/run_autograder" in wheel.namelist()
+
+
+def test_a_grading_command_without_the_grading_extra_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    import click
+    import pytest
+
+    from grader.cli import needs_grading_extra
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "flask" else real(name, *a))
+    with pytest.raises(click.ClickException, match=r"needs flask, which only instructors install: pip install"
+                                                   r" 'notebook-grader\[grading\]'"):
+        needs_grading_extra("flask", "tqdm")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.check_report import NOT_READY, PASSED
 from grader.student import check, check_all
+from grader.student.check_report import NOT_READY, PASSED
 
 FOLDER = "assignments/mnist_callback"
 

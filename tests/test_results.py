@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import unicodedata
 
+from grader.grading.scoring import score_task
 from grader.results import HIDDEN_ON_GRADESCOPE, CheckResult, SubmissionResult, TaskResult
-from grader.scoring import score_task
 from grader.spec import TaskSpec
 
 

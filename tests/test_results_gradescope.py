@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from grader.grading.scoring import score_task
 from grader.results import HIDDEN_ON_GRADESCOPE, SubmissionResult, form_problem
-from grader.scoring import score_task
 from grader.spec import TaskSpec
 
 QUIZ = TaskSpec.from_dict({"name": "quiz", "title": "Quiz", "exports": {"q1": "value", "q2": "value", "q3": "value"},

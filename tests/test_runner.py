@@ -9,8 +9,8 @@ import time
 import nbformat
 import pytest
 
-from grader.protocol import decode_report
-from grader.runner import run
+from grader.inside.protocol import decode_report
+from grader.inside.runner import run
 
 
 def write_job(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000, probes=(),
@@ -124,10 +124,10 @@ def test_a_module_imported_ahead_is_there_before_the_first_cell_and_nothing_else
 
 
 def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
-    """``python -m grader.runner``: the job on its first line starts the kernel; the first cell runs only once
+    """``python -m grader.inside.runner``: the job on its first line starts the kernel; the first cell runs only once
     ``go`` comes, and the notebook's time counts from then."""
     job, out = write_job(tmp_path, "open('ran', 'w').write('yes')", warm=["colorsys"])
-    runner = subprocess.Popen([sys.executable, "-m", "grader.runner"], stdin=subprocess.PIPE, cwd=tmp_path,
+    runner = subprocess.Popen([sys.executable, "-m", "grader.inside.runner"], stdin=subprocess.PIPE, cwd=tmp_path,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         runner.stdin.write(json.dumps(job) + "\n")
@@ -183,10 +183,10 @@ plt.show()
 def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
     from pathlib import Path
 
-    from grader.evidence import load_task_evidence
-    from grader.probes import job_probes
-    from grader.scoring import score_task
-    from grader.source import read_source
+    from grader.course.source import read_source
+    from grader.grading.evidence import load_task_evidence
+    from grader.grading.probes import job_probes
+    from grader.grading.scoring import score_task
     from grader.spec import AssignmentSpec
 
     read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
@@ -209,10 +209,10 @@ def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
     fresh kernel that ran the code cells again up to that task's end, and graded."""
     from pathlib import Path
 
-    from grader.evidence import load_task_evidence
-    from grader.probes import job_probes
-    from grader.scoring import score_task
-    from grader.source import read_source
+    from grader.course.source import read_source
+    from grader.grading.evidence import load_task_evidence
+    from grader.grading.probes import job_probes
+    from grader.grading.scoring import score_task
     from grader.spec import AssignmentSpec
 
     read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
@@ -230,7 +230,7 @@ def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
 
 
 def test_a_task_that_did_not_finish_is_not_replayed(tmp_path):
-    from grader.probes import job_probes
+    from grader.grading.probes import job_probes
     from grader.spec import AssignmentSpec
 
     spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
@@ -252,7 +252,6 @@ def progress_cell(redraws: int) -> str:
             f"        bar = '%d/{redraws} [' % step + '=' * (30 * step // {redraws}) + '.' * (30 - 30 * step // {redraws})"
             " + ']'\n"
             "        sys.stdout.write('\\b' * 50 + '\\r' + bar)\n"
-            "        sys.stdout.flush()\n"
             "    print(' - accuracy: 0.9%d' % epoch)\n")
 
 
@@ -297,3 +296,21 @@ def test_a_cleared_picture_is_not_counted_and_an_animation_counts_its_last_frame
     status, _ = run_cells(tmp_path, "x = 0", SHOW + "\nfrom IPython.display import clear_output\nclear_output()",
                           animation, "y = 2", tasks=[{**FIGURE_TASK, "cells": [1, 2]}])
     assert status.figures == {"look": {"seen": 1}}
+
+
+def test_an_error_the_kernel_replies_is_kept_when_its_output_was_lost(tmp_path):
+    """IOPub can drop messages when a notebook floods it faster than the runner reads; the shell channel's reply
+    cannot: an error the reply reports and no output shows still ends the cell as an error."""
+    from grader.inside.runner import CappedClient, _cell_error
+
+    client = CappedClient(nbformat.v4.new_notebook(), max_output_bytes=1000)
+    cell = nbformat.v4.new_code_cell("x")
+    reply = {"content": {"status": "error", "ename": "ValueError", "evalue": "x" * 10_000, "traceback": ["t"] * 99}}
+    client._ended_as_the_reply_says(cell, 0, reply)
+    assert _cell_error(cell) == ("ValueError", "x" * 500)
+    assert len(cell.outputs[0]["traceback"]) == 30 and len(cell.outputs[0]["evalue"]) == 4000
+    client._ended_as_the_reply_says(cell, 0, reply)
+    assert len(cell.outputs) == 1, "an error the outputs show is not added again"
+    ok = nbformat.v4.new_code_cell("y")
+    client._ended_as_the_reply_says(ok, 1, {"content": {"status": "ok"}})
+    assert ok.outputs == []

@@ -7,10 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.check_kinds import BY_KIND
+from grader.course.check_kinds import BY_KIND
+from grader.course.generate import generate
+from grader.course.schema import check_problems
 from grader.errors import SpecError
-from grader.generate import generate
-from grader.schema import check_problems
 
 SETUP = "import numpy as np\nfrom grader.student import check"
 REFERENCES = '''import numpy as np
@@ -163,6 +163,6 @@ def test_every_field_a_kind_documents_has_a_form():
 
 
 def _place():
-    from grader.schema import Place
+    from grader.course.schema import Place
 
     return Place(0, "BEGIN CHECKS of question q")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from grader.course.source import read_source
 from grader.errors import SpecError
-from grader.source import read_source
 
 
 def test_the_first_assignment(assignment):
@@ -27,7 +27,7 @@ def test_the_first_assignment(assignment):
     ("lenet5", 61706, [156, 0, 2416, 0, 0, 48120, 10164, 850]),
 ])
 def test_the_course_parameter_counts(name, total, params):
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     shapes = next(c for t in load_assignment(name).spec.tasks for c in t.checks if c.kind == "model_shapes")
     assert shapes.params["total_params"] == total == sum(params) and shapes.params["params"] == params

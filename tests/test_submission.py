@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from grader.errors import SubmissionError
-from grader.submission import prepare, read_submission
+from grader.grading.submission import prepare, read_submission
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -87,7 +87,7 @@ def test_a_notebook_made_huge_by_its_outputs_is_read_without_them(assignment, tm
     _notebook_with_a_huge_output(path, assignment.template(), 300)
     assert path.stat().st_size > 300 * 2**20
     # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork and exec.
-    script = ("import sys\nfrom pathlib import Path\nfrom grader.submission import read_submission\n"
+    script = ("import sys\nfrom pathlib import Path\nfrom grader.grading.submission import read_submission\n"
               "nb = read_submission(Path(sys.argv[1]))\n"
               "peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]\n"
               "print(len(nb.cells), sum(len(c.get('outputs', [])) for c in nb.cells), int(peak) // 1024)")
@@ -229,7 +229,7 @@ def test_wrong_but_harmless_fields_are_mended(assignment, tmp_path):
 
 
 def test_many_entries_are_refused_before_they_are_built(tmp_path, monkeypatch):
-    from grader import notebook_file
+    from grader.grading import notebook_file
 
     monkeypatch.setattr(notebook_file, "MAX_ENTRIES", 1000)
     path = tmp_path / "wide.ipynb"
@@ -298,7 +298,7 @@ def test_a_notebook_of_the_most_cells_is_read_and_prepared_in_seconds(assignment
     import copy
     import time
 
-    from grader.submission import MAX_CELLS
+    from grader.grading.submission import MAX_CELLS
 
     data = _notebook_json(assignment)
     output = {"output_type": "stream", "name": "stdout", "text": ["done [1] {2}\n"]}
@@ -328,8 +328,8 @@ def test_grader_grade_gives_the_student_the_reason(tmp_path, where, value, reaso
     """`grader grade` on a hostile notebook: a result of zero with the reason, never a traceback."""
     from click.testing import CliRunner
 
-    from grader.assignment import load_assignment
     from grader.cli import main
+    from grader.course.assignment import load_assignment
 
     path = tmp_path / "hostile.ipynb"
     path.write_text(_hostile(load_assignment("by_hand").template(), where, value))

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from grader.checks.base import Missing
 from grader.errors import EvidenceError
-from grader.evidence import ExportFolder, load_task_evidence
-from grader.probes import ProbedCallback, ProbedFunction, probe_case_ids
-from grader.protocol import RunnerReport, decode_report, encode_report
+from grader.grading.evidence import ExportFolder, load_task_evidence
+from grader.grading.probes import ProbedCallback, ProbedFunction, probe_case_ids
+from grader.inside.protocol import RunnerReport, decode_report, encode_report
 from grader.spec import CheckSpec, TaskSpec
 from grader.untrusted import JsonLimits, copy_wanted_files, parse_json, read_json, read_npy
 
@@ -28,7 +28,7 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def by_hand_references():
     """A check here names a reference of by_hand's solution: registered from its reference cells, as the host has it
     once it read the solution."""
-    from grader.source import read_source
+    from grader.course.source import read_source
 
     read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
@@ -190,7 +190,7 @@ def test_copying_out_of_a_hostile_folder_copies_only_wanted_regular_files(tmp_pa
                                            "../evil", "/abs", "a" * 300]),
                           st.binary(max_size=300) | JSON.map(lambda v: json.dumps(v).encode())), max_size=5))
 def test_a_keras_file_of_any_members_is_a_model_or_a_reason(tmp_path_factory, members):
-    from grader.model_file import ModelFileLimits, inspect_model_file
+    from grader.grading.model_file import ModelFileLimits, inspect_model_file
 
     path = tmp_path_factory.mktemp("model") / "m.keras"
     with zipfile.ZipFile(path, "w") as archive:
@@ -259,7 +259,7 @@ NOTEBOOK_PARTS = st.fixed_dictionaries({}, optional={
 def test_a_submission_of_any_content_is_a_notebook_or_a_reason(tmp_path_factory, data):
     """The submitted notebook is the other file a student controls: any content is read or refused by name."""
     from grader.errors import SubmissionError
-    from grader.submission import read_submission
+    from grader.grading.submission import read_submission
 
     path = tmp_path_factory.mktemp("nb") / "n.ipynb"
     path.write_bytes(data)

@@ -5,26 +5,29 @@ from __future__ import annotations
 import json
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from grader.ci.course_ci import (
+    CI_FILES,
+    course_assignment_names,
+    summary_table,
+    unreadable,
+    validate_course,
+    write_ci_files,
+)
+from grader.ci.drift import CheckChange, compare, read_accepted, sample_keys
+from grader.ci.junit import write_junit
+from grader.ci.seeds import SETUP_LABEL, CheckSpread, Measured, recorded_margin_problems, reseeded, seed_labels, spreads
+from grader.ci.validate import FAILED, PASSED, REFERENCE, SKIPPED, ValidationReport, validate
 from grader.cli import main
-from grader.course_ci import CI_FILES, course_assignment_names, summary_table, unreadable, validate_course, \
-    write_ci_files
-from grader.drift import CheckChange, compare, read_accepted, sample_keys
 from grader.errors import GraderError
-from grader.junit import write_junit
-from grader.seeds import SETUP_LABEL, CheckSpread, Measured, recorded_margin_problems, reseeded, seed_labels, \
-    spreads
-from grader.validate import FAILED, PASSED, REFERENCE, SKIPPED, ValidationReport, validate
 
 from .e2e import ci_course
 from .reports.builders import check, result, task
-
 
 
 def sound(name: str) -> ValidationReport:

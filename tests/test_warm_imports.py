@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.warm_imports import imported_packages, notebook_warm_imports, warm_imports
+from grader.inside.warm_imports import imported_packages, notebook_warm_imports, warm_imports
 
 
 @pytest.mark.parametrize("source, packages", [

@@ -5,9 +5,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import datasets
-from . import models  # noqa: F401  (registers the guard for keras_model evidence)
-from .base import Outcome, check, fmt_shape
+from grader.checks import models  # noqa: F401  (registers the guard for keras_model evidence)
+from grader.checks.base import Outcome, check, fmt_shape
+from grader.inside import datasets
 
 BATCH = 1000
 NOUNS = {"mnist": "digits", "fashion_mnist": "images"}

@@ -24,8 +24,8 @@ import numbers
 import re
 from typing import Any, Mapping
 
-from ..student_text import cut_at_word
-from .base import Outcome, a_type, check
+from grader.checks.base import Outcome, a_type, check
+from grader.student_text import cut_at_word
 
 SIMILAR = 0.75  # how close quoted text must be to an option's own text (typos, a missing word)
 LONGER = 10  # a choice longer than this many times the longest option's text (and than MIN_LONG) is not read
@@ -121,7 +121,8 @@ def choice(value: Any, params: Mapping[str, Any]) -> Outcome:
 
 
 def plain(value: Any) -> Any:
-    """A NumPy number or array as the Python number or list it holds (what the grader's export saves); else ``value``."""
+    """A NumPy number or array as the Python number or list it holds (what the grader's export saves); else
+    ``value``."""
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return value.tolist()
     return value

@@ -5,9 +5,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .. import datasets
-from ..errors import DatasetUnavailableError
-from .base import Outcome, check, fmt_shape, guard
+from grader.checks.base import Outcome, check, fmt_shape, guard
+from grader.errors import DatasetUnavailableError
+from grader.inside import datasets
 
 CHUNK = 4096
 GREY_TOLERANCE = 0.25  # of a grey level (0 to 255): float16 keeps a quarter of one

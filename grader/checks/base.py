@@ -5,8 +5,8 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..errors import SpecError
-from ..results import LayerRow
+from grader.errors import SpecError
+from grader.results import LayerRow
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class Outcome:
     passed: bool
     message: str
     details: tuple[LayerRow, ...] = ()
-    # One mistake costs once (``grader/scoring.py``): what this failure changes further on (``causes``), and, when
+    # One mistake costs once (``grader/grading/scoring.py``): what this failure changes further on (``causes``), and,
+    # when
     # every difference it found is such a change, what it follows from (``follows_from``).  A name that starts
     # with "@" is the submission's (the images' shape); any other is the evidence's own (a model's layer 3).
     causes: tuple[str, ...] = ()
@@ -62,7 +63,7 @@ def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunct
 
 
 def _register_all() -> None:
-    from . import accuracy, answers, arrays, callbacks, functions, models, otter_cases, training  # noqa: F401
+    from grader.checks import accuracy, answers, arrays, callbacks, functions, models, otter_cases, training  # noqa: F401
 
 
 def lookup(kind: str) -> tuple[str, CheckFunction]:

@@ -16,9 +16,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..inkernel import callback_hooks, epoch_end, one_callback
-from ..probes import ProbedCallback, case_builder, case_id
-from .base import Missing, Outcome, check, guard, with_article
+from grader.checks.base import Missing, Outcome, check, guard, with_article
+from grader.grading.probes import ProbedCallback, case_builder, case_id
+from grader.inside.inkernel import callback_hooks, epoch_end, one_callback
 
 UNDER = (0.5, 0.9, 0.97, 0.99)
 

@@ -2,7 +2,7 @@
 
 In the student's notebook the function is called right there, on the notebook's own example.  For the
 grader, the runner called it after the notebook's last cell on the grader's cases, held out until then
-(see ``grader.probes``); the answers are compared here with the instructor's reference (``references``: the
+(see ``grader.grading.probes``); the answers are compared here with the instructor's reference (``references``: the
 solution's reference cells, which this package does not hold), and a wrong answer is explained when the way it is
 wrong can be told: rounded sums here, the reference's own typical mistakes (a flipped filter, padding, averaging...)
 where the reference names them.
@@ -13,10 +13,10 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..probes import ProbedFunction, case_builder, case_id
-from ..student_text import one_line
-from .base import Missing, Outcome, check, guard
-from .references import Arrays, Reference, held_out_cases, reference
+from grader.checks.base import Missing, Outcome, check, guard
+from grader.checks.references import Arrays, Reference, held_out_cases, reference
+from grader.grading.probes import ProbedFunction, case_builder, case_id
+from grader.student_text import one_line
 
 TOLERANCE = 1e-6
 NOT_DONE = "not done yet"
@@ -35,7 +35,7 @@ def _example(params: Mapping[str, Any]) -> Arrays:
 
 def returned_nothing(function: Any) -> str:
     """Why a function that returned None gave no answer: the template's body still there, or no ``return``."""
-    from ..inkernel import still_placeholder
+    from grader.inside.inkernel import still_placeholder
 
     if still_placeholder(function):
         return f"{NOT_DONE}: its code still holds the placeholder ... (# YOUR CODE HERE)"
@@ -61,7 +61,8 @@ def _size(shape: tuple) -> str:
 
 def _matches(got: np.ndarray, expected: np.ndarray, tolerance: float) -> bool:
     return got.shape == expected.shape and np.issubdtype(got.dtype, np.number) and \
-        bool(np.allclose(got.astype(np.float64), expected, rtol=tolerance, atol=tolerance * max(1.0, np.abs(expected).max())))
+        bool(np.allclose(got.astype(np.float64), expected, rtol=tolerance,
+                         atol=tolerance * max(1.0, np.abs(expected).max())))
 
 
 @case_builder("function_example")
@@ -170,7 +171,7 @@ def reference_result(params: Mapping[str, Any]) -> np.ndarray:
 
 def _reference_steps(params: Mapping[str, Any]) -> tuple[np.ndarray, Reference, Arrays]:
     """The result, the last step's reference and its arguments."""
-    from .. import datasets
+    from grader.inside import datasets
 
     image_spec = params["image"]
     images, _ = datasets.load(image_spec["dataset"], image_spec["split"])

@@ -9,9 +9,9 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ..results import LayerRow
-from .base import Outcome, check, fmt_shape, guard
-from .network import LayerReport, describe, expected_layers, input_shape, plain
+from grader.checks.base import Outcome, check, fmt_shape, guard
+from grader.checks.network import LayerReport, describe, expected_layers, input_shape, plain
+from grader.results import LayerRow
 
 SETTING_WORDS = {"filters": "filters", "units": "units", "kernel_size": "kernel", "pool_size": "pool size",
                  "strides": "strides", "activation": "activation", "padding": "padding"}
@@ -275,7 +275,8 @@ def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
     got_loss = _loss_name(getattr(model, "loss", None))
     if "loss" in params and (got_loss or "").lower() != str(params["loss"]).lower():
         hint = ""
-        if (got_loss or "").lower() == "categorical_crossentropy" and params["loss"] == "sparse_categorical_crossentropy":
+        if (got_loss or "").lower() == "categorical_crossentropy" \
+                and params["loss"] == "sparse_categorical_crossentropy":
             hint = (" (the task keeps the labels as class numbers, 0 to 9, which the sparse loss takes; the plain one"
                     " takes one-hot vectors, made with to_categorical)")
         elif (got_loss or "").lower() in ("mse", "mean_squared_error"):
@@ -363,7 +364,7 @@ def activation_values(model: Any, params: Mapping[str, Any], other: Any = None) 
     import keras
     import numpy as np
 
-    from .. import datasets
+    from grader.inside import datasets
 
     if other is None:
         return Outcome(False, "the trained model to compare with is missing")

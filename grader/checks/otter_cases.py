@@ -1,11 +1,11 @@
 """An otter-grader test case, run by otter's own runner on the host, on the notebook's variables loaded as data
-(and a stand-in for each function of the notebook it calls: ``grader.otter_calls``)."""
+(and a stand-in for each function of the notebook it calls: ``grader.course.otter_calls``)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import SpecError
-from .base import Missing, Outcome, check
+from grader.checks.base import Missing, Outcome, check
+from grader.errors import SpecError
 
 
 @check("otter_case", "any")
@@ -16,7 +16,7 @@ def otter_case(value: Any, params: Mapping[str, Any], namespace: Mapping[str, An
     missing = [v for v in namespace.values() if isinstance(v, Missing)]
     if missing:
         return Outcome(False, missing[0].reason)
-    from ..otter import load_modules
+    from grader.course.otter import load_modules
 
     try:
         env = load_modules(list(params.get("uses", ())), namespace)
@@ -32,7 +32,7 @@ def otter_case(value: Any, params: Mapping[str, Any], namespace: Mapping[str, An
 
 
 def _run(case: Mapping[str, Any], env: dict[str, Any]) -> tuple[bool, str]:
-    from ..otter import run_cases, run_exception_case
+    from grader.course.otter import run_cases, run_exception_case
 
     question = str(case["question"])
     if case.get("format") == "exception":
@@ -41,7 +41,7 @@ def _run(case: Mapping[str, Any], env: dict[str, Any]) -> tuple[bool, str]:
 
 
 def _reason(case: Mapping[str, Any], output: str, public: bool) -> str:
-    from ..otter import failing_line, short_error
+    from grader.course.otter import failing_line, short_error
 
     said = str(case.get("failure_message") or "")
     error = short_error(output)

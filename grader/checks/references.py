@@ -4,7 +4,8 @@ A reference is the grader's own answer to a task that asks for a function (a con
 wrong answers it can name, and how it draws held-out cases.  None is written here: this package is what students
 install and what the sandbox can import, and a reference is an answer.  Each lives with the solution, in the code
 cells between the raw cells ``# BEGIN REFERENCES`` and ``# END REFERENCES`` of the solution notebook, which students
-never get.  Reading a solution notebook (``grader.source``) runs those cells and registers every ``Reference`` they
+never get.  Reading a solution notebook (``grader.course.source``) runs those cells and registers every ``Reference``
+they
 define under its variable's name, the name its checks give as ``reference``; the host's checks find it here.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..errors import SpecError
+from grader.errors import SpecError
 
 Arrays = tuple[np.ndarray, ...]
 MODULE_PREFIX = "grader_solution_references_"  # the name of a solution's reference cells as a module, and a hash

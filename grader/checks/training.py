@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import Missing, Outcome, check, guard
+from grader.checks.base import Missing, Outcome, check, guard
 
 
 @guard("history")

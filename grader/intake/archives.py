@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import IntakeError
+from grader.errors import IntakeError
 
 MAX_MEMBERS = 20_000
 MAX_MEMBER_BYTES = 512 * 2**20

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IntakeError
-from ..files import atomic_write_text
-from ..student_text import one_line
+from grader.errors import IntakeError
+from grader.files import atomic_write_text
+from grader.student_text import one_line
 
 CLASS_LIST = "roster.json"
 MAX_BYTES = 20 * 2**20

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from .archives import IGNORED_PARTS
-from .names import listed_name
+from grader.intake.archives import IGNORED_PARTS
+from grader.intake.names import listed_name
 
 GRADESCOPE_METADATA = "submission_metadata.yml"
 CANVAS_LAYOUT = "Canvas download"

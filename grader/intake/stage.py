@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IntakeError
-from ..files import atomic_write_bytes, atomic_write_text
-from .archives import IGNORED_PARTS, MAX_STUDENT_ARCHIVE_BYTES, extract
-from .layouts import CANVAS_LAYOUT, Candidate, canvas_original_stem, find
-from .names import listed_name, safe_key, unique_key
+from grader.errors import IntakeError
+from grader.files import atomic_write_bytes, atomic_write_text
+from grader.intake.archives import IGNORED_PARTS, MAX_STUDENT_ARCHIVE_BYTES, extract
+from grader.intake.layouts import CANVAS_LAYOUT, Candidate, canvas_original_stem, find
+from grader.intake.names import listed_name, safe_key, unique_key
 
 log = logging.getLogger(__name__)
 STAGED = "submissions"

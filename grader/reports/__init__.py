@@ -1,4 +1,4 @@
 """Reports made from stored results, without grading again: gradebooks, feedback, the instructor's report."""
-from .regenerate import ReportSummary, regenerate
+from grader.reports.regenerate import ReportSummary, regenerate
 
 __all__ = ["ReportSummary", "regenerate"]

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..files import atomic_write_csv
-from .standing import ClassStanding, points_cell
+from grader.files import atomic_write_csv
+from grader.reports.standing import ClassStanding, points_cell
 
 IDENTITY_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "Points Possible"

@@ -9,9 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..results import SubmissionResult
-from .feedback import graded_nothing
-from .roster import Roster
+from grader.reports.feedback import graded_nothing
+from grader.reports.roster import Roster
+from grader.results import SubmissionResult
 
 CHECK_CRASHED = "could not be checked"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

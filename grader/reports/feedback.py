@@ -8,8 +8,9 @@ import re
 import jinja2
 from markupsafe import Markup
 
-from ..results import CheckResult, SubmissionResult, lines_of
-from ..student_text import MAX_TEXT_CHARS, one_line, visible
+from grader.results import CheckResult, SubmissionResult, lines_of
+from grader.student_text import MAX_TEXT_CHARS, one_line, visible
+
 
 def points(got: float, most: float) -> str:
     return f"{got:g} / {most:g}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..assignment import Assignment
-from ..files import atomic_write_csv
-from .standing import ClassStanding, points_cell
+from grader.course.assignment import Assignment
+from grader.files import atomic_write_csv
+from grader.reports.standing import ClassStanding, points_cell
 
 COLUMNS = ("submission", "student", "points", "max_points", "review", "late_penalty", "final_points", "status",
            "reason", "user_id", "sis_user_id", "sis_login_id", "section", "file", "submitted_at", "due", "late")

@@ -11,12 +11,12 @@ from typing import Any, Mapping, Sequence
 import jinja2
 from markupsafe import Markup
 
-from ..results import SubmissionResult
-from . import similarity
-from .cohort import Cohort
-from .feedback import points, shown_in_html
-from .roster import Roster
-from .similarity import SimilarPairs
+from grader.reports import similarity
+from grader.reports.cohort import Cohort
+from grader.reports.feedback import points, shown_in_html
+from grader.reports.roster import Roster
+from grader.reports.similarity import SimilarPairs
+from grader.results import SubmissionResult
 
 GRADED, NOT_GRADABLE = "graded", "not gradable"
 

@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from ..errors import ReportError
-from ..files import atomic_write_text
+from grader.errors import ReportError
+from grader.files import atomic_write_text
 
 POLICY_FILE = "late_policy.json"
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(d|day|days|h|hour|hours|m|min|minutes?|s|sec|seconds?)?\s*$",

@@ -11,12 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from markupsafe import Markup  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402 - after choosing the backend
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from markupsafe import Markup  # noqa: E402
-
-from .cohort import Cohort, PassRate  # noqa: E402
+from grader.reports.cohort import Cohort, PassRate  # noqa: E402
 
 log = logging.getLogger(__name__)
 

@@ -14,31 +14,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from ..assignment import Assignment
-from ..batch import GRADEBOOK, RESULTS, read_results
-from ..errors import ReportError, SubmissionError
-from ..files import atomic_write_text
-from ..intake.classlist import ClassList, save_class_list
-from ..intake.stage import MANIFEST as SUBMISSIONS
-from ..intake.stage import staged_path
-from ..results import SubmissionResult
-from ..reviews.apply import Reviewed
-from ..submission import read_submission
-from . import similarity
-from .canvas import CANVAS_CSV, column_has_id, write_canvas_csv
-from .cohort import cohort
-from .feedback import feedback_html, feedback_markdown
-from .gradebook import write_gradebook
-from .html_report import report_html
-from .late import LatePolicy, save_policy
-from .plots import figures
-from .roster import Roster, load_roster
-from .standing import STATUSES, ClassStanding, Standing, class_standing, feedback_text, late_summary
+from grader.course.assignment import Assignment
+from grader.errors import ReportError, SubmissionError
+from grader.files import atomic_write_text
+from grader.grading.submission import read_submission
+from grader.intake.classlist import ClassList, save_class_list
+from grader.intake.stage import MANIFEST as SUBMISSIONS
+from grader.intake.stage import staged_path
+from grader.output_folder import FEEDBACK, GRADEBOOK, RESULTS, read_results
+from grader.reports import similarity
+from grader.reports.canvas import CANVAS_CSV, column_has_id, write_canvas_csv
+from grader.reports.cohort import cohort
+from grader.reports.feedback import feedback_html, feedback_markdown
+from grader.reports.gradebook import write_gradebook
+from grader.reports.html_report import report_html
+from grader.reports.late import LatePolicy, save_policy
+from grader.reports.plots import figures
+from grader.reports.roster import Roster, load_roster
+from grader.reports.standing import STATUSES, ClassStanding, Standing, class_standing, feedback_text, late_summary
+from grader.results import SubmissionResult
+from grader.reviews.apply import Reviewed
 
 log = logging.getLogger(__name__)
 REPORT = "report.html"
 GRADESCOPE = "gradescope"
-FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ def write_student_files(target: Path, key: str, standing: ClassStanding, name: s
 
 
 def _backup_reviews(out_dir: Path) -> None:
-    from ..reviews.store import backup_reviews
+    from grader.reviews.store import backup_reviews
 
     backup_reviews(out_dir)
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ..errors import IntakeError, ReportError
-from ..intake.layouts import CANVAS_LAYOUT  # the one layout whose user ids are Canvas's own
-from ..intake.stage import read_manifest
+from grader.errors import IntakeError, ReportError
+from grader.intake.layouts import CANVAS_LAYOUT  # the one layout whose user ids are Canvas's own
+from grader.intake.stage import read_manifest
 
 LATE_NOTE = "Canvas marks it LATE"  # how an intake before the ``late`` field said it
 

@@ -25,8 +25,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..errors import SubmissionError
-from ..submission import read_submission
+from grader.errors import SubmissionError
+from grader.grading.submission import read_submission
 
 log = logging.getLogger(__name__)
 

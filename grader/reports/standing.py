@@ -20,16 +20,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..assignment import Assignment
-from ..intake.classlist import ClassList, Enrolled, load_class_list
-from ..intake.layouts import CANVAS_LAYOUT
-from ..intake.stage import NOT_GRADABLE as UNMATCHED_NOT_GRADABLE
-from ..intake.stage import WRONG_FILE as UNMATCHED_WRONG_FILE
-from ..results import SubmissionResult
-from ..reviews.apply import Reviewed
-from ..reviews.apply import review_adjustments as reviewed_results
-from .late import LateInfo, LatePolicy, load_policy
-from .roster import Roster
+from grader.course.assignment import Assignment
+from grader.intake.classlist import ClassList, Enrolled, load_class_list
+from grader.intake.layouts import CANVAS_LAYOUT
+from grader.intake.stage import NOT_GRADABLE as UNMATCHED_NOT_GRADABLE
+from grader.intake.stage import WRONG_FILE as UNMATCHED_WRONG_FILE
+from grader.reports.late import LateInfo, LatePolicy, load_policy
+from grader.reports.roster import Roster
+from grader.results import SubmissionResult
+from grader.reviews.apply import Reviewed
+from grader.reviews.apply import review_adjustments as reviewed_results
 
 log = logging.getLogger(__name__)
 GRADED = "graded"

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..results import CheckResult, SubmissionResult, lines_of
-from ..spec import MANUAL, AssignmentSpec, TaskSpec
-from ..student_text import one_line
-from .store import PartReview, ReviewStore, SubmissionReview, check_part, fingerprint, manual_part
+from grader.results import CheckResult, SubmissionResult, lines_of
+from grader.reviews.store import PartReview, ReviewStore, SubmissionReview, check_part, fingerprint, manual_part
+from grader.spec import MANUAL, AssignmentSpec, TaskSpec
+from grader.student_text import one_line
 
 COMMENT_TITLE = "Reviewer's comment"
 
@@ -68,7 +68,7 @@ class Reviewed:
     def feedback_text(self) -> str:
         """The student's plain-text feedback (``feedback/<key>.txt``): the reviewer's comment after the total; a
         submission of which nothing was graded says why once, then each task's points (no line for every check)."""
-        from ..reports.feedback import graded_nothing  # (grader.reports imports this module)
+        from grader.reports.feedback import graded_nothing  # (grader.reports imports this module)
 
         result = self.result
         if graded_nothing(result):

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..batch import EXECUTED
+from grader.output_folder import EXECUTED
 
 log = logging.getLogger(__name__)
 MAX_FILE_BYTES = 64 * 1024 * 1024

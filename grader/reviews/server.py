@@ -19,16 +19,24 @@ from flask import Flask, abort, make_response, redirect, render_template, reques
 from markupsafe import Markup, escape
 from werkzeug.serving import make_server
 
-from ..assignment import Assignment
-from ..batch import read_results
-from ..reports.cohort import concerns_of
-from ..reports.feedback import points as points_text
-from ..reports.feedback import shown_in_html
-from ..reports.roster import Roster, load_roster
-from ..results import CheckResult
-from .apply import Reviewed, review_adjustments
-from .notebook_view import read_view
-from .store import PartReview, ReviewConflict, ReviewError, ReviewStore, check_part, fingerprint, manual_part
+from grader.course.assignment import Assignment
+from grader.output_folder import read_results
+from grader.reports.cohort import concerns_of
+from grader.reports.feedback import points as points_text
+from grader.reports.feedback import shown_in_html
+from grader.reports.roster import Roster, load_roster
+from grader.results import CheckResult
+from grader.reviews.apply import Reviewed, review_adjustments
+from grader.reviews.notebook_view import read_view
+from grader.reviews.store import (
+    PartReview,
+    ReviewConflict,
+    ReviewError,
+    ReviewStore,
+    check_part,
+    fingerprint,
+    manual_part,
+)
 
 log = logging.getLogger(__name__)
 COOKIE = "grader_review_token"

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from ..errors import GraderError
-from ..results import CheckResult
+from grader.errors import GraderError
+from grader.results import CheckResult
 
 log = logging.getLogger(__name__)
 DATABASE = "reviews.sqlite"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..spec import Limits
+from grader.spec import Limits
 
 # Where things are inside every sandbox.  Nothing here says "grading": the export folder is Jupyter's own
 # runtime folder (where every kernel's connection file goes), and the exports appear in it only when a
@@ -43,7 +43,7 @@ class SandboxOutcome:
 
 
 class Sandbox(abc.ABC):
-    """Runs ``python -m grader.runner`` on a job, isolated from the host."""
+    """Runs ``python -m grader.inside.runner`` on a job, isolated from the host."""
 
     name: str = "sandbox"
 

@@ -19,13 +19,23 @@ import sysconfig
 from pathlib import Path
 from typing import Callable
 
-from ..datasets import SANDBOX_FILES
-from ..errors import SandboxUnavailableError
-from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
-                   hard_timeout, job_line)
-from .gpu import GpuShare
-from .process import StartedProcess, kill_user_processes
-from .staging import ExportStaging, WorkStaging
+from grader.errors import SandboxUnavailableError
+from grader.inside.datasets import SANDBOX_FILES
+from grader.sandbox.base import (
+    GO,
+    INSIDE_EXPORT,
+    INSIDE_HOME,
+    INSIDE_WORKDIR,
+    Sandbox,
+    SandboxOutcome,
+    SandboxRun,
+    StartedRun,
+    hard_timeout,
+    job_line,
+)
+from grader.sandbox.gpu import GpuShare
+from grader.sandbox.process import StartedProcess, kill_user_processes
+from grader.sandbox.staging import ExportStaging, WorkStaging
 
 SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
 _RUNS = itertools.count()
@@ -76,7 +86,8 @@ def bwrap_argv(run: SandboxRun, python: str, gpu: GpuShare | None = None, slot: 
     argv = [find_bwrap(), "--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
             "--hostname", "localhost", *_system_args(),
             "--proc", "/proc", "--dev", "/dev",
-            *(a for device in (gpu.devices if gpu else ()) for a in ("--dev-bind", device, f"/dev/{Path(device).name}")),
+            *(a for device in (gpu.devices if gpu else ())
+              for a in ("--dev-bind", device, f"/dev/{Path(device).name}")),
             "--size", size, "--tmpfs", "/tmp",
             "--size", size, "--tmpfs", "/home"]
     for root in python_roots():
@@ -93,7 +104,7 @@ def bwrap_argv(run: SandboxRun, python: str, gpu: GpuShare | None = None, slot: 
              "--setenv", "PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
              "--setenv", "TF_CPP_MIN_LOG_LEVEL", "2",
              *(a for name, value in (gpu.environment(slot) if gpu else {}).items() for a in ("--setenv", name, value)),
-             python, "-m", "grader.runner"]
+             python, "-m", "grader.inside.runner"]
     return argv
 
 

@@ -25,20 +25,36 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..errors import SandboxUnavailableError
-from .base import (GO, INSIDE_EXPORT, INSIDE_HOME, INSIDE_WORKDIR, Sandbox, SandboxOutcome, SandboxRun, StartedRun,
-                   hard_timeout, job_line)
-from .bubblewrap import DATASETS, cpu_set
-from .process import StartedProcess
-from .staging import ExportStaging
+from grader.errors import SandboxUnavailableError
+from grader.sandbox.base import (
+    GO,
+    INSIDE_EXPORT,
+    INSIDE_HOME,
+    INSIDE_WORKDIR,
+    Sandbox,
+    SandboxOutcome,
+    SandboxRun,
+    StartedRun,
+    hard_timeout,
+    job_line,
+)
+from grader.sandbox.bubblewrap import DATASETS, cpu_set
+from grader.sandbox.process import StartedProcess
+from grader.sandbox.staging import ExportStaging
 
 log = logging.getLogger(__name__)
 
 IMAGE = "localhost/notebook-grader:latest"
 RUNNER_LABEL = "notebook-grader.runner-hash"
 # What the container runs, and what decides the format of what it writes (scripts/build-image.sh has the same list).
-RUNNER_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/runner.py",
-                "grader/exporter.py", "grader/inkernel.py", "grader/protocol.py", "grader/datasets.py")
+RUNNER_BASE = ("Dockerfile", ".dockerignore", "pyproject.toml", "grader/__init__.py", "grader/errors.py")
+
+
+def runner_files(root: Path) -> list[str]:
+    """What the container runs, and the format of what it writes: the image's recipe and everything under
+    ``grader/inside/`` (the same list as scripts/build-image.sh's ``runner_hash``)."""
+    return [*RUNNER_BASE, *sorted(p.relative_to(root).as_posix() for p in (root / "grader" / "inside").rglob("*.py")
+                                  if "__pycache__" not in p.parts)]
 RUN_LABEL = "notebook-grader.run"  # on the host only: labels are not visible inside the container
 BATCH_LABEL = "notebook-grader.batch"  # which batch made it: a batch started again removes what a killed one left
 NAME_PREFIX = "nb-"
@@ -132,7 +148,7 @@ def check_image(engine: Engine, image: str) -> None:
         raise SandboxUnavailableError(f"{engine.name} does not work: {exc}") from None
     if done.returncode != 0:
         raise SandboxUnavailableError(f"the image {image} is not built ({engine.name}): run scripts/build-image.sh")
-    expected = source_hash(names=RUNNER_FILES)
+    expected = source_hash(names=runner_files(REPO_ROOT)) if (REPO_ROOT / "Dockerfile").is_file() else None
     if expected is not None and done.stdout.strip() != expected:
         raise SandboxUnavailableError(f"the image {image} is out of date with the grader's runner:"
                                       " run scripts/build-image.sh")
@@ -154,7 +170,7 @@ def inside_command() -> list[str]:
            "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2"}
     script = (f"set -e; umask 022; ulimit -c 0; mkdir -p {INSIDE_WORKDIR} {INSIDE_HOME}/.keras/datasets && {links}; "
               f"cp -R {INSIDE_INPUT}/. {INSIDE_WORKDIR}/; cd {INSIDE_WORKDIR}; "
-              f"exec env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} python -m grader.runner")
+              f"exec env -i {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} python -m grader.inside.runner")
     return ["sh", "-c", script]
 
 
@@ -167,7 +183,8 @@ def container_argv(engine: Engine, image: str, name: str, run: SandboxRun, expor
     owner = "U,notmpcopyup" if engine.name == "podman" else f"uid={uid},gid={gid}"
     fresh = ",notmpcopyup" if engine.name == "podman" else ""
     return engine.argv(
-        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1", *(["--label", f"{BATCH_LABEL}={batch}"] if batch else []),
+        "run", "--rm", "-i", "--name", name, "--label", f"{RUN_LABEL}=1",
+        *(["--label", f"{BATCH_LABEL}={batch}"] if batch else []),
         "--network", "none", "--hostname", "localhost",
         "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
         "--cpus", str(len(cpus)), "--cpuset-cpus", ",".join(str(c) for c in cpus),

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SandboxUnavailableError
+from grader.errors import SandboxUnavailableError
 
 CONTROL_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 _GPU_DEVICE = re.compile(r"nvidia(\d+)$")

@@ -1,6 +1,6 @@
 """Running a command with a wall-clock limit and a disk budget, killing its whole process group at the end.
 
-Its standard output is the runner's channel (``grader/protocol.py``), read whole up to a limit; its standard
+Its standard output is the runner's channel (``grader/inside/protocol.py``), read whole up to a limit; its standard
 error is its log, of which only the tail is kept."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Callable, Sequence
 
-from .base import SandboxOutcome
+from grader.sandbox.base import SandboxOutcome
 
 LOG_TAIL_BYTES = 8000
 POLL_S = 0.5

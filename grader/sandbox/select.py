@@ -12,11 +12,11 @@ import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from ..errors import SandboxUnavailableError
-from .base import Sandbox
+from grader.errors import SandboxUnavailableError
+from grader.sandbox.base import Sandbox
 
 if TYPE_CHECKING:
-    from .gpu import GpuShare
+    from grader.sandbox.gpu import GpuShare
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "", gpu: 
     if name == "bubblewrap":
         return _bubblewrap(cpu_slot)
     if name == "gradescope-container":
-        from ..gradescope import GradescopeSandbox
+        from grader.sandbox.gradescope import GradescopeSandbox
 
         return GradescopeSandbox(cpu_slot=cpu_slot)
     try:
@@ -55,7 +55,7 @@ def choose_sandbox(name: str = "auto", cpu_slot: int = 0, batch: str = "", gpu: 
 @lru_cache(maxsize=1)
 def _gpu_share():
     """This machine's GPUs, once its students' TensorFlow is known to use them (asked once per process)."""
-    from .gpu import check_tensorflow_has_cuda, find_gpus
+    from grader.sandbox.gpu import check_tensorflow_has_cuda, find_gpus
 
     share = find_gpus()
     check_tensorflow_has_cuda(sys.executable)
@@ -63,12 +63,12 @@ def _gpu_share():
 
 
 def _container(cpu_slot: int, batch: str) -> Sandbox:
-    from .container import ContainerSandbox
+    from grader.sandbox.container import ContainerSandbox
 
     return ContainerSandbox(cpu_slot=cpu_slot, batch=batch)
 
 
 def _bubblewrap(cpu_slot: int, gpu: "GpuShare | None" = None) -> Sandbox:
-    from .bubblewrap import BubblewrapSandbox
+    from grader.sandbox.bubblewrap import BubblewrapSandbox
 
     return BubblewrapSandbox(cpu_slot=cpu_slot, gpu=gpu)

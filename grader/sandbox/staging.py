@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from ..untrusted import copy_wanted_files
+from grader.untrusted import copy_wanted_files
 
 log = logging.getLogger(__name__)
 MAX_FILES = 100_000  # files and folders a staged folder may hold (each costs the host memory, even empty)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import datasets
 from grader.checks.accuracy import model_accuracy
+from grader.inside import datasets
 
 PARAMS = {"dataset": "mnist", "split": "test", "scale": 255, "min_accuracy": 0.8}
 

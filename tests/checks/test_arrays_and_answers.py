@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import datasets
 from grader.checks.answers import choice, choice_format, number, number_format, shape, shape_format
 from grader.checks.arrays import array_matches_dataset, array_range, array_shape
+from grader.inside import datasets
 
 MATCH = {"dataset": "fashion_mnist", "split": "test", "scale": 255}
 

@@ -12,8 +12,8 @@ from grader.checks.base import Missing
 from grader.checks.callbacks import callback_form, callback_stops, stop_cases
 from grader.checks.functions import function_example, function_matches, hidden_cases
 from grader.checks.training import figure_shown, training_stopped
-from grader.probes import ProbedCallback, ProbedFunction, case_id
-from grader.source import read_source
+from grader.course.source import read_source
+from grader.grading.probes import ProbedCallback, ProbedFunction, case_id
 
 REPO = Path(__file__).resolve().parents[2]
 BY_HAND = REPO / "solutions" / "by_hand" / "by_hand.ipynb"
@@ -211,9 +211,9 @@ def probed_in_kernel(value, tmp_path):
     """The callback variable probed by the code the runner sends to the kernel, read back as the grader reads it."""
     import json
 
-    from grader.evidence import ExportFolder
-    from grader.inkernel import probe_callback
-    from grader.probes import load_probe
+    from grader.grading.evidence import ExportFolder
+    from grader.grading.probes import load_probe
+    from grader.inside.inkernel import probe_callback
     from grader.spec import CheckSpec, TaskSpec
 
     folder = tmp_path / "exports" / "callback" / "probes" / "callbacks"

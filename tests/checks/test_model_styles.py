@@ -7,10 +7,10 @@ import pytest
 
 from grader.checks.models import activation_outputs, activation_values, model_compile, model_layers, model_shapes
 from grader.checks.network import describe
-from grader.evidence import load_model
-from grader.check_report import PASSED
-from grader.inkernel import save_model
+from grader.grading.evidence import load_model
+from grader.inside.inkernel import save_model
 from grader.student import check
+from grader.student.check_report import PASSED
 
 STRUCTURE_CHECKS = (("model_layers", model_layers), ("model_shapes", model_shapes),
                     ("model_compile", model_compile))
@@ -139,8 +139,8 @@ def cnn_params(assignment, kind):
 
 
 def assert_full_marks(model, assignment):
-    for kind, check in STRUCTURE_CHECKS:
-        outcome = check(model, cnn_params(assignment, kind))
+    for kind, structure_check in STRUCTURE_CHECKS:
+        outcome = structure_check(model, cnn_params(assignment, kind))
         assert outcome.passed, f"{kind}: {outcome.message}"
 
 

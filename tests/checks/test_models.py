@@ -200,7 +200,7 @@ def _task(name, *checks):
 def test_the_shapes_a_wrong_layer_changes_cost_nothing_more(assignment, keras, make_model):
     """32 filters where the task asks 64: the layer check counts it; the shapes and counts that change with that
     layer are said, and cost nothing more.  A shape wrong on its own still costs."""
-    from grader.scoring import score_task
+    from grader.grading.scoring import score_task
 
     L = keras.layers
     task = _task("cnn", ("model_layers", "model", 2, cnn_params(assignment, "model_layers")),
@@ -224,7 +224,7 @@ def test_a_model_built_for_the_images_it_was_given_is_not_charged_for_their_shap
     input_shape=(28, 28), as its data is, loses nothing more.  A model built for another shape still costs."""
     import numpy as np
 
-    from grader.scoring import score_task
+    from grader.grading.scoring import score_task
 
     L = keras.layers
     data = _task("prepare", ("array_shape", "training_images", 1, {"shape": [None, 28, 28, 1]}))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader import datasets
 from grader.checks.arrays import images_of_one_class
+from grader.inside import datasets
 
 PARAMS = {"dataset": "fashion_mnist", "split": "train", "count": 5}
 

@@ -14,14 +14,14 @@ import pytest
 
 from grader.checks import references
 from grader.checks.functions import function_example
+from grader.course.leaks import reference_lines
+from grader.course.source import read_source
 from grader.errors import SpecError
-from grader.evidence import load_task_evidence
-from grader.inkernel import probe_function
-from grader.leaks import reference_lines
-from grader.probes import probe_cases
-from grader.protocol import EXPORTS, PROBES
-from grader.scoring import score_task
-from grader.source import read_source
+from grader.grading.evidence import load_task_evidence
+from grader.grading.probes import probe_cases
+from grader.grading.scoring import score_task
+from grader.inside.inkernel import probe_function
+from grader.inside.protocol import EXPORTS, PROBES
 
 REPO = Path(__file__).resolve().parents[2]
 BY_HAND = REPO / "solutions" / "by_hand" / "by_hand.ipynb"
@@ -45,7 +45,7 @@ import grader, grader.checks
 from grader.checks.base import lookup
 
 lookup("function_matches")  # imports every check module
-names = ["grader.inkernel", "grader.probes", "grader.live_checks", "grader.student"]
+names = ["grader.inside.inkernel", "grader.grading.probes", "grader.student.live_checks", "grader.student"]
 names += [m.name for m in pkgutil.iter_modules(grader.checks.__path__, "grader.checks.")]
 cases = json.loads(sys.stdin.read())
 found = []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.checks.base import Missing
-from grader.scoring import run_check
+from grader.grading.scoring import run_check
 from grader.spec import CheckSpec
 
 CHECK = CheckSpec(kind="training_stopped", evidence="history", points=2,

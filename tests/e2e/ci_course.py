@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 
 from . import tiny
 

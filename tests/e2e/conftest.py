@@ -53,7 +53,7 @@ def without_times(result: SubmissionResult) -> dict:
 
 def job_for(assignment, notebook: Path, sandbox: str = "bubblewrap"):
     """A batch worker's job (``GradingJob``) for ``notebook``, keyed by the file's name."""
-    from grader.workers import GradingJob, assignment_reference
+    from grader.batch.workers import GradingJob, assignment_reference
 
     return GradingJob(key=notebook.stem, notebook=str(notebook), assignment=assignment_reference(assignment),
                       assignment_sha256="-", grader_version="-", sandbox=sandbox,
@@ -109,7 +109,7 @@ class Listener:
 @pytest.fixture(scope="session")
 def tiny_assignment(tmp_path_factory):
     """The tiny NumPy-only assignment of the sandbox suites."""
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     from . import tiny
 

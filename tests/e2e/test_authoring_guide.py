@@ -8,7 +8,7 @@ import json
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 from grader.results import SubmissionResult
 
 from ..guide import write_example

@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.batch import scratch_root
-from grader.cache import folder_digest
+from grader.batch.cache import folder_digest
+from grader.batch.run import scratch_root
 from grader.results import GRADER_FAILED, SubmissionResult
 
 from . import batch_downloads as dl
@@ -39,7 +39,7 @@ def counts(done: subprocess.CompletedProcess) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def own_tiny(tmp_path_factory):
     """A copy of the tiny assignment of this module's own, which a test edits."""
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     from . import tiny
 
@@ -162,7 +162,7 @@ def test_a_batch_killed_with_sigkill_resumes_where_it_stopped(own_tiny, download
     victim = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     scratch = str(scratch_root(out))
-    checker = f"grader.checker {own_tiny.solution_path}"
+    checker = f"grader.grading.checker {own_tiny.solution_path}"
     try:
         # Killed while the slow student's notebook runs: two results written, one grading under way.
         wait_for(lambda: len(list((out / "results").glob("*.json"))) >= 2 and processes_mentioning(scratch)

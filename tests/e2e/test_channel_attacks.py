@@ -26,7 +26,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 @pytest.fixture(scope="module")
 def channel_assignment(tmp_path_factory):
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     course = load_assignment(attacks_module.write_solution(tmp_path_factory.mktemp("channel")))
     course.write_student_files()

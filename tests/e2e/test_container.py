@@ -55,7 +55,7 @@ def fingerprint(*folders: Path) -> dict[str, str]:
 def export_mounts(out: Path | None = None) -> list[str]:
     """The staged mounts left: of the batch writing into ``out`` when given (another run on this machine, killed,
     may have left its own), else any."""
-    from grader.batch import scratch_root
+    from grader.batch.run import scratch_root
 
     where = f"{scratch_root(out)}/" if out is not None else ""
     with open("/proc/self/mounts") as mounts:
@@ -299,7 +299,7 @@ def test_a_batch_killed_mid_container_leaves_no_container_once_started_again(san
     import sys
     import time
 
-    from grader.batch import batch_id
+    from grader.batch.run import batch_id
 
     from . import batch_downloads as dl
     from .test_batch_scale import counts, wait_for
@@ -342,7 +342,7 @@ def test_the_next_container_starts_while_one_runs(sandbox, tiny_assignment, tmp_
     import threading
     import time
 
-    from grader.workers import LocalPool
+    from grader.batch.workers import LocalPool
 
     from .conftest import job_for, slow_and_quick
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 
 from . import notebooks as nbs
 from .conftest import check_result, points_by_task, read_results, run_cli, task

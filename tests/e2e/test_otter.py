@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
-from grader.otter import OtterAssignment
+from grader.course.assignment import load_assignment
+from grader.course.otter import OtterAssignment
 
 from . import notebooks as nbs
 from .conftest import grade_one

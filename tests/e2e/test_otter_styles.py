@@ -10,8 +10,8 @@ import sys
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
-from grader.otter import OtterAssignment
+from grader.course.assignment import load_assignment
+from grader.course.otter import OtterAssignment
 
 from . import otter_masters as om
 from .conftest import read_results, run_cli

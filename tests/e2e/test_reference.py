@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 
 from . import notebooks as nbs
 from .conftest import grade_one, run_cli

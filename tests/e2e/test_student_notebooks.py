@@ -9,7 +9,7 @@ import jupytext
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 from grader.intake.stage import read_manifest
 
 from . import notebooks as nbs

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.reviews.store import PartReview, ReviewStore, fingerprint
 from grader.results import SubmissionResult
+from grader.reviews.store import PartReview, ReviewStore, fingerprint
 
 from . import batch_downloads as dl
 from .conftest import run_cli

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.checker import ChecksTooSlow, ResidentChecker
-from grader.grade import Executed, check_executed
+from grader.batch.workers import LocalPool, Worker, assignment_reference, default_workers
+from grader.grading.checker import ChecksTooSlow, ResidentChecker
+from grader.grading.grade import Executed, check_executed
 from grader.results import GRADER_FAILED, SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
-from grader.workers import LocalPool, Worker, assignment_reference, default_workers
 
 from . import notebooks as nbs
 from .conftest import job_for, slow_and_quick, without_times
@@ -111,7 +111,7 @@ def test_checks_past_their_time_limit_fail_that_submission_only_and_are_not_trie
 def test_grader_grade_s_checks_have_a_time_limit_too(tiny_assignment, executed, tmp_path):
     """``grader grade`` checks in a checker process of its own: past ``check_timeout_s`` the student gets a result
     that says so (the slow checks of a huge model can no longer hold the grader for tens of minutes)."""
-    from grader.grade import grade_submission
+    from grader.grading.grade import grade_submission
     from grader.sandbox.select import choose_sandbox
 
     limits = replace(tiny_assignment.spec.limits, check_timeout_s=0.001)

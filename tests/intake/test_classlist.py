@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 
 from grader.errors import IntakeError
-from grader.intake.classlist import CANVAS, GRADESCOPE, PLAIN, Enrolled, load_class_list, read_class_list, \
-    save_class_list
+from grader.intake.classlist import (
+    CANVAS,
+    GRADESCOPE,
+    PLAIN,
+    Enrolled,
+    load_class_list,
+    read_class_list,
+    save_class_list,
+)
 
 CANVAS_EXPORT = """Student,ID,SIS User ID,SIS Login ID,Section,Lab 1 (4242),Current Score
     Points Possible,,,,,15.00,

@@ -9,11 +9,11 @@ from pathlib import Path
 import nbformat
 
 from grader.checks.base import Missing
+from grader.grading.scoring import score_task
+from grader.grading.submission import read_submission
 from grader.results import GRADER_FAILED as GRADER_FAILED_PREFIX
 from grader.results import CheckResult, LayerRow, SubmissionResult, TaskResult
-from grader.scoring import score_task
 from grader.spec import TaskSpec
-from grader.submission import read_submission
 
 from ..e2e.test_course import CONVOLVE_BODY, NOTES_LOOPS, POOL_BODY
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.course.assignment import load_assignment
 from grader.reports import regenerate
 
 from .builders import class_notebooks, class_results, write_out_dir

@@ -9,8 +9,8 @@ import unicodedata
 
 from click.testing import CliRunner
 
-from grader.batch import write_result
 from grader.cli import main
+from grader.output_folder import write_result
 from grader.reports import regenerate
 from grader.student_text import CONTROL_CATEGORIES, JOINERS
 

@@ -2,7 +2,7 @@
 left alone."""
 from __future__ import annotations
 
-from grader.reports.similarity import MAX_PAIRS, answer_code, given_code, similar_pairs
+from grader.reports.similarity import answer_code, given_code, similar_pairs
 
 from .builders import class_notebooks
 

@@ -7,8 +7,15 @@ import json
 from grader.intake.classlist import ClassList, Enrolled
 from grader.reports.late import LatePolicy, policy_from
 from grader.reports.roster import load_roster
-from grader.reports.standing import GRADED, NO_SUBMISSION, NOT_GRADABLE, WRONG_FILE, class_standing, late_summary, \
-    name_forms
+from grader.reports.standing import (
+    GRADED,
+    NO_SUBMISSION,
+    NOT_GRADABLE,
+    WRONG_FILE,
+    class_standing,
+    late_summary,
+    name_forms,
+)
 from grader.reviews.store import PartReview, ReviewStore, fingerprint
 
 from .builders import by_hand_result, intake_entry

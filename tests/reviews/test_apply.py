@@ -93,8 +93,8 @@ def test_review_adjustments_reads_the_store_once_for_all(tmp_path):
 
 
 def test_a_notebook_nothing_of_which_was_graded_says_it_once():
-    from grader.grade import zero_result
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
+    from grader.grading.grade import zero_result
 
     course = load_assignment("by_hand")
     raw = zero_result(course.student_notebook_path, course, "bubblewrap", "the notebook could not be read: not JSON",

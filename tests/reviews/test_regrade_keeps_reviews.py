@@ -8,8 +8,8 @@ import json
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
-from grader.batch import read_results
+from grader.course.assignment import load_assignment
+from grader.output_folder import read_results
 from grader.reviews.apply import review_adjustments
 from grader.reviews.store import BACKUP, ReviewStore
 

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from grader.batch import read_results
+from grader.output_folder import read_results
 from grader.reviews.apply import review_adjustments
 from grader.reviews.server import CSP
 from grader.reviews.store import ReviewStore

@@ -6,8 +6,16 @@ from contextlib import closing
 
 import pytest
 
-from grader.reviews.store import (BACKUP, DATABASE, SCHEMA_VERSION, PartReview, ReviewConflict, ReviewError,
-                                  ReviewStore, backup_reviews)
+from grader.reviews.store import (
+    BACKUP,
+    DATABASE,
+    SCHEMA_VERSION,
+    PartReview,
+    ReviewConflict,
+    ReviewError,
+    ReviewStore,
+    backup_reviews,
+)
 
 
 def part(points=2.0, reason="partly right", comment="", task="pool", name="check:0"):

@@ -80,7 +80,7 @@ def test_without_root_the_caller_runs_inside(tmp_path, monkeypatch):
 
 def test_the_runner_starts_in_a_clean_environment():
     script = inside_command()[2]
-    assert "exec env -i " in script and script.endswith("python -m grader.runner")
+    assert "exec env -i " in script and script.endswith("python -m grader.inside.runner")
     environment = script.split("exec env -i ", 1)[1].rsplit(" python", 1)[0]
     assert "grad" not in environment.lower()
     assert sorted(item.split("=")[0] for item in environment.split()) == [
@@ -96,7 +96,7 @@ def test_the_inside_script_runs_in_a_shell(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("option, names", [("--hash", None), ("--runner-hash", container.RUNNER_FILES)])
+@pytest.mark.parametrize("option, names", [("--hash", None), ("--runner-hash", container.runner_files(container.REPO_ROOT))])
 def test_the_hashes_match_the_build_script(option, names):
     done = subprocess.run(["bash", str(container.REPO_ROOT / "scripts" / "build-image.sh"), option],
                           capture_output=True, text=True, timeout=60)

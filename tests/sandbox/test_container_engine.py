@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 
 import pytest
@@ -73,7 +72,7 @@ def test_a_missing_image_says_how_to_build_it():
 def test_an_image_of_other_sources_is_refused():
     with pytest.raises(SandboxUnavailableError, match="out of date"):
         check_image(FakeEngine(0, "0123\n"), "localhost/x")
-    check_image(FakeEngine(0, container.source_hash(names=container.RUNNER_FILES) + "\n"), "localhost/x")
+    check_image(FakeEngine(0, container.source_hash(names=container.runner_files(container.REPO_ROOT)) + "\n"), "localhost/x")
 
 
 def test_a_container_past_its_time_is_removed(monkeypatch):

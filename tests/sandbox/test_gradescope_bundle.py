@@ -8,9 +8,10 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
+from grader.bundle.gradescope import write_bundle
 from grader.cli import main
 from grader.errors import SandboxUnavailableError
-from grader.gradescope import GradescopeSandbox, write_bundle
+from grader.sandbox.gradescope import GradescopeSandbox
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_the_bundle_holds_what_gradescope_runs(bundle):
     assert names[:3] == ["setup.sh", "run_autograder", "pyproject.toml"]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "solutions/fashion_cnn/fashion_cnn.ipynb" in names
-    assert "grader/runner.py" in names and "grader/gradescope.py" in names
+    assert "grader/inside/runner.py" in names and "grader/bundle/gradescope.py" in names
     assert not [n for n in names if n.startswith(("tests/", "assignments/", "benchmarks/")) or "__pycache__" in n]
     assert "--sandbox gradescope-container --gradescope \"$RESULTS/results.json\"" in run_autograder
     assert "LIMITS=(--notebook-timeout 900)" in run_autograder
@@ -67,7 +68,7 @@ def test_the_gradescope_sandbox_refuses_outside_gradescope(tmp_path, monkeypatch
 def test_an_otter_assignment_has_a_bundle_too(tmp_path):
     """``grader gradescope conv_arithmetic`` once failed: the otter assignment's interface differed (a method where
     the others have a property); both are a ``Course`` now (tests/test_assignment.py)."""
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     bundle = write_bundle(load_assignment("conv_arithmetic"), tmp_path, [], with_datasets=False)
     with zipfile.ZipFile(bundle) as archive:

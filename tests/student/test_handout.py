@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from grader.course.handout import find_handout, notebook_path
+from grader.course.leaks import find_leaks
 from grader.errors import SpecError
-from grader.handout import find_handout, notebook_path
-from grader.leaks import find_leaks
 
 
 def test_hidden_checks_are_named_by_kind_only(tiny_assignment, tmp_path):

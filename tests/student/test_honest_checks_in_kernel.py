@@ -1,6 +1,6 @@
 """check() and check_all() in a real kernel say only what they checked: a training cell that raised, a history
 deleted, a model made again after training are "not ready for the grader", never "all passed" alone; and the
-live check reads what the README promises (a subclassed model, a capital letter with an option's text, images
+live check reads what docs/students.md promises (a subclassed model, a capital letter with an option's text, images
 divided by 255 twice, a task name mistyped)."""
 from __future__ import annotations
 

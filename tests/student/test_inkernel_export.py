@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from grader.checks.answers import number, shape
-from grader.evidence import EXPORTS, load_task_evidence
-from grader.inkernel import _tagged, export_task
+from grader.grading.evidence import EXPORTS, load_task_evidence
+from grader.inside.inkernel import _tagged, export_task
 from grader.spec import TaskSpec
 
 

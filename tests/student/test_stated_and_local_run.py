@@ -1,5 +1,5 @@
-"""The parts of ``grader submit`` that need no kernel: what the task text states (``grader/stated.py``), the limits
-a run on the student's machine applies (``grader/local_run.py``), the line a saved traceback points at."""
+"""The parts of ``grader submit`` that need no kernel: what the task text states (``grader/course/stated.py``), the limits
+a run on the student's machine applies (``grader/student/local_run.py``), the line a saved traceback points at."""
 from __future__ import annotations
 
 import json
@@ -7,14 +7,14 @@ import json
 import nbformat
 import pytest
 
+from grader.course.generate import public_checks_json
+from grader.course.source import read_source
+from grader.course.stated import read_stated, stated_checks, states
 from grader.errors import SpecError
-from grader.generate import public_checks_json
-from grader.handin import saved_cells, saved_errors
-from grader.local_run import local_job, local_limits
 from grader.sandbox.base import INSIDE_EXPORT, INSIDE_WORKDIR, SandboxRun
-from grader.source import read_source
 from grader.spec import Limits
-from grader.stated import read_stated, stated_checks, states
+from grader.student.handin import saved_cells, saved_errors
+from grader.student.local_run import local_job, local_limits
 
 from .conftest import REPO
 
@@ -127,7 +127,7 @@ def test_stopping_a_run_stops_the_kernel_it_started_in_a_session_of_its_own():
     import sys
     import time
 
-    from grader.local_run import stop_tree
+    from grader.student.local_run import stop_tree
 
     code = ("import subprocess, sys, time\n"
             "kernel = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"

@@ -153,7 +153,7 @@ def test_fashion_cnn_below_the_accuracies_its_text_states(assignment, tmp_path):
 def test_mnist_callback_whose_callback_never_fired(tmp_path):
     """Trained one epoch on 1,000 digits, the callback never fires and the accuracy is far below the text's; the
     reference, trained as the task says, is ready."""
-    from grader.assignment import load_assignment
+    from grader.course.assignment import load_assignment
 
     course = load_assignment("mnist_callback")
     nb = replace(course.reference_submission(), "model.fit(training_images, training_labels, epochs=10,",
@@ -179,8 +179,8 @@ def test_mnist_callback_whose_callback_never_fired(tmp_path):
 
 def test_the_stated_checks_given_to_students_hold_no_answer():
     """What public_checks.json states is what the task text states: the thresholds, never an answer."""
-    from grader.assignment import load_assignment
-    from grader.stated import STATED_PARAMS, read_stated
+    from grader.course.assignment import load_assignment
+    from grader.course.stated import STATED_PARAMS, read_stated
 
     for name in ("fashion_cnn", "mnist_callback", "lenet5", "by_hand"):
         text = (REPO / "assignments" / name / "public_checks.json").read_text()

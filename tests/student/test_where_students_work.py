@@ -1,4 +1,4 @@
-"""Where students work: a plain ``python`` run of the notebook exported as a script, and the README's one-line
+"""Where students work: a plain ``python`` run of the notebook exported as a script, and docs/students.md's one-line
 install in a fresh virtual environment followed by a check."""
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_a_plain_python_run_of_the_exported_notebook(student_folder, tmp_path):
 
 @pytest.mark.slow
 def test_the_one_line_install_in_a_fresh_environment(student_folder, tmp_path):
-    """The README's line, with the wheel an instructor builds (``pip wheel --no-deps .``): a real fresh venv."""
+    """docs/students.md's line, with the wheel an instructor builds (``pip wheel --no-deps .``): a real fresh venv."""
     wheels = tmp_path / "wheels"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(wheels), str(REPO)], capture_output=True, text=True, timeout=600)

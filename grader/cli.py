@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -519,6 +520,12 @@ def review(out_dir: Path, assignment: str, port: int, backup_only: bool) -> None
         _fail(exc if isinstance(exc, GraderError) else GraderError(str(exc)))
         return
     say(f"review page (Ctrl+C stops it): {server.url}")
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # also where SIGINT came ignored (a command started in the background)
+
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

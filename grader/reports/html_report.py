@@ -172,7 +172,7 @@ the other's and at least {{ min_tokens }} tokens are shared: a renamed copy shar
 the by-hand assignment under 25%. Students linked by similar pairs are one group (one entry), its closest pair side by
 side. Similar code is a reason to look, not a proof: answers the task dictates (a given architecture) can be close.</p>
 {% for c in pairs.clusters %}{% set p = c.shown %}<section class="pair-block">
-{% if c.members|length > 2 %}<h3>{{ c.members|map("extract", names)|join(", ") }}: {{ c.pairs|length }} similar pairs</h3>
+{% if c.members|length > 2 %}<h3>{% for m in c.members %}{{ names[m] }}{% if not loop.last %}, {% endif %}{% endfor %}: {{ c.pairs|length }} similar pairs</h3>
 <ul>{% for a, b, share in c.pairs %}<li>{{ names[a] }} and {{ names[b] }}: {{ "%d"|format(share * 100) }}%</li>{% endfor %}</ul>
 <p>The closest pair:</p>{% endif %}
 <h3>{{ names[p.first] }} and {{ names[p.second] }}:

@@ -8,9 +8,11 @@ import time
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader.inside.protocol import decode_report
-from grader.inside.runner import run
+from grader.inside.runner import CappedClient, collapse_redraws, run
 
 
 def write_job(tmp_path, *sources, cell_timeout=5, notebook_timeout=60, tasks=(), max_output=100_000, probes=(),
@@ -151,6 +153,20 @@ def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
     assert not (out / "status.json").exists() and not (out / "executed.ipynb").exists()
 
 
+def test_the_kernel_s_own_output_stays_in_the_runner_and_only_its_tail_reaches_the_log(tmp_path):
+    """What the kernel writes on its descriptors 1 and 2 (here 20 MB, then a last line) goes through a pipe the runner
+    drains, never through the runner's own streams: through a container engine, megabytes of log delayed the
+    report past the container's end.  The log gets its tail and its size; the report comes whole."""
+    job, out = write_job(tmp_path, "import os\nfor _ in range(20):\n    os.write(1, b'{' * 2**20)\n"
+                                   "os.write(2, b'the last line\\n')", "x = 1")
+    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stderr) < 100_000 and done.stderr.rstrip().endswith("the last line")
+    assert "the kernel's output: " in done.stderr
+    assert statuses(decode_report(done.stdout.encode(), 2**30)) == ["ok", "ok"]
+
+
 PROBED_TASK = {
     "name": "hand", "title": "by hand",
     "exports": {"convolve": "function", "stopper": "callback", "pictures": "figure"},
@@ -270,6 +286,18 @@ def test_progress_bars_are_stored_as_shown_and_grade_alike_at_any_speed(tmp_path
     assert len(executed.cells[0].outputs) == 1
     assert statuses(status) == ["ok", "error", "ok", "ok"] and status.truncated_output_cells == ()
     assert status.figures == {"look": {"seen": 1}}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab\r\b\n", max_size=12), min_size=1, max_size=12))
+def test_writes_merged_one_by_one_are_stored_as_the_whole_text_shows(pieces):
+    """Each write meets only the stream's open line (the lines before it are final), so that a cell of thousands of
+    writes costs each write its own length, not the stream's: stored, they are what the whole text shows."""
+    client = CappedClient(nbformat.v4.new_notebook(), max_output_bytes=10**6)
+    outs = [nbformat.v4.new_output("stream", name="stdout", text=collapse_redraws(pieces[0]))]
+    for piece in pieces[1:]:
+        client._extend_stream(outs, piece, 0)
+    assert outs[0]["text"] == collapse_redraws("".join(pieces))
 
 
 def test_past_the_cap_pictures_count_errors_show_and_the_cut_is_said(tmp_path):

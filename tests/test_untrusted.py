@@ -77,6 +77,40 @@ def test_hostile_json_is_refused_by_name(text, words):
         parse_json(text, JsonLimits(max_bytes=10**7))
 
 
+@FUZZ
+@given(JSON)
+def test_what_strings_quote_never_counts_as_values(value):
+    """The count made before parsing is of commas and brackets outside strings: a value within the limit parses,
+    whatever its strings quote (an executed notebook's printed lists, escaped quotes)."""
+    text = json.dumps({"quoted": json.dumps(value) + '\\", [{' * 50, "value": value})
+    entries = sum(max(len(v), 1) for v in walk(json.loads(text)) if isinstance(v, (dict, list)))
+    assert parse_json(text, JsonLimits(max_bytes=10**8, max_depth=100, max_entries=entries + 1))["value"] == value
+
+
+def walk(value):
+    yield value
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        yield from walk(item)
+
+
+def test_a_report_whose_notebook_printed_braces_and_commas_is_read():
+    """A notebook that printed 400,000 braces and commas (a flood, a long printed list) made its whole report
+    unreadable: the pictures and cell statuses were lost, and points with them."""
+    notebook = json.dumps({"cells": [{"outputs": [{"text": "{" * 200_000 + ", " * 200_000}]}]})
+    report = encode_report({"cells": [{"index": 1, "status": "ok"}], "stopped": None}, {"hand": {"pictures": 1}},
+                           notebook)
+    decoded = decode_report(report, 2**24)
+    assert decoded is not None and dict(decoded.figures) == {"hand": {"pictures": 1}} and decoded.notebook == notebook
+
+
+@pytest.mark.parametrize("text", ['"' + '\\"' * 2_000_000, '\\"' * 2_000_000, '"' * 4_000_001, '["a\\'])
+def test_unclosed_strings_are_refused_in_one_pass(text):
+    """Counting outside strings never rescans from each quote: a text of millions of (escaped) quotes that never
+    closes is refused at once, not after hours."""
+    with pytest.raises(EvidenceError, match="not valid JSON"):
+        parse_json(text, JsonLimits(max_bytes=10**8, max_entries=10))
+
+
 def npy_bytes(shape, dtype="<f8", body: bytes | None = None) -> bytes:
     buffer = io.BytesIO()
     np.lib.format.write_array_header_1_0(buffer, {"descr": dtype, "fortran_order": False, "shape": tuple(shape)})

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +43,7 @@ IOPUB_QUEUE = 200_000  # messages the runner's side of IOPub holds before ZeroMQ
 PR_SET_DUMPABLE = 4
 PROBE_TIMEOUT_S = 15
 STARTUP_TIMEOUT_S = 120
+KERNEL_LOG_TAIL = 16_384  # bytes of the kernel's own output the runner's log keeps
 
 
 class CappedClient(NotebookClient):
@@ -149,7 +151,8 @@ class CappedClient(NotebookClient):
     def _extend_stream(self, outs: list, text: str, cell_index: int) -> None:
         last = outs[-1]
         before = len(last["text"])
-        merged = collapse_redraws(last["text"] + text)
+        done = last["text"].rfind("\n") + 1  # the lines before are final: only the open line meets the redraws
+        merged = last["text"][:done] + collapse_redraws(last["text"][done:] + text)
         grown = len(merged) - before
         if self.output_bytes + grown > self.max_output_bytes:
             self._cut_note(outs, cell_index).add("stream", len(text))
@@ -351,7 +354,9 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
         exports[task["name"]] = _export(client, task, export_dir)
         return Stopped.KERNEL_DIED.value if exports[task["name"]] == StepOutcome.KERNEL_DIED.value else None
 
-    with client.setup_kernel(stdin=subprocess.DEVNULL):
+    output = KernelOutput()
+    with client.setup_kernel(**output.launch_options()):
+        output.close()
         warmed = _warm_imports(client, list(job.get("warm_imports", ())))
         kernel_seconds = time.monotonic() - began
         if wait_for_go is not None:
@@ -384,6 +389,7 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
             probes[probe["variable"]] = _probe(client, probe, export_dir)
             if probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
                 stopped = Stopped.KERNEL_DIED.value
+    output.log()
     replayed: list[str] = []
     if stopped in (Stopped.KERNEL_DIED.value, Stopped.STUCK_AFTER_TIMEOUT.value):
         replayed = probe_afresh(job, nb, export_dir, exports, probes, deadline)
@@ -392,6 +398,46 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
               "warm_imports": warmed, "replayed": replayed,
               "truncated_output_cells": sorted(client.truncated_cells)}
     return encode_report(status, figures, nbformat.writes(nb))
+
+
+class KernelOutput:
+    """The kernel's own standard output and error (what ``os.write(1, ...)``, C libraries and TensorFlow's logs
+    write, not what Jupyter shows): a pipe the runner drains as fast as it is written, keeping only its tail for
+    its log.  Never the runner's own streams: through a container engine, megabytes on the log can delay the
+    runner's report past the container's end, and the engine drops what it had not forwarded by then."""
+
+    def __init__(self, keep: int = KERNEL_LOG_TAIL) -> None:
+        self.keep = keep
+        self.tail = bytearray()
+        self.total = 0
+        read, self.write_end = os.pipe()  # not inheritable: only the kernel gets the write end, as its 1 and 2
+        self.thread = threading.Thread(target=self._drain, args=(read,), daemon=True)
+        self.thread.start()
+
+    def _drain(self, read: int) -> None:
+        with os.fdopen(read, "rb", buffering=0) as stream:
+            for chunk in iter(lambda: stream.read(1 << 16), b""):
+                self.total += len(chunk)
+                self.tail += chunk
+                del self.tail[:-self.keep]
+
+    def launch_options(self) -> dict[str, Any]:
+        return {"stdin": subprocess.DEVNULL, "stdout": self.write_end, "stderr": self.write_end}
+
+    def close(self) -> None:
+        """The kernel has its copy: the runner's is closed, so the pipe ends when the kernel's processes do."""
+        if self.write_end >= 0:
+            os.close(self.write_end)
+            self.write_end = -1
+
+    def log(self, wait_s: float = 1.0) -> None:
+        """Its tail on the runner's log (a process the kernel left may hold the pipe open: not waited for)."""
+        self.close()
+        self.thread.join(wait_s)
+        if self.total:
+            sys.stderr.write(f"--- the kernel's output: {self.total} bytes, the last {len(self.tail)} ---\n")
+            sys.stderr.write(bytes(self.tail).decode("utf-8", "replace") + "\n")
+            sys.stderr.flush()
 
 
 class DeepIOPubClient(AsyncKernelClient):
@@ -432,7 +478,9 @@ def probe_afresh(job: dict, nb: Any, export_dir: Path, exports: dict[str, str], 
         nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:last + 1]
         if cell.cell_type == "code" and cell.source.strip()])
     client = new_client(replay, job, export_dir, max_output_bytes=0)
-    with client.setup_kernel(stdin=subprocess.DEVNULL):
+    output = KernelOutput()
+    with client.setup_kernel(**output.launch_options()):
+        output.close()
         _warm_imports(client, list(job.get("warm_imports", ())))
         for index, cell in enumerate(replay.cells):
             remaining = deadline - time.monotonic()

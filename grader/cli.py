@@ -1,4 +1,8 @@
-"""The command line: a thin click layer over the library, one function per verb."""
+"""The command line: a thin click layer over the library, one function per verb.
+
+The commands read their options, call the library and say what it did; the library decides (scoring rules,
+defaults, what a batch writes). A ``GraderError`` from any command is said once, by the group: ``GraderGroup``.
+"""
 from __future__ import annotations
 
 import json
@@ -7,11 +11,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
+from grader.ci.course_ci import DEFAULT_GRADER_REF, DEFAULT_IMAGE
 from grader.course.assignment import load_assignment
-from grader.errors import GraderError
+from grader.course.layout import COURSE_ENV, course_root
+from grader.defaults import SIMILARITY_THRESHOLD
+from grader.errors import GraderError, SpecError
 from grader.sandbox.select import CHOICES as SANDBOXES
 from grader.student.local_run import SUBMIT_SANDBOXES
 from grader.student_text import MAX_TEXT_CHARS, one_line, visible_lines
@@ -125,28 +133,40 @@ def limit_args(cell_timeout, notebook_timeout, memory_mb) -> list[str]:
     return args
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
-@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), envvar="GRADER_COURSE",
-              help="the course folder, with solutions/ and assignments/ (default: the working folder when it has"
-                   " solutions/, else the grader's own course)")
-def main(verbose: bool, course: Path | None) -> None:
-    """Autograder for Keras notebook assignments."""
-    if course is not None:
-        os.environ["GRADER_COURSE"] = str(course.resolve())  # every command, and the workers it starts, see it
-    handler = logging.StreamHandler()
-    handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
-
-
-def _fail(exc: GraderError) -> None:
-    from grader.errors import SpecError
-
+def _fail(exc: GraderError) -> NoReturn:
+    """Say why a command cannot do what was asked, on standard error, and end with exit code 2."""
     if isinstance(exc, SpecError) and "\n" in str(exc):  # a specification's mistakes, one a line (controls shown)
         click.echo(visible_lines(f"error: {exc}"), err=True)
     else:
         say(f"error: {exc}", err=True)
     sys.exit(2)
+
+
+class GraderGroup(click.Group):
+    """The commands' one error wrapper: a ``GraderError`` that any command raises (a course, a file or a machine
+    that cannot do what was asked) is said as one error line with exit code 2, never as a traceback."""
+
+    group_class = type  # its groups (``grader docs``) are GraderGroups too
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            _fail(exc)
+
+
+@click.group(cls=GraderGroup)
+@click.option("-v", "--verbose", is_flag=True, help="log what the grader does")
+@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path), envvar=COURSE_ENV,
+              help="the course folder, with solutions/ and assignments/ (default: the working folder when it has"
+                   " solutions/, else the grader's own course)")
+def main(verbose: bool, course: Path | None) -> None:
+    """Autograder for Keras notebook assignments."""
+    if course is not None:
+        os.environ[COURSE_ENV] = str(course.resolve())  # every command, and the workers it starts, see it
+    handler = logging.StreamHandler()
+    handler.setFormatter(VisibleFormatter("%(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 @main.group()
@@ -165,9 +185,10 @@ def check_kinds(guide: Path | None) -> None:
         click.echo(reference_text(), nl=False)
         return
     try:
-        guide.write_text(with_reference(guide.read_text()))
-    except ValueError as exc:
-        _fail(GraderError(str(exc)))
+        text = with_reference(guide.read_text())
+    except ValueError as exc:  # the guide lacks the markers the reference goes between
+        raise GraderError(str(exc)) from exc
+    guide.write_text(text)
     say(f"wrote the check kinds into {guide}")
 
 
@@ -189,12 +210,8 @@ def cli_reference(out: Path | None) -> None:
 @click.argument("assignment")
 def generate(assignment: str) -> None:
     """Write the student notebook and public checks of ASSIGNMENT from its solution notebook."""
-    try:
-        course = load_assignment(assignment)
-        for path in course.write_student_files():
-            say(f"wrote {path}")
-    except GraderError as exc:
-        _fail(exc)
+    for path in load_assignment(assignment).write_student_files():
+        say(f"wrote {path}")
 
 
 @main.command()
@@ -213,18 +230,14 @@ def generate(assignment: str) -> None:
 def grade(submission: Path, assignment: str, sandbox: str, json_out: Path | None, gradescope: Path | None,
           keep: Path | None, cpu_slot: int, quiet: bool, gpu: bool, cell_timeout, notebook_timeout, memory_mb) -> None:
     """Grade one SUBMISSION notebook."""
-    from grader.grading.checker import CPU_ONLY
+    from grader.grading.checker import measure_on_the_cpu
     from grader.grading.grade import grade_submission
     from grader.sandbox.select import choose_sandbox
 
-    os.environ.update(CPU_ONLY)  # this process's checks measure on the CPU, as a batch's checker does
-    try:
-        course = load_assignment(assignment)
-        result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot, gpu=gpu),
-                                  limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb), keep=keep)
-    except GraderError as exc:
-        _fail(exc)
-        return
+    measure_on_the_cpu()  # this process's checks measure on the CPU, as a batch's checker does
+    course = load_assignment(assignment)
+    result = grade_submission(submission, course, choose_sandbox(sandbox, cpu_slot, gpu=gpu),
+                              limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb), keep=keep)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.to_dict(), indent=1))
@@ -262,13 +275,9 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
     from grader.batch.run import grade_folder
     from grader.sandbox.select import choose_sandbox
 
-    try:
-        course = load_assignment(assignment)
-        class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
-        used = choose_sandbox(sandbox, gpu=gpu and not scheduler)  # a cluster's workers ask their own machines
-    except GraderError as exc:
-        _fail(exc)
-        return
+    course = load_assignment(assignment)
+    class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
+    used = choose_sandbox(sandbox, gpu=gpu and not scheduler)  # a cluster's workers ask their own machines
     bar = tqdm(total=0, unit="notebook", dynamic_ncols=True)
 
     def plan(to_grade: int, reused: int, where: str) -> None:
@@ -283,15 +292,13 @@ def batch(source: Path, assignment: str, out_dir: Path, sandbox: str, workers: i
         bar.update(1)
 
     try:
-        summary = grade_folder(source, course, out_dir, sandbox=used.name, workers=workers, redo=redo,
-                               progress=progress, limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
-                               scheduler=scheduler, gpu=gpu,
-                               on_plan=plan, only=only, class_list=class_list, policy=policy)
-    except GraderError as exc:
-        bar.close()
-        _fail(exc)
-        return
-    bar.close()
+        summary = grade_folder(source, course, out_dir,
+                               sandbox=used.name, workers=workers, redo=redo, progress=progress,
+                               limits=limits_of(course, cell_timeout, notebook_timeout, memory_mb),
+                               scheduler=scheduler, gpu=gpu, on_plan=plan, only=only, class_list=class_list,
+                               policy=policy)
+    finally:
+        bar.close()  # before any error is said, so that the bar does not cut its line
     manifest = summary.manifest
     if summary.cleaned:
         say(f"removed what an interrupted batch left: {', '.join(summary.cleaned)}")
@@ -349,19 +356,20 @@ def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str
 
     Exit codes: 0 valid (no unaccepted change); 1 not valid (or grades would change); 2 the command cannot run.
     """
-    from grader.grading.checker import CPU_ONLY
+    from grader.grading.checker import measure_on_the_cpu
 
     if every == bool(assignment):
-        _fail(GraderError("name one ASSIGNMENT, or --all"))
+        raise GraderError("name one ASSIGNMENT, or --all")
     if against is not None and (every or seeds > 1 or files_only):
-        _fail(GraderError("--against compares one ASSIGNMENT's grades: not with --all, --seeds or --files-only"))
+        raise GraderError("--against compares one ASSIGNMENT's grades: not with --all, --seeds or --files-only")
     if against is None and (sample or accept or drift_out or workers):
-        _fail(GraderError("--sample, --accept, --drift-out and --workers go with --against"))
-    os.environ.update(CPU_ONLY)  # thresholds are measured on the CPU, as the grader measures them
+        raise GraderError("--sample, --accept, --drift-out and --workers go with --against")
+    measure_on_the_cpu()  # thresholds are measured on the CPU, as the grader measures them
     if against is not None:
+        assert assignment is not None  # (--against goes without --all, so with one ASSIGNMENT)
         _validate_against(assignment, against, sandbox, sample, accept, drift_out, workers)
         return
-    from grader.ci.course_ci import course_root, summary_table, validate_course
+    from grader.ci.course_ci import summary_table, validate_course
     from grader.ci.junit import write_junit
     from grader.ci.validate import validate as run_validation
     from grader.sandbox.select import choose_sandbox
@@ -381,19 +389,16 @@ def validate(assignment: str | None, every: bool, files_only: bool, sandbox: str
     def prefix(report) -> str:
         return f"{report.assignment}: " if every else ""
 
-    try:
-        if every:
-            reports = validate_course(course_root(), None if files_only else (lambda: choose_sandbox(sandbox)),
-                                      seeds=seeds, record=not no_record, on_report=show)
-        else:
-            reports = [run_validation(load_assignment(assignment), None if files_only else choose_sandbox(sandbox),
-                                      execute=not files_only, seeds=seeds, record=not no_record)]
-            show(reports[0])
-        if junit:
-            say(f"JUnit report: {write_junit(reports, junit)}")
-    except GraderError as exc:
-        _fail(exc)
-        return
+    if every:
+        reports = validate_course(course_root(), None if files_only else (lambda: choose_sandbox(sandbox)),
+                                  seeds=seeds, record=not no_record, on_report=show)
+    else:
+        assert assignment is not None  # (checked above: one ASSIGNMENT, or --all)
+        reports = [run_validation(load_assignment(assignment), None if files_only else choose_sandbox(sandbox),
+                                  execute=not files_only, seeds=seeds, record=not no_record)]
+        show(reports[0])
+    if junit:
+        say(f"JUnit report: {write_junit(reports, junit)}")
     if every:
         say_lines(summary_table(reports))
     ok = all(r.ok for r in reports)
@@ -406,14 +411,9 @@ def _validate_against(assignment: str, against: Path, sandbox: str, sample: int 
     from grader.ci.drift import drift, read_accepted
     from grader.files import atomic_write_text
 
-    try:
-        course = load_assignment(assignment)
-        report = drift(course, against, sandbox=sandbox, sample=sample,
-                       accepted=read_accepted(accept) if accept else None, workers=workers,
-                       progress=lambda key, result: say(f"regraded {key}: {result.points:g}/{result.max_points:g}"))
-    except GraderError as exc:
-        _fail(exc)
-        return
+    report = drift(load_assignment(assignment), against, sandbox=sandbox, sample=sample,
+                   accepted=read_accepted(accept) if accept else None, workers=workers,
+                   progress=lambda key, result: say(f"regraded {key}: {result.points:g}/{result.max_points:g}"))
     for line in report.lines():
         say(line)
     if drift_out:
@@ -427,8 +427,8 @@ def _validate_against(assignment: str, against: Path, sandbox: str, sample: int 
 @click.argument("course", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("."))
 @click.option("--grader-source", required=True, help="the grader's git repository (its URL), which CI installs and"
               " whose Dockerfile builds the grading image")
-@click.option("--grader-ref", default="main", show_default=True, help="the branch or tag of it to use")
-@click.option("--image", default="localhost/notebook-grader:latest", show_default=True,
+@click.option("--grader-ref", default=DEFAULT_GRADER_REF, show_default=True, help="the branch or tag of it to use")
+@click.option("--image", default=DEFAULT_IMAGE, show_default=True,
               help="the grading image's name (with --pull: a registry's image)")
 @click.option("--pull", is_flag=True, help="pull the image from its registry instead of building it")
 @click.option("--force", is_flag=True, help="write over CI files already there")
@@ -437,11 +437,8 @@ def ci_init(course: Path, grader_source: str, grader_ref: str, image: str, pull:
     Actions and GitLab CI files that run it and publish its JUnit report."""
     from grader.ci.course_ci import write_ci_files
 
-    try:
-        for path in write_ci_files(course, grader_source, grader_ref, image, pull, force):
-            say(f"wrote {path}")
-    except GraderError as exc:
-        _fail(exc)
+    for path in write_ci_files(course, grader_source, grader_ref, image, pull, force):
+        say(f"wrote {path}")
 
 
 @main.command()
@@ -454,13 +451,8 @@ def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, 
     """Write Gradescope's autograder bundle for ASSIGNMENT (setup.sh, run_autograder, grader, solution)."""
     from grader.bundle.gradescope import write_bundle
 
-    try:
-        course = load_assignment(assignment)
-        path = write_bundle(course, out_dir, limit_args(cell_timeout, notebook_timeout, memory_mb),
-                            with_datasets=not no_datasets)
-    except GraderError as exc:
-        _fail(exc)
-        return
+    path = write_bundle(load_assignment(assignment), out_dir, limit_args(cell_timeout, notebook_timeout, memory_mb),
+                        with_datasets=not no_datasets)
     say(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MB): upload it as the assignment's autograder")
 
 
@@ -470,26 +462,20 @@ def gradescope(assignment: str, out_dir: Path, no_datasets: bool, cell_timeout, 
 @click.option("--to", "to", type=click.Path(file_okay=False, path_type=Path), help="write here (default: OUT_DIR)")
 @click.option("--canvas-column", help='the Canvas gradebook column, as Canvas names it: "Name (id)"'
                                       " (default: the assignment's name)")
-@click.option("--similarity-threshold", type=click.FloatRange(0, 1), default=None,
-              help="share of answer code in common that flags a pair (default 0.6)")
+@click.option("--similarity-threshold", type=click.FloatRange(0, 1), default=SIMILARITY_THRESHOLD,
+              help=f"share of answer code in common that flags a pair (default {SIMILARITY_THRESHOLD:g})")
 @term_options
 def report(out_dir: Path, assignment: str, to: Path | None, canvas_column: str | None,
-           similarity_threshold: float | None, roster: Path | None, late_policy: Path | None, due, grace, per_day,
+           similarity_threshold: float, roster: Path | None, late_policy: Path | None, due, grace, per_day,
            zero_after, extensions) -> None:
     """Make every report again from the stored results in OUT_DIR, without grading: gradebook.csv, canvas.csv,
     gradescope/*/results.json, feedback/*.txt, .html and .md, report.html."""
     needs_grading_extra("copydetect")
     from grader.reports import regenerate
-    from grader.reports.similarity import THRESHOLD
 
-    try:
-        class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
-        summary = regenerate(out_dir, load_assignment(assignment), to=to, canvas_column=canvas_column,
-                             threshold=THRESHOLD if similarity_threshold is None else similarity_threshold,
-                             class_list=class_list, policy=policy)
-    except GraderError as exc:
-        _fail(exc)
-        return
+    class_list, policy = term_inputs(roster, late_policy, due, grace, per_day, zero_after, extensions)
+    summary = regenerate(out_dir, load_assignment(assignment), to=to, canvas_column=canvas_column,
+                         threshold=similarity_threshold, class_list=class_list, policy=policy)
     for warning in summary.warnings:
         say(f"warning: {warning}", err=True)
     shown = f" (the {summary.similar_shown} most similar shown)" \
@@ -516,9 +502,8 @@ def review(out_dir: Path, assignment: str, port: int, backup_only: bool) -> None
             say(f"reviews copied to {copy}" if copy else f"no reviews in {out_dir} yet")
             return
         server = review_server(out_dir, load_assignment(assignment), port)
-    except (GraderError, OSError) as exc:
-        _fail(exc if isinstance(exc, GraderError) else GraderError(str(exc)))
-        return
+    except OSError as exc:  # the port taken, the reviews unreadable: said as the grader's errors are
+        raise GraderError(str(exc)) from exc
     say(f"review page (Ctrl+C stops it): {server.url}")
 
     def stop(signum: int, frame: object) -> None:
@@ -553,16 +538,11 @@ def submit(notebook: Path, dry_run: bool, sandbox: str, out_dir: Path | None) ->
     read; 4 --dry-run in a sandbox (named with --sandbox) that this machine lacks.
     """
     from grader.course.handout import find_handout
-    from grader.grading.checker import CPU_ONLY
+    from grader.grading.checker import measure_on_the_cpu
     from grader.student.handin import submit as hand_in
 
     if dry_run:
-        os.environ.update(CPU_ONLY)  # what the task text states is measured on the CPU, as the grader measures it
-    try:
-        report = hand_in(notebook, find_handout(notebook.resolve()), run=dry_run, sandbox_name=sandbox,
-                         out_dir=out_dir)
-    except GraderError as exc:
-        _fail(exc)
-        return
+        measure_on_the_cpu()  # what the task text states is measured on the CPU, as the grader measures it
+    report = hand_in(notebook, find_handout(notebook.resolve()), run=dry_run, sandbox_name=sandbox, out_dir=out_dir)
     say_lines(str(report))
     sys.exit(int(report.status))

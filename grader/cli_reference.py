@@ -120,7 +120,9 @@ def _anchor(path: str) -> str:
 def reference_text(group: click.Command | None = None) -> str:
     """The whole reference, Markdown: a list of the commands, then a section for each."""
     if group is None:
-        from grader.cli import main as group
+        from grader.cli import main
+
+        group = main
     docs = command_docs(group)
     index = [f"- [`{d.path}`](#{_anchor(d.path)}): {d.help.split('. ')[0].rstrip('.')}" for d in docs[1:]]
     body = "\n".join(_section(d) for d in docs)

@@ -49,5 +49,5 @@ def test_a_folder_imports_nothing_above_its_layer(folder):
 
 def test_the_top_level_holds_only_the_shared_vocabulary_and_the_command_line():
     top = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert top == ["__init__", "__main__", "cli", "cli_reference", "errors", "files", "output_folder", "results",
-                   "spec", "student_text", "untrusted"]
+    assert top == ["__init__", "__main__", "cli", "cli_reference", "defaults", "errors", "files", "output_folder",
+                   "results", "spec", "student_text", "untrusted"]

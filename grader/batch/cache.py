@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.errors import DatasetUnavailableError
 from grader.inside import datasets
 from grader.results import GRADER_FAILED
@@ -60,7 +60,7 @@ def grader_version() -> str:
     return f"{version}+{folder_digest([PACKAGE_ROOT], ('.py',), leave_out=('reports',))[:16]}"
 
 
-def assignment_digest(assignment: Assignment) -> str:
+def assignment_digest(assignment: Course) -> str:
     """The solution's folder (notebook, thresholds, data) and the students' files."""
     return folder_digest([assignment.solution_path.parent, assignment.student_dir])
 

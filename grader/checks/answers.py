@@ -159,6 +159,7 @@ def number_format(value: Any, params: Mapping[str, Any]) -> Outcome:
     number, problem = read_number(value)
     if problem:
         return Outcome(False, problem)
+    assert number is not None  # read_number gives the number wherever it finds no problem
     if params.get("integer") and number != int(number):
         return Outcome(False, f"{number:g} is not a whole number: the answer is a whole number")
     return Outcome(True, f"{number:g} is a number")
@@ -169,6 +170,7 @@ def number(value: Any, params: Mapping[str, Any]) -> Outcome:
     got, problem = read_number(value)
     if problem:
         return Outcome(False, problem)
+    assert got is not None  # read_number gives the number wherever it finds no problem
     expected = float(params["expected"])
     tolerance = float(params.get("tolerance", 0))
     if abs(got - expected) <= tolerance:
@@ -229,6 +231,7 @@ def shape_format(value: Any, params: Mapping[str, Any]) -> Outcome:
     shape, problem = read_shape(value, length)
     if problem:
         return Outcome(False, problem)
+    assert shape is not None  # read_shape gives the shape wherever it finds no problem
     form = _form_problem(shape, length) if length is not None else None
     if form:
         return Outcome(False, form)
@@ -243,6 +246,7 @@ def shape(value: Any, params: Mapping[str, Any]) -> Outcome:
     got, problem = read_shape(value, len(expected))
     if problem:
         return Outcome(False, problem)
+    assert got is not None  # read_shape gives the shape wherever it finds no problem
     if got == expected or (params.get("ignore_channels") and got == expected[:-1]):
         return Outcome(True, "correct")
     return Outcome(False, _form_problem(got, len(expected)) or f"{_shown(got)} is not the right answer")

@@ -130,20 +130,21 @@ def compare_layers(found: Sequence[LayerReport], expected: Sequence[Mapping[str,
     lines: list[str] = []
     rows: list[LayerRow] = []
     for i, j in _pairs(found, expected):
-        got = found[i] if i is not None else None
         if j is None:
-            lines.append(f"layer {i + 1}: unexpected {got.class_name} layer")
-            rows.append(LayerRow(str(i + 1), "(none)", _size_text(got), False))
+            if i is not None:  # a layer found that no expected one pairs with (a pair holds at least one of the two)
+                lines.append(f"layer {i + 1}: unexpected {found[i].class_name} layer")
+                rows.append(LayerRow(str(i + 1), "(none)", _size_text(found[i]), False))
             continue
         want = expected[j]
         keys = _setting_keys(want)
         want_text = _layer_text(_class_text(want["class"]), want, keys, want=True)
-        if got is None:
+        if i is None:
             where = f"after layer {j} ({_class_text(expected[j - 1]['class'])})" if j else "first"
             lines.append(f"missing layer: expected {_class_text(want['class'])} {where}"
                          f" (layer {j + 1} of {len(expected)})")
             rows.append(LayerRow(f"missing ({j + 1} of {len(expected)})", want_text, "(none)", False))
             continue
+        got = found[i]
         if not _class_matches(want["class"], got.class_name):
             lines.append(f"layer {i + 1}: expected {_class_text(want['class'])}, found {got.class_name}")
             rows.append(LayerRow(str(i + 1), want_text, _size_text(got), False))
@@ -219,7 +220,7 @@ SHAPE_KEEPING = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDrop
 @check("model_shapes", "keras_model")
 def model_shapes(model: Any, params: Mapping[str, Any]) -> Outcome:
     found = describe(model)
-    shapes = [tuple(s) for s in params.get("output_shapes", ())]
+    shapes: list[tuple[Any, ...] | None] = [tuple(s) for s in params.get("output_shapes", ())]
     counts = list(params.get("params", ()))
     lines = []
     expected_layers = max(len(shapes), len(counts))

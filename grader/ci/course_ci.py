@@ -22,8 +22,10 @@ from grader.ci.validate import (
     validate,
 )
 from grader.course.assignment import load_assignment
+from grader.course.layout import CourseLayout, course_root
 from grader.errors import GraderError
 from grader.sandbox.base import Sandbox
+from grader.sandbox.container import IMAGE
 
 log = logging.getLogger(__name__)
 TABLE_STEPS = ((READ, "read"), (IN_SYNC, "in sync"), (NO_LEAKS, "no leaks"), (RECORDED, "recorded"),
@@ -31,19 +33,9 @@ TABLE_STEPS = ((READ, "read"), (IN_SYNC, "in sync"), (NO_LEAKS, "no leaks"), (RE
 MARKS = {"passed": "ok", FAILED: "FAIL", SKIPPED: "-"}
 
 
-def course_root(explicit: Path | None = None) -> Path:
-    """The course folder: the one given, else ``grader --course DIR``'s, else the current folder when it holds
-    solutions/, else the grader's own (``grader.course.assignment.course_root``)."""
-    from grader.course.assignment import course_root as chosen
-
-    return chosen(explicit)
-
-
 def course_assignment_names(root: Path) -> list[str]:
     """Every assignment of the course at ``root``: a solution notebook at solutions/<name>/<name>.ipynb."""
-    from grader.course.assignment import assignment_names
-
-    return assignment_names(root)
+    return CourseLayout(course_root(root)).assignment_names()
 
 
 def validate_course(root: Path, sandbox: Callable[[], Sandbox] | None, seeds: int = 1, record: bool = True,
@@ -107,18 +99,19 @@ class CiFiles:
 
 CI_FILES = (CiFiles("grader-ci.sh", "ci/grader-ci.sh"), CiFiles("github.yml", ".github/workflows/grader.yml"),
             CiFiles("gitlab-ci.yml", ".gitlab-ci.yml"))
-DEFAULT_IMAGE = "localhost/notebook-grader:latest"
+DEFAULT_IMAGE = IMAGE  # the grading image, as the container sandbox names it
+DEFAULT_GRADER_REF = "main"
 
 
 def ci_template(name: str) -> str:
     return resources.files("grader").joinpath("templates", "ci", name).read_text()
 
 
-def write_ci_files(course: Path, grader_source: str, grader_ref: str = "main", image: str = DEFAULT_IMAGE,
+def write_ci_files(course: Path, grader_source: str, grader_ref: str = DEFAULT_GRADER_REF, image: str = DEFAULT_IMAGE,
                    pull: bool = False, force: bool = False) -> list[Path]:
     """Write the course's CI files into ``course`` (a course repository: solutions/ and assignments/); a file
     already there is left as it is unless ``force``."""
-    if not (course / "solutions").is_dir():
+    if not CourseLayout(course).is_course():
         raise GraderError(f"{course} has no solutions/ folder: is it a course repository?")
     try:
         version = metadata.version("notebook-grader")

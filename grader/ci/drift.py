@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.errors import BatchError, GraderError
 from grader.results import GRADER_FAILED, SubmissionResult
 
@@ -162,7 +162,7 @@ def sample_keys(keys: Iterable[str], count: int | None) -> list[str]:
     return sorted(sorted(keys, key=lambda k: hashlib.sha256(k.encode()).hexdigest())[:max(0, count)])
 
 
-def drift(assignment: Assignment, out_dir: Path, sandbox: str = "auto", sample: int | None = None,
+def drift(assignment: Course, out_dir: Path, sandbox: str = "auto", sample: int | None = None,
           accepted: set[tuple] | None = None, workers: int | None = None,
           progress: Callable[[str, SubmissionResult], None] | None = None) -> DriftReport:
     """Regrade the stored submissions of the batch in ``out_dir`` (all, or a ``sample``) with ``assignment`` and
@@ -196,7 +196,8 @@ def drift(assignment: Assignment, out_dir: Path, sandbox: str = "auto", sample: 
             usable[key] = result
     report.compared = sample_keys(usable, sample)
     limits = assignment.spec.limits
-    digest, version, environment = assignment_digest(assignment), grader_version(), grading_environment()
+    digest = assignment_digest(assignment)
+    version, environment = grader_version(), grading_environment()
     todo = []
     for key in report.compared:
         wanted = provenance_of(staged_path(out_dir, key), digest, limits, environment)
@@ -212,7 +213,8 @@ def drift(assignment: Assignment, out_dir: Path, sandbox: str = "auto", sample: 
     changes: list[CheckChange] = []
     with tempfile.TemporaryDirectory(prefix="notebook-grader-drift-") as scratch:
         Path(scratch).chmod(0o711)  # the sandbox's user reaches its slot's folders (as under a batch's scratch)
-        pool = LocalPool(assignment, workers, Path(scratch), None, cpus=limits.cpus, sandbox=sandbox,
+        pool = LocalPool(assignment, workers, Path(scratch), None,
+                         cpus=limits.cpus, sandbox=sandbox,
                          batch=jobs[0].batch if jobs else "")
         try:
             for job, result in pool.grade(jobs):

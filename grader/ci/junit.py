@@ -22,7 +22,7 @@ def _text(value: str) -> str:
                    for c in value)
 
 
-def junit_tree(reports: Iterable[ValidationReport]) -> ET.ElementTree:
+def junit_tree(reports: Iterable[ValidationReport]) -> ET.ElementTree[ET.Element]:
     root = ET.Element("testsuites", name=SUITES)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     seconds = 0.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.results import SubmissionResult
 from grader.sandbox.base import Sandbox
 
@@ -71,17 +71,17 @@ class ValidationReport:
         self.steps.append(Step(name, SKIPPED, why))
 
 
-def validate_files(assignment: Assignment) -> list[str]:
+def validate_files(assignment: Course) -> list[str]:
     """The checks that need no execution: student files in sync with the solution, and free of answers."""
     stale = _stale(assignment)
     return stale or assignment.leaks()
 
 
-def _stale(assignment: Assignment) -> list[str]:
+def _stale(assignment: Course) -> list[str]:
     return [f"{name} is out of date: run 'grader generate {assignment.name}'" for name in assignment.out_of_date()]
 
 
-def _file_steps(report: ValidationReport, assignment: Assignment) -> None:
+def _file_steps(report: ValidationReport, assignment: Course) -> None:
     clock = time.monotonic()
     stale = _stale(assignment)
     report.add(IN_SYNC, stale, time.monotonic() - clock)
@@ -108,7 +108,7 @@ def _file_steps(report: ValidationReport, assignment: Assignment) -> None:
         report.add(RECORDED, problems, note="not recorded: " + ", ".join(unrecorded) if unrecorded else "")
 
 
-def validate(assignment: Assignment, sandbox: Sandbox | None, execute: bool = True, seeds: int = 1,
+def validate(assignment: Course, sandbox: Sandbox | None, execute: bool = True, seeds: int = 1,
              record: bool = True) -> ValidationReport:
     """Validate ``assignment``; with ``seeds`` > 1 run the reference that many times (``record``: write the
     figures to its thresholds.json)."""
@@ -123,7 +123,7 @@ def validate(assignment: Assignment, sandbox: Sandbox | None, execute: bool = Tr
     return report
 
 
-def _execution_steps(report: ValidationReport, assignment: Assignment, sandbox: Sandbox, seeds: int,
+def _execution_steps(report: ValidationReport, assignment: Course, sandbox: Sandbox, seeds: int,
                      record: bool) -> None:
     from grader.ci import seeds as seeding
     from grader.course.assignment import assignment_reference
@@ -175,14 +175,14 @@ def _reference_problems(result: SubmissionResult) -> list[str]:
     return [f"the reference solution scores {result.points:g}/{result.max_points:g}: " + "; ".join(lost)]
 
 
-def _run(nb, assignment: Assignment, sandbox: Sandbox, checker, measure: bool) -> tuple[SubmissionResult, list]:
+def _run(nb, assignment: Course, sandbox: Sandbox, checker, measure: bool) -> tuple[SubmissionResult, list]:
     """Execute ``nb`` (None: the untouched student notebook) once and check it; with ``measure``, also what its
     accuracy and training-stop checks compare with their thresholds."""
     with tempfile.TemporaryDirectory(prefix="validate-") as folder:  # the sandbox makes its own folders reachable
         return _run_in(nb, assignment, sandbox, checker, measure, Path(folder))
 
 
-def _run_in(nb, assignment: Assignment, sandbox: Sandbox, checker, measure: bool,
+def _run_in(nb, assignment: Course, sandbox: Sandbox, checker, measure: bool,
             folder: Path) -> tuple[SubmissionResult, list]:
     from grader.grading.checker import ChecksTooSlow
     from grader.grading.grade import execute_submission, zero_result
@@ -198,7 +198,8 @@ def _run_in(nb, assignment: Assignment, sandbox: Sandbox, checker, measure: bool
     try:
         result = SubmissionResult.from_dict(checker.check(executed.to_wire(), None))
     except ChecksTooSlow as exc:
-        return zero_result(Path(path), assignment, sandbox.name, str(exc), str(exc), executed.summary.to_dict()), []
+        return zero_result(Path(path), assignment,
+                           sandbox.name, str(exc), str(exc), executed.summary.to_dict()), []
     if not measure:
         return result, []
     from grader.ci.seeds import measure_checks

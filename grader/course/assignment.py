@@ -1,47 +1,35 @@
 """An assignment on disk: its solution notebook (the single source) and the files students get."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from grader.course.generate import StudentFiles, generate, out_of_date, student_files, student_notebook
+from grader.course.layout import REPO_ROOT, CourseLayout, course_root
 from grader.course.leaks import find_leaks
 from grader.course.source import AssignmentSource, read_source
 from grader.errors import SpecError
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-COURSE_ENV = "GRADER_COURSE"  # the course folder ``grader --course DIR`` chose, seen by every command and worker
-
-
-def course_root(explicit: str | Path | None = None) -> Path:
-    """The course folder (the one holding ``solutions/`` and ``assignments/``): the folder given; else
-    ``$GRADER_COURSE`` (``grader --course DIR`` sets it); else the working folder when it holds ``solutions/``;
-    else the package's own folder (this project's course)."""
-    for chosen in (explicit, os.environ.get(COURSE_ENV)):
-        if chosen:
-            return Path(chosen).resolve()
-    if (Path.cwd() / "solutions").is_dir():
-        return Path.cwd().resolve()
-    return REPO_ROOT
-
 
 def assignment_names(root: str | Path | None = None) -> list[str]:
     """The assignments of the course: each ``solutions/<name>/<name>.ipynb`` under ``course_root(root)``."""
-    solutions = course_root(root) / "solutions"
-    return sorted(p.parent.name for p in solutions.glob("*/*.ipynb") if p.stem == p.parent.name)
+    return CourseLayout(course_root(root)).assignment_names()
 
 
 @runtime_checkable
 class Course(Protocol):
     """What the grader uses of an assignment, whichever its source (this project's solution notebook, or an
     instructor's otter-assign notebook): ``Assignment`` and ``otter.OtterAssignment`` both are one
-    (``tests/test_assignment.py`` holds each to it, properties as properties and methods as methods)."""
+    (``tests/test_assignment.py`` holds each to it, properties as properties and methods as methods; a frozen
+    dataclass's field is read as a property is)."""
 
-    solution_path: Path
-    student_dir: Path
+    @property
+    def solution_path(self) -> Path: ...
+
+    @property
+    def student_dir(self) -> Path: ...
 
     @property
     def spec(self) -> Any: ...
@@ -129,24 +117,23 @@ class Assignment:
                 if name != self.student_files.notebook_name}
 
 
-def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assignment:
+def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Course:
     """An assignment by name (``fashion_cnn``) under ``root`` (by default ``course_root()``), or by the path of its
     solution notebook."""
-    root = course_root(root)
+    course = CourseLayout(course_root(root))
     path = Path(name_or_path)
     if path.suffix == ".ipynb":
         solution = path
         name = path.stem
     else:
         name = str(name_or_path)
-        solution = root / "solutions" / name / f"{name}.ipynb"
+        solution = course.solution_notebook(name)
     if not solution.is_file():
-        known = ", ".join(assignment_names(root)) if path.suffix != ".ipynb" else ""
+        known = ", ".join(course.assignment_names()) if path.suffix != ".ipynb" else ""
         raise SpecError(f"no solution notebook at {solution}" + (
-            f" (the course at {root} has {known})" if known else
+            f" (the course at {course.root} has {known})" if known else
             " (choose the course folder with grader --course DIR, or run the grader in it)"))
-    student_dir = (solution.parent.parent.parent / "assignments" / name) if path.suffix == ".ipynb" \
-        else root / "assignments" / name
+    student_dir = (CourseLayout.of_solution(solution) if path.suffix == ".ipynb" else course).assignment_folder(name)
     from grader.course.otter import OtterAssignment, is_otter_master
 
     if is_otter_master(solution):
@@ -154,10 +141,9 @@ def load_assignment(name_or_path: str | Path, root: Path | None = None) -> Assig
     return Assignment(solution_path=solution, student_dir=student_dir)
 
 
-def assignment_reference(assignment) -> str:
+def assignment_reference(assignment: Course) -> str:
     """How another process finds ``assignment``: its name when it is this repository's (so that any machine's
     copy is found), else its solution notebook's path."""
-    solutions = REPO_ROOT / "solutions"
-    if assignment.solution_path.resolve() == (solutions / assignment.name / f"{assignment.name}.ipynb").resolve():
+    if assignment.solution_path.resolve() == CourseLayout(REPO_ROOT).solution_notebook(assignment.name).resolve():
         return assignment.name
     return str(assignment.solution_path.resolve())

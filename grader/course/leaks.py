@@ -393,8 +393,9 @@ def _assignments(code: str) -> Iterator[tuple[str, Any, str]]:
     except SyntaxError:
         return
     for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
-            if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
             names = [target] if isinstance(target, ast.Name) else \
                 [t for t in target.elts if isinstance(t, ast.Name)] if isinstance(target, (ast.Tuple, ast.List)) else []
@@ -413,7 +414,7 @@ def answers_assigned(answers: Iterable[Answer], student_dir: Path) -> list[str]:
     """Where a code cell of a student's notebook gives an answer's variable a value its check accepts."""
     from grader.checks.base import lookup
 
-    wanted = {}
+    wanted: dict[str, list[Answer]] = {}
     for answer in answers:
         if answer.assigned:
             wanted.setdefault(answer.check.evidence, []).append(answer)

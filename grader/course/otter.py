@@ -502,11 +502,11 @@ def failing_line(output: str, case_code: str = "") -> str:
         examples = doctest.DocTestParser().get_examples(case_code) if case_code else []
         where = re.findall(r'File "<doctest [^\[]*\[(\d+)\]>", line (\d+)', output)
         if where and examples:
-            index, line = int(where[-1][0]), int(where[-1][1])
+            index, line_number = int(where[-1][0]), int(where[-1][1])
             if index < len(examples):
                 source = examples[index].source.splitlines()
-                if 0 < line <= len(source):
-                    return source[line - 1].strip()
+                if 0 < line_number <= len(source):
+                    return source[line_number - 1].strip()
         start = lines.index("Failed example:") if "Failed example:" in lines else -1
         if start >= 0 and start + 1 < len(lines):
             return lines[start + 1].strip()

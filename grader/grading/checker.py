@@ -37,6 +37,12 @@ KERAS_KINDS = {"keras_model", "any"}  # what the checks load with Keras
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
 
 
+def measure_on_the_cpu() -> None:
+    """This process's checks (and what it measures of a task's stated accuracies) run on the CPU, as a batch's
+    checker runs them: the same scores on every machine, with a GPU or without."""
+    os.environ.update(CPU_ONLY)
+
+
 class CheckerFailed(GraderError):
     """A submission's checks could not be done: they raised, the checker could not start, or it died twice on
     that submission."""
@@ -105,6 +111,7 @@ class ResidentChecker:
 
     @staticmethod
     def _read_answers(process: subprocess.Popen, answers: queue.Queue) -> None:
+        assert process.stdout is not None  # (the spawner starts it with pipes)
         for line in process.stdout:
             answers.put(line)
         answers.put(None)  # the process ended
@@ -149,6 +156,7 @@ class ResidentChecker:
 
     def _ask(self, request: str, timeout_s: float) -> dict[str, Any] | str:
         """The checker's answer, or how it failed to give one."""
+        assert self._process is not None and self._process.stdin is not None  # (started by check(), with pipes)
         try:
             self._process.stdin.write(request)
             self._process.stdin.flush()
@@ -171,6 +179,7 @@ class ResidentChecker:
         """Stop the checker: ``graceful`` lets it end by itself first (up to 10 s), else it is killed at once."""
         with self._lock:
             if graceful and self._process is not None and self._process.poll() is None:
+                assert self._process.stdin is not None  # (the spawner starts it with pipes)
                 try:
                     self._process.stdin.close()
                     self._process.wait(timeout=10)
@@ -227,7 +236,8 @@ def serve(reference: str) -> int:
             request = json.loads(line)
             executed = Executed.from_wire(request["executed"])
             keep = Path(request["keep"]) if request.get("keep") else None
-            answer = {"result": check_executed(executed, assignment, keep).to_dict()}
+            result = check_executed(executed, assignment, keep)
+            answer: dict[str, Any] = {"result": result.to_dict()}
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report; the checker goes on
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}

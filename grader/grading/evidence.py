@@ -15,7 +15,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from grader.checks.base import Missing
 from grader.errors import EvidenceError
@@ -114,7 +114,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-LOADERS = {"keras_model": load_model, "array": load_array, "value": load_value, "history": load_history}
+LOADERS: dict[str, Callable[..., Any]] = {"keras_model": load_model, "array": load_array, "value": load_value,
+                                          "history": load_history}
 
 
 def export_report(folder: ExportFolder, task: str) -> Mapping[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from grader.checks.base import Missing
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.errors import SubmissionError
 from grader.grading.evidence import load_task_evidence
 from grader.grading.execution import ExecutionSummary, StartedExecution, cell_problem, start_execution, stop_problem
@@ -29,7 +29,7 @@ from grader.spec import Limits, TaskSpec
 log = logging.getLogger(__name__)
 
 
-def grade_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits | None = None,
+def grade_submission(path: str | Path, assignment: Course, sandbox: Sandbox, limits: Limits | None = None,
                      keep: Path | None = None) -> SubmissionResult:
     """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook in.
 
@@ -89,7 +89,7 @@ class Executed:
                    phases=dict(data["phases"]))
 
 
-def execute_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits,
+def execute_submission(path: str | Path, assignment: Course, sandbox: Sandbox, limits: Limits,
                        folder: Path) -> Executed | SubmissionResult:
     """Read, prepare and execute the notebook in ``sandbox`` (its files under ``folder``): what the checks need,
     or already a result when there is nothing to check (the notebook unreadable, the wrong data set)."""
@@ -102,7 +102,7 @@ class StartedSubmission:
     """A submission read, prepared, its files written and its sandbox started ahead, waiting to run."""
 
     path: Path
-    assignment: Assignment
+    assignment: Course
     execution: StartedExecution
     used: Mapping[str, str]
     clock: "_Phases"
@@ -127,7 +127,7 @@ class StartedSubmission:
         self.execution.cancel()
 
 
-def start_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox, limits: Limits,
+def start_submission(path: str | Path, assignment: Course, sandbox: Sandbox, limits: Limits,
                      folder: Path) -> StartedSubmission | SubmissionResult:
     """Read and prepare the notebook, write its files under ``folder`` and start its sandbox; or a result when
     the notebook cannot be read."""
@@ -144,23 +144,23 @@ def start_submission(path: str | Path, assignment: Assignment, sandbox: Sandbox,
     return StartedSubmission(path, assignment, started, used, clock)
 
 
-def check_executed(executed: Executed, assignment: Assignment, keep: Path | None = None) -> SubmissionResult:
+def check_executed(executed: Executed, assignment: Course, keep: Path | None = None) -> SubmissionResult:
     """Score each task from the evidence an execution left (never running student code); keep the executed
     notebook in ``keep``.  The same whether it runs in the grading process or in a worker's resident checker."""
     spec = assignment.spec
     clock = _Phases()
     export_dir = Path(executed.export_dir)
-    tasks = []
+    graded: list[TaskResult] = []
     counted: dict[str, str] = {}  # the mistakes counted so far, across the tasks (one mistake costs once)
     for task in spec.tasks:
-        tasks.append(grade_task(task, export_dir, executed.summary, executed.last_cell_of_task, executed.notes,
+        graded.append(grade_task(task, export_dir, executed.summary, executed.last_cell_of_task, executed.notes,
                                 executed.limits, counted))
         clock.lap(f"checks:{task.name}")
     checks_seconds = sum(clock.seconds.values())
     if keep is not None:
         _keep(executed.executed_notebook, keep)
     clock.lap("keep")
-    tasks = tuple(tasks)
+    tasks = tuple(graded)
     execution = {**executed.summary.to_dict(), "checks_seconds": round(checks_seconds, 2),
                  "datasets": dict(executed.datasets), "phases": {**executed.phases, **clock.seconds}}
     return SubmissionResult(submission=Path(executed.submission).name, assignment=spec.name,
@@ -227,7 +227,7 @@ def datasets_used(spec) -> dict[str, str]:
     return {name: datasets.source_of(name) for name in names}
 
 
-def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | None:
+def _dataset_mismatch(used: Mapping[str, str], summary: ExecutionSummary) -> str | None:
     inside = summary.datasets.get("mnist")
     if "mnist" in used and inside and inside != used["mnist"]:
         return (f"the sandbox loaded MNIST from {inside} but the grader has {used['mnist']}: an instructor must"
@@ -235,7 +235,7 @@ def _dataset_mismatch(used: dict[str, str], summary: ExecutionSummary) -> str | 
     return None
 
 
-def zero_result(path: Path, assignment: Assignment, sandbox: str, error: str, task_reason: str,
+def zero_result(path: Path, assignment: Course, sandbox: str, error: str, task_reason: str,
           execution: dict | None = None) -> SubmissionResult:
     """A result of no points: the submission could not be graded, each task says why."""
     tasks = tuple(score_task(task, {}, task_reason) for task in assignment.spec.tasks)

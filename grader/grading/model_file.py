@@ -177,12 +177,14 @@ def _open_archive(file: BinaryIO, limits: ModelFileLimits) -> tuple[zipfile.ZipF
     try:
         # The end record, as zipfile itself finds it (zip64 included): the central directory's size bounds
         # the records zipfile parses, so it is checked before ZipFile reads them all into memory.
-        end = zipfile._EndRecData(file)  # noqa: SLF001 - the stdlib's own reader, so both agree
+        # (zipfile's private names are not in its type stubs: hence the ignores)
+        end = zipfile._EndRecData(file)  # type: ignore[attr-defined]  # noqa: SLF001 - the stdlib's own reader
     except ZIP_ERRORS:
         end = None
     if end is None:
         raise EvidenceError("is not a valid .keras file")
-    entries, directory = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]  # noqa: SLF001
+    entries = end[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]  # noqa: SLF001
+    directory = end[zipfile._ECD_SIZE]  # type: ignore[attr-defined]  # noqa: SLF001
     if entries > limits.max_entries:
         raise EvidenceError(f"has {entries:,} entries, more than the {limits.max_entries} a Keras model has"
                             f" ({SHAPE})")

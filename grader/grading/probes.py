@@ -187,7 +187,7 @@ def load_probe(folder: "ExportFolder", task: TaskSpec, variable: str, kind: str,
 
 
 def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[str, Any]) -> ProbedCallback:
-    stopped = {}
+    stopped: dict[str, bool | Missing] = {}
     for identifier, outcome in cases.items():
         if outcome is None:
             stopped[identifier] = Missing("this case was not tried")
@@ -196,7 +196,7 @@ def _probed_callback(variable: str, report: Mapping[str, Any], cases: Mapping[st
         else:
             detail = one_line(outcome.get("detail", ""), 300) if isinstance(outcome, dict) else ""
             stopped[identifier] = Missing(f"calling on_epoch_end raised {detail}")
-    hooks = report.get("hooks") if isinstance(report.get("hooks"), list) else []
+    hooks: list[Any] = report["hooks"] if isinstance(report.get("hooks"), list) else []
     return ProbedCallback(variable, stopped, report.get("is_callback") is True, one_line(report.get("class", ""), 100),
                           tuple(one_line(h, 50) for h in hooks[:10]), one_line(report.get("container") or "", 30),
                           _missing_keys(cases))
@@ -206,7 +206,8 @@ def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Ma
                      limits: Mapping[str, int]) -> ProbedFunction:
     from grader.untrusted import read_npy
 
-    outputs, seconds = {}, {}
+    outputs: dict[str, np.ndarray | Missing] = {}
+    seconds: dict[str, float] = {}
     for identifier, outcome in cases.items():
         if not isinstance(outcome, dict):
             outputs[identifier] = Missing(f"{variable} was not tried on this case")

@@ -277,8 +277,8 @@ def prepare(nb: Any, template: Any, spec: AssignmentSpec) -> PreparedNotebook:
     nb.cells = cells
     task_of = task_of_cells(nb.cells, [t.name for t in spec.tasks])
     last: dict[str, int | None] = {task.name: None for task in spec.tasks}
-    for index, task in sorted(task_of.items()):
-        last[task] = index
+    for index, task_name in sorted(task_of.items()):
+        last[task_name] = index
     template_tasks = {grader_meta(c).get("task") for c in template.cells}
     for task in spec.tasks:
         if last[task.name] is None and task.name in template_tasks:  # (an otter notebook marks no task's cells)

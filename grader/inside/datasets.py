@@ -147,7 +147,10 @@ def _mnist_subset() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _full_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    with np.load(full_mnist_file(), allow_pickle=False) as data:
+    path = full_mnist_file()
+    if path is None:
+        raise DatasetUnavailableError("Keras's mnist.npz is not installed")
+    with np.load(path, allow_pickle=False) as data:
         return {"train": (data["x_train"], data["y_train"]), "test": (data["x_test"], data["y_test"])}
 
 

@@ -410,8 +410,8 @@ class KernelOutput:
         self.keep = keep
         self.tail = bytearray()
         self.total = 0
-        read, self.write_end = os.pipe()  # not inheritable: only the kernel gets the write end, as its 1 and 2
-        self.thread = threading.Thread(target=self._drain, args=(read,), daemon=True)
+        self.read_end, self.write_end = os.pipe()  # not inheritable: only the kernel gets the write end (1 and 2)
+        self.thread = threading.Thread(target=self._drain, args=(self.read_end,), daemon=True)
         self.thread.start()
 
     def _drain(self, read: int) -> None:
@@ -431,13 +431,30 @@ class KernelOutput:
             self.write_end = -1
 
     def log(self, wait_s: float = 1.0) -> None:
-        """Its tail on the runner's log (a process the kernel left may hold the pipe open: not waited for)."""
+        """Its tail on the runner's log, once what the pipe holds is drained.  The kernel is still alive (the
+        sandbox's end ends it), so the pipe does not end: a process of the student's writing on still is not waited
+        for longer than ``wait_s``."""
         self.close()
-        self.thread.join(wait_s)
-        if self.total:
-            sys.stderr.write(f"--- the kernel's output: {self.total} bytes, the last {len(self.tail)} ---\n")
-            sys.stderr.write(bytes(self.tail).decode("utf-8", "replace") + "\n")
+        deadline = time.monotonic() + wait_s
+        while self.thread.is_alive() and _unread_bytes(self.read_end) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        tail, total = bytes(self.tail), self.total
+        if total:
+            sys.stderr.write(f"--- the kernel's output: {total} bytes, the last {len(tail)} ---\n")
+            sys.stderr.write(tail.decode("utf-8", "replace") + "\n")
             sys.stderr.flush()
+
+
+def _unread_bytes(fd: int) -> int:
+    """Bytes waiting in a pipe (0 once it is closed, or where this cannot be asked: a student's dry run on Windows)."""
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (ImportError, OSError):
+        return 0
 
 
 class DeepIOPubClient(AsyncKernelClient):

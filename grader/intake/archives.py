@@ -130,7 +130,7 @@ def _copy_member(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, roo
             sink.write(chunk)
     path.chmod(0o644)
     try:  # the member's own date, not the extraction's: which of two files is later stays known
-        stamp = time.mktime(tuple(info.date_time) + (0, 0, -1))
+        stamp = time.mktime((*info.date_time, 0, 0, -1))
         os.utime(path, (stamp, stamp))
     except (OverflowError, ValueError, OSError):
         pass

@@ -256,7 +256,8 @@ def _latest(one: Candidate, other: Candidate, notebook_name: str) -> tuple[tuple
 
 def _notebook_of(candidate: Candidate, scratch: Path, notebook_name: str) -> tuple[Path | None, str, list[str]]:
     """The notebook a candidate stands for: the file itself, the one notebook in its folder or in its own zip."""
-    path, notes = candidate.path, []
+    path = candidate.path
+    notes: list[str] = []
     if path.is_file() and path.suffix.lower() == ".ipynb":
         return path, "", notes
     if path.is_file():  # a zip a student handed in: opened once, never an archive inside it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.files import atomic_write_csv
 from grader.reports.standing import ClassStanding, points_cell
 
@@ -12,7 +12,7 @@ COLUMNS = ("submission", "student", "points", "max_points", "review", "late_pena
            "reason", "user_id", "sis_user_id", "sis_login_id", "section", "file", "submitted_at", "due", "late")
 
 
-def gradebook_rows(standing: ClassStanding, assignment: Assignment) -> list[list[str]]:
+def gradebook_rows(standing: ClassStanding, assignment: Course) -> list[list[str]]:
     """The header, then a row per student: ``points`` the machine's, ``final_points`` what the student gets (blank
     when nothing could be graded), the tasks' points as reviewed."""
     tasks = [t.name for t in assignment.spec.tasks]
@@ -30,5 +30,5 @@ def gradebook_rows(standing: ClassStanding, assignment: Assignment) -> list[list
     return rows
 
 
-def write_gradebook(standing: ClassStanding, assignment: Assignment, path: Path) -> None:
+def write_gradebook(standing: ClassStanding, assignment: Course, path: Path) -> None:
     atomic_write_csv(path, gradebook_rows(standing, assignment))

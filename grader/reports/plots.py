@@ -104,7 +104,8 @@ def figures(cohort: Cohort) -> tuple[dict[str, str], list[str]]:
         drawers["Most common failures"] = lambda: failure_reasons(cohort)
     if cohort.times:
         drawers["Grading time per submission"] = lambda: grading_times(cohort)
-    drawn, problems = {}, []
+    drawn: dict[str, str] = {}
+    problems: list[str] = []
     for title, draw in drawers.items():
         try:
             drawn[title] = data_uri(draw())

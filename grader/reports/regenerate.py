@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.errors import ReportError, SubmissionError
 from grader.files import atomic_write_text
 from grader.grading.submission import read_submission
@@ -141,7 +141,7 @@ def _backup_reviews(out_dir: Path) -> None:
     backup_reviews(out_dir)
 
 
-def regenerate(out_dir: Path, assignment: Assignment, to: Path | None = None, canvas_column: str | None = None,
+def regenerate(out_dir: Path, assignment: Course, to: Path | None = None, canvas_column: str | None = None,
                threshold: float = similarity.THRESHOLD, class_list: ClassList | None = None,
                policy: LatePolicy | None = None) -> ReportSummary:
     """Write every report of ``out_dir``'s stored results into ``to`` (default: ``out_dir``); a class list or late

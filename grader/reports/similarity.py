@@ -25,13 +25,14 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from grader.defaults import SIMILARITY_THRESHOLD
 from grader.errors import SubmissionError
 from grader.grading.submission import read_submission
 
 log = logging.getLogger(__name__)
 
 NOISE_TOKENS = 25  # copydetect's default noise threshold: shorter matches are not counted
-THRESHOLD = 0.6
+THRESHOLD = SIMILARITY_THRESHOLD  # (written in grader/defaults.py, which the command line reads too)
 MIN_OVERLAP_TOKENS = 80
 MAX_PAIRS = 30  # the most similar pairs shown, however many pass the threshold
 MAX_ANSWER_CHARS = 100_000  # compared of each student's answer code (an answer is a few thousand; 1 MB took 13 s)

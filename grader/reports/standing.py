@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.intake.classlist import ClassList, Enrolled, load_class_list
 from grader.intake.layouts import CANVAS_LAYOUT
 from grader.intake.stage import NOT_GRADABLE as UNMATCHED_NOT_GRADABLE
@@ -86,13 +86,13 @@ class ClassStanding:
         return next(iter(self.of(key)), None)
 
 
-def review_adjustments(out_dir: Path, results: Mapping[str, SubmissionResult], assignment: Assignment
+def review_adjustments(out_dir: Path, results: Mapping[str, SubmissionResult], assignment: Course
                        ) -> Mapping[str, Reviewed]:
     """The one call into the reviews (``grader/reviews``): each result as reviewed."""
     return reviewed_results(out_dir, results, assignment.spec)
 
 
-def possible_points(assignment: Assignment) -> float:
+def possible_points(assignment: Course) -> float:
     """The machine's points and those of the parts a reviewer grades."""
     return assignment.spec.max_points + assignment.spec.manual_points
 
@@ -178,11 +178,11 @@ def _match(found: list[_Found], class_list: ClassList) -> tuple[list[tuple[_Foun
     """Pairs of (found, enrolled): each enrolled student once, a found one by id, else by a name only one has."""
     by_id: dict[str, int] = {}
     by_name: dict[str, list[int]] = {}
-    for number, student in enumerate(class_list.students):
+    for position, student in enumerate(class_list.students):
         for identity in student.identities():
-            by_id.setdefault(identity.strip().lower(), number)
+            by_id.setdefault(identity.strip().lower(), position)
         for form in name_forms(student.name):
-            by_name.setdefault(form, []).append(number)
+            by_name.setdefault(form, []).append(position)
     taken: dict[int, _Found] = {}
     pairs: list[tuple[_Found | None, Enrolled | None]] = []
     dropped = 0
@@ -246,7 +246,7 @@ def _scored(row: Standing, person: _Found | None, results: Mapping[str, Submissi
     return replace(row, status=GRADED, penalty=penalty, final=round(max(0.0, earned - penalty), 4))
 
 
-def class_standing(out_dir: Path, assignment: Assignment, results: Mapping[str, SubmissionResult], roster: Roster,
+def class_standing(out_dir: Path, assignment: Course, results: Mapping[str, SubmissionResult], roster: Roster,
                    missing: Mapping[str, str] | None = None, class_list: ClassList | None = None,
                    policy: LatePolicy | None = None) -> ClassStanding:
     """Every student's row: those of the class list (``OUT/roster.json`` unless given), else those the download

@@ -19,7 +19,7 @@ from flask import Flask, abort, make_response, redirect, render_template, reques
 from markupsafe import Markup, escape
 from werkzeug.serving import make_server
 
-from grader.course.assignment import Assignment
+from grader.course.assignment import Course
 from grader.output_folder import read_results
 from grader.reports.cohort import concerns_of
 from grader.reports.feedback import points as points_text
@@ -96,7 +96,7 @@ def _lines(text: object) -> Markup:
 class Batch:
     """What the page reads of an output folder, read again on each request (a regrade may run beside it)."""
 
-    def __init__(self, out_dir: Path, assignment: Assignment) -> None:
+    def __init__(self, out_dir: Path, assignment: Course) -> None:
         self.out_dir = out_dir
         self.assignment = assignment
         self.store = ReviewStore(out_dir)
@@ -162,7 +162,7 @@ def _edits(form: Any, parts: list[Part]) -> list[PartReview]:
     return edits
 
 
-def create_app(out_dir: Path, assignment: Assignment, token: str) -> Flask:
+def create_app(out_dir: Path, assignment: Course, token: str) -> Flask:
     app = _Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     batch = Batch(out_dir, assignment)
@@ -259,7 +259,7 @@ class ReviewServer:
         self.server.server_close()
 
 
-def review_server(out_dir: Path, assignment: Assignment, port: int = 0, token: str | None = None) -> ReviewServer:
+def review_server(out_dir: Path, assignment: Course, port: int = 0, token: str | None = None) -> ReviewServer:
     token = token or secrets.token_urlsafe(24)
     server = make_server("127.0.0.1", port, create_app(out_dir, assignment, token), threaded=True)
     return ReviewServer(f"http://127.0.0.1:{server.server_port}/?token={token}", server)

@@ -151,9 +151,11 @@ class StartedProcess:
         self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
                                         env=env, cwd=cwd)
-        self.channel = ChannelReader(self.process.stdout, report_bytes)
-        self.tail = OutputTail(self.process.stderr)
-        self.writer = InputWriter(self.process.stdin, first_input)
+        assert self.process.stdin and self.process.stdout and self.process.stderr  # PIPE: all three are there
+        self.stdin, self.stdout, self.stderr = self.process.stdin, self.process.stdout, self.process.stderr
+        self.channel = ChannelReader(self.stdout, report_bytes)
+        self.tail = OutputTail(self.stderr)
+        self.writer = InputWriter(self.stdin, first_input)
 
     def finish(self, stdin_text: str, timeout_s: float, watched: Sequence[Path] = (),
                disk_bytes: int | None = None) -> SandboxOutcome:
@@ -166,7 +168,7 @@ class StartedProcess:
             _kill_group(self.process)
         report = self.channel.value()
         text = self.tail.text()
-        for reader, stream in ((self.tail, self.process.stderr), (self.channel, self.process.stdout)):
+        for reader, stream in ((self.tail, self.stderr), (self.channel, self.stdout)):
             if not reader.thread.is_alive():  # else a leftover process still holds the pipe: the thread keeps it
                 stream.close()
         return SandboxOutcome(exit_code=None if stopped_for else self.process.returncode,
@@ -175,7 +177,7 @@ class StartedProcess:
 
     def cancel(self) -> None:
         _kill_group(self.process)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in (self.stdin, self.stdout, self.stderr):
             try:
                 stream.close()
             except OSError:

@@ -67,6 +67,11 @@ def check_task(handout: Handout, task_name: str, namespace: Mapping[str, Any]) -
     names = [task.name for task in handout.spec.tasks]
     if task_name not in names:
         return UnknownTask(str(task_name), tuple(names), tuple(difflib.get_close_matches(str(task_name), names, 1)))
+    return check_known_task(handout, task_name, namespace)
+
+
+def check_known_task(handout: Handout, task_name: str, namespace: Mapping[str, Any]) -> CheckReport:
+    """The public checks of a task the assignment has (``check_task`` first tells an unknown name)."""
     task = handout.task(task_name)
     variables = tuple(name for name, kind in task.exports.items() if kind not in NOT_IN_NAMESPACE)
     hints = input_hints(task)

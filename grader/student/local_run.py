@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from grader.sandbox.base import (
     GO,
@@ -152,15 +152,18 @@ class LocalProcess:
 
     def __init__(self, argv: Sequence[str], env: dict, cwd: Path, first_input: str, report_bytes: int,
                  preexec: Callable[[], None] | None) -> None:
+        options: dict[str, Any]
         if os.name == "posix":
             options = {"start_new_session": True, "preexec_fn": preexec}
         else:
             options = {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
         self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=env, cwd=cwd, **options)
-        self.channel = ChannelReader(self.process.stdout, report_bytes)
-        self.tail = OutputTail(self.process.stderr)
-        self.writer = InputWriter(self.process.stdin, first_input)
+        stdin, stdout, stderr = self.process.stdin, self.process.stdout, self.process.stderr
+        assert stdin is not None and stdout is not None and stderr is not None  # (started with three pipes)
+        self.channel = ChannelReader(stdout, report_bytes)
+        self.tail = OutputTail(stderr)
+        self.writer = InputWriter(stdin, first_input)
 
     def finish(self, text: str, timeout_s: float, watched: Sequence[Path], disk_bytes: int) -> SandboxOutcome:
         started = time.monotonic()

@@ -24,7 +24,7 @@ from grader.student.check_report import (
     CheckReport,
     check_table,
 )
-from grader.student.live_checks import check_task
+from grader.student.live_checks import check_known_task
 from grader.student_text import cut_at_word
 
 STATUS_WORDS = {PASSED: "PASS", FAILED: "FAIL", NOT_DONE: "NOT DONE", NOT_READY: "NOT READY"}
@@ -84,6 +84,7 @@ class OverviewReport:
     def notebook_lines(self) -> list[str]:
         if self.notebook_problem:
             return [f"The setup cells were not compared: {self.notebook_problem}"]
+        assert self.notebook is not None  # (a notebook that could not be found is a notebook_problem)
         if not self.setup_changed:
             return [f"Setup cells: as given (in {self.notebook.name} as saved on disk)"]
         return [f"Setup cells changed (in {self.notebook.name} as saved on disk):", *self.setup_changed]
@@ -128,7 +129,7 @@ class OverviewReport:
 
 def check_everything(handout: Handout, namespace: Mapping[str, Any], notebook: Path | None,
                      notebook_problem: str | None = None) -> OverviewReport:
-    tasks = tuple(check_task(handout, task.name, namespace) for task in handout.spec.tasks)
+    tasks = tuple(check_known_task(handout, task.name, namespace) for task in handout.spec.tasks)
     changed: list[str] = []
     if notebook is not None and notebook_problem is None:
         try:

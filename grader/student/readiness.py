@@ -56,13 +56,14 @@ def _needs(check: LeftOut, task: TaskSpec, evidence: Mapping[str, Any],
     if kind is None or kind in NOT_IN_NAMESPACE:
         return []
     value = evidence.get(check.evidence)
-    if isinstance(value, Missing) or _guard_problem(kind, value):
-        if check.evidence in read_publicly:
-            return []  # a public check reads it, and says what is wrong
-        if isinstance(value, Missing):
-            what, _, advice = value.reason.partition(": ")
-            return [(what, advice or "the grader reads it")]
-        return [(f"{check.evidence} is not what the grader reads", _guard_problem(kind, value))]
+    problem = _guard_problem(kind, value)  # (None for a Missing value)
+    if (isinstance(value, Missing) or problem) and check.evidence in read_publicly:
+        return []  # a public check reads it, and says what is wrong
+    if isinstance(value, Missing):
+        what, _, advice = value.reason.partition(": ")
+        return [(what, advice or "the grader reads it")]
+    if problem:
+        return [(f"{check.evidence} is not what the grader reads", problem)]
     if check.kind not in NEED_TRAINING:
         return []
     if kind == "keras_model":

@@ -1,0 +1,137 @@
+"""The fixed cost of a submission: the core-seconds grading spends on it outside its own cells.
+
+Run: .venv/bin/python benchmarks/fixed_cost.py [--assignment by_hand] [--small 2] [--large 8] [--runs 3]
+
+Two figures, side by side in one run, on the assignment's complete example:
+
+- its own cells: the CPU time (user + system) of a kernel, started beforehand, while it runs the notebook's cells
+  (what the student's code costs wherever it runs: its imports included);
+- a submission in a batch: the CPU time of ``grader batch`` and of every process it started (workers, resident
+  checkers, sandboxes, runners, kernels: all in a cgroup of their own, counted by the kernel's ``cpuacct``), for
+  ``--large`` copies minus that for ``--small`` copies, divided by the difference: the marginal cost of one more
+  submission, without the batch's own start.
+
+The fixed cost is their difference.  A container engine puts its containers in cgroups of their own, so this
+measures the bubblewrap sandbox; it needs cgroup v1's cpuacct (root).  Prints each run and the medians; asserts
+nothing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from grader.course.assignment import load_assignment  # noqa: E402
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+class CpuAccount:
+    """A cgroup of its own: every process started in it, and their descendants, counted (nanoseconds of CPU)."""
+
+    def __init__(self) -> None:
+        self.folder = CPUACCT / f"fixed-cost-{os.getpid()}-{time.time_ns()}"
+        self.folder.mkdir()
+
+    def enter(self) -> None:  # in the child, before it runs the command
+        (self.folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def seconds(self) -> float:
+        return int((self.folder / "cpuacct.usage").read_text()) / 1e9
+
+    def close(self) -> None:
+        for _ in range(50):
+            try:
+                self.folder.rmdir()
+                return
+            except OSError:  # a process left in it is still ending
+                time.sleep(0.1)
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system seconds of ``pid`` and of its children it waited for, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def cells_cpu(notebook: Path, handouts: dict[str, str]) -> tuple[float, float]:
+    """The kernel's CPU seconds and the wall seconds while it runs the notebook's cells (started beforehand)."""
+    nb = nbformat.read(notebook, as_version=4)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in handouts.items():
+            (Path(folder) / name).write_text(text)
+        client = NotebookClient(nb, timeout=None, kernel_name="python3", resources={"metadata": {"path": folder}})
+        with client.setup_kernel():
+            pid = client.km.provisioner.process.pid
+            client.execute_cell(nbformat.v4.new_code_cell("pass"), 0)  # the kernel has answered once
+            before, started = _process_cpu(pid), time.perf_counter()
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+            return _process_cpu(pid) - before, time.perf_counter() - started
+
+
+def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str) -> tuple[float, float]:
+    """CPU seconds of ``grader batch`` on ``copies`` copies of ``notebook`` and of everything it started; wall."""
+    with tempfile.TemporaryDirectory() as folder:
+        inbox = Path(folder) / "in"
+        inbox.mkdir()
+        for n in range(copies):
+            shutil.copy(notebook, inbox / f"student{n:02d}.ipynb")
+        account = CpuAccount()
+        try:
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "grader", "batch", str(inbox), "-a", str(solution),
+                                   "--out", str(Path(folder) / "out"), "--sandbox", sandbox],
+                                  capture_output=True, text=True, cwd=REPO, preexec_fn=account.enter)
+            wall = time.perf_counter() - started
+            time.sleep(0.5)  # what the batch left ending
+            spent = account.seconds()
+        finally:
+            account.close()
+        if done.returncode != 0:
+            raise click.ClickException(done.stderr[-2000:])
+        return spent, wall
+
+
+@click.command()
+@click.option("--assignment", default="by_hand", show_default=True)
+@click.option("--small", default=2, show_default=True, help="copies in the smaller batch")
+@click.option("--large", default=8, show_default=True, help="copies in the larger batch")
+@click.option("--runs", default=3, show_default=True)
+@click.option("--sandbox", default="bubblewrap", show_default=True)
+def main(assignment: str, small: int, large: int, runs: int, sandbox: str) -> None:
+    course = load_assignment(assignment)
+    notebook = REPO / "examples" / assignment / f"{assignment}_complete.ipynb"
+    own, marginal, walls = [], [], []
+    for run in range(1, runs + 1):
+        cells, cells_wall = cells_cpu(notebook, course.handouts())
+        few, few_wall = batch_cpu(notebook, course.solution_path, small, sandbox)
+        many, many_wall = batch_cpu(notebook, course.solution_path, large, sandbox)
+        per = (many - few) / (large - small)
+        own.append(cells)
+        marginal.append(per)
+        walls.append((many_wall - few_wall) / (large - small))
+        print(f"run {run}: own cells {cells:.2f} core-s ({cells_wall:.2f} s wall); batch of {small} {few:.2f} core-s,"
+              f" of {large} {many:.2f} core-s: {per:.2f} core-s per submission, fixed cost {per - cells:.2f}",
+              flush=True)
+    own_median, marginal_median = statistics.median(own), statistics.median(marginal)
+    print(f"\n{assignment} ({sandbox}, medians of {runs}): own cells {own_median:.2f} core-s; a submission in a batch"
+          f" {marginal_median:.2f} core-s ({statistics.median(walls):.2f} s wall per submission);"
+          f" fixed cost {marginal_median - own_median:.2f} core-s (ratio {marginal_median / own_median:.2f})")
+
+
+if __name__ == "__main__":
+    main()

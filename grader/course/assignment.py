@@ -22,7 +22,7 @@ def assignment_names(root: str | Path | None = None) -> list[str]:
 class Course(Protocol):
     """What the grader uses of an assignment, whichever its source (this project's solution notebook, or an
     instructor's otter-assign notebook): ``Assignment`` and ``otter.OtterAssignment`` both are one
-    (``tests/test_assignment.py`` holds each to it, properties as properties and methods as methods; a frozen
+    (``tests/course/test_assignment.py`` holds each to it, properties as properties and methods as methods; a frozen
     dataclass's field is read as a property is)."""
 
     @property

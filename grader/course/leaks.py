@@ -5,7 +5,7 @@ Nothing in the student's folder may give an answer away: no answer line of the s
 ``public_checks.json`` (nor a note on one that says more than its kind, variable and points), and no hidden answer
 written anywhere, in any common form.  The answers are those of ``ANSWER_KINDS``, one rule per kind of hidden
 check; every other kind holds no value a student works out (``NO_ANSWER`` says why, kind by kind), and a new kind
-must be put in one of the two (``tests/test_leaks.py``); an otter-assign notebook's answers are the values its
+must be put in one of the two (``tests/course/test_leaks.py``); an otter-assign notebook's answers are the values its
 hidden tests compare with (``otter_answers``).  Each answer is looked for
 
 * as a number in every text of every file (Markdown, code, outputs, titles, the setup cells): ``5408``, ``5,408``,

@@ -1,5 +1,5 @@
 """Functions written by hand and callbacks, checked on the grader's cases: right ones pass, each typical wrong one
-is named.  The probe's findings are simulated here by calling the function in this process; tests/test_runner.py
+is named.  The probe's findings are simulated here by calling the function in this process; tests/inside/test_runner.py
 and the course's end-to-end tests go through the real runner."""
 from __future__ import annotations
 

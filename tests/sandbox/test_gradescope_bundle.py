@@ -67,7 +67,7 @@ def test_the_gradescope_sandbox_refuses_outside_gradescope(tmp_path, monkeypatch
 
 def test_an_otter_assignment_has_a_bundle_too(tmp_path):
     """``grader gradescope conv_arithmetic`` once failed: the otter assignment's interface differed (a method where
-    the others have a property); both are a ``Course`` now (tests/test_assignment.py)."""
+    the others have a property); both are a ``Course`` now (tests/course/test_assignment.py)."""
     from grader.course.assignment import load_assignment
 
     bundle = write_bundle(load_assignment("conv_arithmetic"), tmp_path, [], with_datasets=False)

@@ -42,7 +42,7 @@ def test_an_unclosed_block_is_an_error():
         strip_solution("# BEGIN SOLUTION\nx = 1")
 
 
-COURSE = sorted(p.parent.name for p in (Path(__file__).resolve().parents[1] / "solutions").glob("*/*.ipynb")
+COURSE = sorted(p.parent.name for p in (Path(__file__).resolve().parents[2] / "solutions").glob("*/*.ipynb")
                 if p.stem == p.parent.name)
 
 

@@ -11,7 +11,7 @@ import pytest
 from grader.course.assignment import Assignment, Course, load_assignment
 from grader.course.otter import OtterAssignment
 
-from .e2e.conftest import course_assignments
+from ..e2e.conftest import course_assignments
 
 MEMBERS = {name: member for name, member in vars(Course).items() if not name.startswith("_")}
 

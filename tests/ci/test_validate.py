@@ -26,8 +26,8 @@ from grader.ci.validate import FAILED, PASSED, REFERENCE, SKIPPED, ValidationRep
 from grader.cli import main
 from grader.errors import GraderError
 
-from .e2e import ci_course
-from .reports.builders import check, result, task
+from ..e2e import ci_course
+from ..reports.builders import check, result, task
 
 
 def sound(name: str) -> ValidationReport:

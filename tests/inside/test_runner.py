@@ -205,7 +205,7 @@ def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
     from grader.grading.scoring import score_task
     from grader.spec import AssignmentSpec
 
-    read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
+    read_source(Path(__file__).resolve().parents[2] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
     spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
     tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]}]
     # The last cell shows the function was never called before the notebook ended: the cases came after.
@@ -231,7 +231,7 @@ def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
     from grader.grading.scoring import score_task
     from grader.spec import AssignmentSpec
 
-    read_source(Path(__file__).resolve().parents[1] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
+    read_source(Path(__file__).resolve().parents[2] / "solutions" / "by_hand" / "by_hand.ipynb")  # its references
     spec = AssignmentSpec.from_dict({"name": "p", "tasks": [PROBED_TASK]})
     tasks = [{"name": "hand", "exports": PROBED_TASK["exports"], "after_cell": 2, "cells": [0, 1, 2]},
              {"name": "late", "exports": {"x": "value"}, "after_cell": 3, "cells": [3]}]

@@ -19,7 +19,7 @@ from grader.errors import EvidenceError
 from grader.grading.model_file import ModelFileLimits, count_declared, inspect_model_file, load_model_file
 from tests import hostile_keras as hk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def refusal(path: Path, limits: ModelFileLimits = ModelFileLimits(), **kwargs) -> str:

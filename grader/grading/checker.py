@@ -33,7 +33,7 @@ PR_SET_PDEATHSIG = 1
 CHECK_TIMEOUT_S = 900.0
 TOO_SLOW = "took too long"
 WARM_MODULES = ("tensorflow", "keras")
-KERAS_KINDS = {"keras_model", "any"}  # what the checks load with Keras
+KERAS_KINDS = {"keras_model"}  # what the checks always load with Keras ("any": when the notebook's value is a model)
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
 
 
@@ -198,8 +198,7 @@ def _warm_up(assignment) -> None:
 
     from grader.grading.grade import datasets_used
 
-    kinds = {kind for task in assignment.spec.tasks for kind in task.exports.values()}
-    if kinds & KERAS_KINDS:  # an assignment without models never imports TensorFlow
+    if needs_keras(assignment):  # an assignment without models never imports TensorFlow
         for name in WARM_MODULES:
             try:
                 importlib.import_module(name)
@@ -213,6 +212,25 @@ def _warm_up(assignment) -> None:
                 datasets.load(name, split)
             except Exception:  # noqa: BLE001 - a data set missing here is the checks' to report, not the warm-up's
                 break
+
+
+def needs_keras(assignment) -> bool:
+    """Whether the checks load models with Keras: a task exports one, or exports values of any kind (an otter
+    assignment's) from a solution that imports TensorFlow or Keras.  Importing TensorFlow ahead takes about 4 s,
+    longer than a small notebook's whole run: an assignment of NumPy arrays never waits for it (a model exported
+    all the same is loaded, and TensorFlow imported, when it comes)."""
+    import nbformat
+
+    from grader.inside.warm_imports import WARMABLE, imported_packages
+
+    kinds = {kind for task in assignment.spec.tasks for kind in task.exports.values()}
+    if kinds & KERAS_KINDS:
+        return True
+    if "any" not in kinds:
+        return False
+    solution = nbformat.read(assignment.solution_path, as_version=4)
+    imported = set().union(*(imported_packages(c.source) for c in solution.cells if c.cell_type == "code"))
+    return bool(imported & set(WARMABLE["tensorflow"]))
 
 
 def _forget_models() -> None:

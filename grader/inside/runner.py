@@ -336,68 +336,92 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
     """Start the kernel (and import what the job says to), wait for ``wait_for_go`` (a sandbox started ahead
     waits there for its turn), then execute the notebook: its time limit counts from then.  Returns the report
     for the host (``grader/inside/protocol.py``)."""
-    nb = nbformat.read(job["notebook"], as_version=4)
-    export_dir = Path(job["export_dir"])
     seen = datasets_seen()
     began = time.monotonic()
-    client = new_client(nb, job, export_dir, int(job["max_output_bytes"]))
-    after_cell: dict[int, list[dict]] = {}
-    for task in job["tasks"]:
-        after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
-    cells: list[dict] = []
-    exports: dict[str, str] = {}
-    figures: dict[str, dict[str, int]] = {}
-    stopped: str | None = None
-
-    def export(task: dict) -> str | None:
-        figures[task["name"]] = count_figures(nb, task, client.pictures)
-        exports[task["name"]] = _export(client, task, export_dir)
-        return Stopped.KERNEL_DIED.value if exports[task["name"]] == StepOutcome.KERNEL_DIED.value else None
-
+    notebook = NotebookRun(job)
     output = KernelOutput()
-    with client.setup_kernel(**output.launch_options()):
+    with notebook.client.setup_kernel(**output.launch_options()):
         output.close()
-        warmed = _warm_imports(client, list(job.get("warm_imports", ())))
+        warmed = _warm_imports(notebook.client, list(job.get("warm_imports", ())))
         kernel_seconds = time.monotonic() - began
         if wait_for_go is not None:
             wait_for_go()
         started = time.monotonic()
         deadline = started + float(job["notebook_timeout_s"])
-        for index, cell in enumerate(nb.cells):
-            if stopped:
+        notebook.execute_cells(deadline)
+        notebook.probe()
+    output.log()
+    replayed = notebook.probe_again_if_the_kernel_died(deadline)
+    status = {**notebook.status(), "datasets": seen, "seconds": round(time.monotonic() - started, 3),
+              "kernel_seconds": round(kernel_seconds, 3), "warm_imports": warmed, "replayed": replayed}
+    return encode_report(status, notebook.figures, nbformat.writes(notebook.nb))
+
+
+class NotebookRun:
+    """One notebook's run in its kernel: each code cell in turn within the notebook's deadline, each task's
+    variables exported after its last cell, then the probes; what happened, for the report."""
+
+    def __init__(self, job: dict) -> None:
+        self.job = job
+        self.nb = nbformat.read(job["notebook"], as_version=4)
+        self.export_dir = Path(job["export_dir"])
+        self.client = new_client(self.nb, job, self.export_dir, int(job["max_output_bytes"]))
+        self.after_cell: dict[int, list[dict]] = {}  # the tasks to export after each cell (-1: after the last)
+        for task in job["tasks"]:
+            self.after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
+        self.cells: list[dict] = []
+        self.exports: dict[str, str] = {}
+        self.figures: dict[str, dict[str, int]] = {}
+        self.probes: dict[str, str] = {}
+        self.stopped: str | None = None  # why the notebook stopped early (a Stopped value), None while it goes on
+
+    def execute_cells(self, deadline: float) -> None:
+        """Every cell in turn (those after a stop are recorded as not run), exporting each task after its last."""
+        cell_timeout_s = float(self.job["cell_timeout_s"])
+        for index, cell in enumerate(self.nb.cells):
+            if self.stopped:
                 if cell.cell_type == "code":
-                    cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
+                    self.cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
                 continue
             remaining = deadline - time.monotonic()
             if cell.cell_type == "code" and cell.source.strip():
                 if remaining <= 1:
-                    stopped = Stopped.NOTEBOOK_TIMEOUT.value
-                    cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
+                    self.stopped = Stopped.NOTEBOOK_TIMEOUT.value
+                    self.cells.append({"index": index, "status": CellStatus.NOT_RUN.value})
                     continue
-                client.timeout = max(1, int(min(float(job["cell_timeout_s"]), remaining)))
-                record, stopped = _execute(client, cell, index, float(job["cell_timeout_s"]), remaining)
-                cells.append(record)
-            for task in after_cell.get(index, ()) if not stopped else ():
-                stopped = export(task) or stopped
-        for task in after_cell.get(-1, ()) if not stopped else ():
-            stopped = export(task) or stopped
-        probes: dict[str, str] = {}
-        for probe in job.get("probes", ()):
-            if stopped:
-                probes[probe["variable"]] = StepOutcome.NOT_RUN.value
+                self.client.timeout = max(1, int(min(cell_timeout_s, remaining)))
+                record, self.stopped = _execute(self.client, cell, index, cell_timeout_s, remaining)
+                self.cells.append(record)
+            self._export_tasks_after(index)
+        self._export_tasks_after(-1)
+
+    def _export_tasks_after(self, index: int) -> None:
+        for task in self.after_cell.get(index, ()) if not self.stopped else ():
+            self.figures[task["name"]] = count_figures(self.nb, task, self.client.pictures)
+            self.exports[task["name"]] = _export(self.client, task, self.export_dir)
+            if self.exports[task["name"]] == StepOutcome.KERNEL_DIED.value:
+                self.stopped = Stopped.KERNEL_DIED.value
+
+    def probe(self) -> None:
+        """Each probe of the job in turn, once the cells are done (none once the notebook stopped)."""
+        for probe in self.job.get("probes", ()):
+            if self.stopped:
+                self.probes[probe["variable"]] = StepOutcome.NOT_RUN.value
                 continue
-            probes[probe["variable"]] = _probe(client, probe, export_dir)
-            if probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
-                stopped = Stopped.KERNEL_DIED.value
-    output.log()
-    replayed: list[str] = []
-    if stopped in (Stopped.KERNEL_DIED.value, Stopped.STUCK_AFTER_TIMEOUT.value):
-        replayed = probe_afresh(job, nb, export_dir, exports, probes, deadline)
-    status = {"cells": cells, "exports": exports, "probes": probes, "stopped": stopped, "datasets": seen,
-              "seconds": round(time.monotonic() - started, 3), "kernel_seconds": round(kernel_seconds, 3),
-              "warm_imports": warmed, "replayed": replayed,
-              "truncated_output_cells": sorted(client.truncated_cells)}
-    return encode_report(status, figures, nbformat.writes(nb))
+            self.probes[probe["variable"]] = _probe(self.client, probe, self.export_dir)
+            if self.probes[probe["variable"]] == StepOutcome.KERNEL_DIED.value:
+                self.stopped = Stopped.KERNEL_DIED.value
+
+    def probe_again_if_the_kernel_died(self, deadline: float) -> list[str]:
+        """After the kernel died (or stopped answering), the probes of the tasks that finished, in a fresh kernel
+        (``probe_afresh``); the variables probed so."""
+        if self.stopped not in (Stopped.KERNEL_DIED.value, Stopped.STUCK_AFTER_TIMEOUT.value):
+            return []
+        return probe_afresh(self.job, self.nb, self.export_dir, self.exports, self.probes, deadline)
+
+    def status(self) -> dict[str, Any]:
+        return {"cells": self.cells, "exports": self.exports, "probes": self.probes, "stopped": self.stopped,
+                "truncated_output_cells": sorted(self.client.truncated_cells)}
 
 
 class KernelOutput:

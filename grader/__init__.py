@@ -28,12 +28,11 @@ if TYPE_CHECKING:
     from grader.results import CheckResult, SubmissionResult, TaskResult
     from grader.spec import AssignmentSpec, CheckSpec, Limits, TaskSpec
 
-# name -> the module it comes from; _MODULES: the names that are modules themselves
+# name -> the module that defines it, or (``datasets``) the module it is
 _LAZY = {"Assignment": "grader.course.assignment", "load_assignment": "grader.course.assignment",
-         "datasets": "grader.inside", "CheckResult": "grader.results", "SubmissionResult": "grader.results",
+         "datasets": "grader.inside.datasets", "CheckResult": "grader.results", "SubmissionResult": "grader.results",
          "TaskResult": "grader.results", "AssignmentSpec": "grader.spec", "CheckSpec": "grader.spec",
          "Limits": "grader.spec", "TaskSpec": "grader.spec"}
-_MODULES = {"datasets": "grader.inside.datasets"}
 
 __all__ = [
     "Assignment", "AssignmentSpec", "CheckResult", "CheckSpec", "DatasetUnavailableError", "EvidenceError",
@@ -45,8 +44,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'grader' has no attribute {name!r}")
-    value = (importlib.import_module(_MODULES[name]) if name in _MODULES
-             else getattr(importlib.import_module(_LAZY[name]), name))
+    module = importlib.import_module(_LAZY[name])
+    value = module if module.__name__.endswith(f".{name}") else getattr(module, name)
     globals()[name] = value
     return value
 

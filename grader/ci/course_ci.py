@@ -21,8 +21,8 @@ from grader.ci.validate import (
     ValidationReport,
     validate,
 )
-from grader.course.assignment import load_assignment
-from grader.course.layout import CourseLayout, course_root
+from grader.course.assignment import assignment_names, load_assignment
+from grader.course.layout import CourseLayout
 from grader.errors import GraderError
 from grader.sandbox.base import Sandbox
 from grader.sandbox.container import IMAGE
@@ -35,7 +35,7 @@ MARKS = {"passed": "ok", FAILED: "FAIL", SKIPPED: "-"}
 
 def course_assignment_names(root: Path) -> list[str]:
     """Every assignment of the course at ``root``: a solution notebook at solutions/<name>/<name>.ipynb."""
-    return CourseLayout(course_root(root)).assignment_names()
+    return assignment_names(root)
 
 
 def validate_course(root: Path, sandbox: Callable[[], Sandbox] | None, seeds: int = 1, record: bool = True,

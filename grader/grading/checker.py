@@ -221,7 +221,7 @@ def needs_keras(assignment) -> bool:
     all the same is loaded, and TensorFlow imported, when it comes)."""
     import nbformat
 
-    from grader.inside.warm_imports import WARMABLE, imported_packages
+    from grader.inside.warm_imports import WARMABLE, packages_of_cells
 
     kinds = {kind for task in assignment.spec.tasks for kind in task.exports.values()}
     if kinds & KERAS_KINDS:
@@ -229,7 +229,7 @@ def needs_keras(assignment) -> bool:
     if "any" not in kinds:
         return False
     solution = nbformat.read(assignment.solution_path, as_version=4)
-    imported = set().union(*(imported_packages(c.source) for c in solution.cells if c.cell_type == "code"))
+    imported = packages_of_cells(c.source for c in solution.cells if c.cell_type == "code")
     return bool(imported & set(WARMABLE["tensorflow"]))
 
 

@@ -427,8 +427,8 @@ class NotebookRun:
 class KernelOutput:
     """The kernel's own standard output and error (what ``os.write(1, ...)``, C libraries and TensorFlow's logs
     write, not what Jupyter shows): a pipe the runner drains as fast as it is written, keeping only its tail for
-    its log.  Never the runner's own streams: through a container engine, megabytes on the log can delay the
-    runner's report past the container's end, and the engine drops what it had not forwarded by then."""
+    its log.  Never the runner's own streams, which the host reads: a notebook that writes 100 MB on its
+    descriptor 1 would send it all through the sandbox (and a container engine) to a host that keeps a tail."""
 
     def __init__(self, keep: int = KERNEL_LOG_TAIL) -> None:
         self.keep = keep
@@ -519,9 +519,8 @@ def probe_afresh(job: dict, nb: Any, export_dir: Path, exports: dict[str, str], 
         nbformat.v4.new_code_cell(cell.source) for cell in nb.cells[:last + 1]
         if cell.cell_type == "code" and cell.source.strip()])
     client = new_client(replay, job, export_dir, max_output_bytes=0)
-    output = KernelOutput()
-    with client.setup_kernel(**output.launch_options()):
-        output.close()
+    quiet = subprocess.DEVNULL  # the replay's own output is not kept, as its cells' outputs are not
+    with client.setup_kernel(stdin=quiet, stdout=quiet, stderr=quiet):
         _warm_imports(client, list(job.get("warm_imports", ())))
         for index, cell in enumerate(replay.cells):
             remaining = deadline - time.monotonic()

@@ -42,12 +42,17 @@ def imported_packages(source: str) -> set[str]:
     return found
 
 
+def packages_of_cells(code_cells: Iterable[str]) -> set[str]:
+    """The top-level packages any of ``code_cells`` imports."""
+    return set().union(*(imported_packages(source) for source in code_cells))
+
+
 def warm_imports(code_cells: Iterable[str]) -> list[str]:
     """The modules the runner may import in the kernel before the notebook's first cell (see the module)."""
     sources = list(code_cells)
     if any(word in source for source in sources for word in ENVIRONMENT_WORDS):
         return []
-    imported = set().union(*(imported_packages(s) for s in sources)) if sources else set()
+    imported = packages_of_cells(sources)
     return [module for module, names in WARMABLE.items() if imported & set(names)]
 
 

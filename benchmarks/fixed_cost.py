@@ -1,6 +1,7 @@
 """The fixed cost of a submission: the core-seconds grading spends on it outside its own cells.
 
 Run: .venv/bin/python benchmarks/fixed_cost.py [--assignment by_hand] [--small 2] [--large 8] [--runs 3]
+     [--compare-launched] (also the same batches with kernels launched, not forked from a kernel template)
 
 Two figures, side by side in one run, on the assignment's complete example:
 
@@ -83,8 +84,9 @@ def cells_cpu(notebook: Path, handouts: dict[str, str]) -> tuple[float, float]:
             return _process_cpu(pid) - before, time.perf_counter() - started
 
 
-def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str) -> tuple[float, float]:
-    """CPU seconds of ``grader batch`` on ``copies`` copies of ``notebook`` and of everything it started; wall."""
+def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str, templates: bool = True) -> tuple[float, float]:
+    """CPU seconds of ``grader batch`` on ``copies`` copies of ``notebook`` and of everything it started; wall.
+    ``templates``: kernels forked from a kernel template (the default as root), or launched in each sandbox."""
     with tempfile.TemporaryDirectory() as folder:
         inbox = Path(folder) / "in"
         inbox.mkdir()
@@ -95,7 +97,8 @@ def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str) -> tupl
             started = time.perf_counter()
             done = subprocess.run([sys.executable, "-m", "grader", "batch", str(inbox), "-a", str(solution),
                                    "--out", str(Path(folder) / "out"), "--sandbox", sandbox],
-                                  capture_output=True, text=True, cwd=REPO, preexec_fn=account.enter)
+                                  capture_output=True, text=True, cwd=REPO, preexec_fn=account.enter,
+                                  env={**os.environ, "GRADER_KERNEL_TEMPLATE": "1" if templates else "0"})
             wall = time.perf_counter() - started
             time.sleep(0.5)  # what the batch left ending
             spent = account.seconds()
@@ -112,11 +115,18 @@ def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str) -> tupl
 @click.option("--large", default=8, show_default=True, help="copies in the larger batch")
 @click.option("--runs", default=3, show_default=True)
 @click.option("--sandbox", default="bubblewrap", show_default=True)
-def main(assignment: str, small: int, large: int, runs: int, sandbox: str) -> None:
+@click.option("--compare-launched", "compare", is_flag=True,
+              help="also measure, alternating, each batch with kernels launched (GRADER_KERNEL_TEMPLATE=0)")
+def main(assignment: str, small: int, large: int, runs: int, sandbox: str, compare: bool) -> None:
     course = load_assignment(assignment)
     notebook = REPO / "examples" / assignment / f"{assignment}_complete.ipynb"
-    own, marginal, walls = [], [], []
+    own, marginal, walls, launched = [], [], [], []
     for run in range(1, runs + 1):
+        if compare:
+            few, _ = batch_cpu(notebook, course.solution_path, small, sandbox, templates=False)
+            many, _ = batch_cpu(notebook, course.solution_path, large, sandbox, templates=False)
+            launched.append((many - few) / (large - small))
+            print(f"run {run}: kernels launched: {launched[-1]:.2f} core-s per submission", flush=True)
         cells, cells_wall = cells_cpu(notebook, course.handouts())
         few, few_wall = batch_cpu(notebook, course.solution_path, small, sandbox)
         many, many_wall = batch_cpu(notebook, course.solution_path, large, sandbox)
@@ -131,6 +141,9 @@ def main(assignment: str, small: int, large: int, runs: int, sandbox: str) -> No
     print(f"\n{assignment} ({sandbox}, medians of {runs}): own cells {own_median:.2f} core-s; a submission in a batch"
           f" {marginal_median:.2f} core-s ({statistics.median(walls):.2f} s wall per submission);"
           f" fixed cost {marginal_median - own_median:.2f} core-s (ratio {marginal_median / own_median:.2f})")
+    if launched:
+        print(f"kernels launched instead of forked from a template: {statistics.median(launched):.2f} core-s per"
+              f" submission; forked/launched {marginal_median / statistics.median(launched):.2f}")
 
 
 if __name__ == "__main__":

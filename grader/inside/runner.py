@@ -36,6 +36,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.inside.exporter import call_code, export_code
+from grader.inside.kernel_door import DoorKernelManager, door_of
 from grader.inside.protocol import EXPORTS, PROBES, CellStatus, StepOutcome, Stopped, encode_report
 
 EXPORT_TIMEOUT_S = 120
@@ -365,7 +366,7 @@ class NotebookRun:
         self.job = job
         self.nb = nbformat.read(job["notebook"], as_version=4)
         self.export_dir = Path(job["export_dir"])
-        self.client = new_client(self.nb, job, self.export_dir, int(job["max_output_bytes"]))
+        self.client = new_client(self.nb, job, self.export_dir, int(job["max_output_bytes"]), door_of(job))
         self.after_cell: dict[int, list[dict]] = {}  # the tasks to export after each cell (-1: after the last)
         for task in job["tasks"]:
             self.after_cell.setdefault(task["after_cell"] if task["after_cell"] is not None else -1, []).append(task)
@@ -492,10 +493,15 @@ class DeepIOPubClient(AsyncKernelClient):
         return context
 
 
-def new_client(nb: Any, job: dict, export_dir: Path, max_output_bytes: int) -> CappedClient:
+def new_client(nb: Any, job: dict, export_dir: Path, max_output_bytes: int, door_fd: int = -1) -> CappedClient:
     """A notebook client with a kernel of its own (its connection file where Jupyter puts it: the runtime folder,
-    which is also the export folder)."""
-    km = AsyncKernelManager(kernel_name="python3", connection_file=str(export_dir / f"kernel-{uuid.uuid4()}.json"))
+    which is also the export folder); with ``door_fd``, that kernel is asked of the host's kernel template
+    (``grader/inside/kernel_door.py``)."""
+    connection_file = str(export_dir / f"kernel-{uuid.uuid4()}.json")
+    km = AsyncKernelManager(kernel_name="python3", connection_file=connection_file)
+    if door_fd >= 0:
+        km = DoorKernelManager(kernel_name="python3", connection_file=connection_file)
+        km.door_fd = door_fd
     km.client_factory = DeepIOPubClient
     return CappedClient(nb, max_output_bytes=max_output_bytes, km=km, kernel_name="python3", allow_errors=True,
                         interrupt_on_timeout=True, startup_timeout=STARTUP_TIMEOUT_S,

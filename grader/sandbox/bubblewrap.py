@@ -34,6 +34,7 @@ from grader.sandbox.base import (
     job_line,
 )
 from grader.sandbox.gpu import GpuShare
+from grader.sandbox.kernel_template import KernelDoor, templates_wanted
 from grader.sandbox.process import StartedProcess, kill_user_processes
 from grader.sandbox.staging import ExportStaging, WorkStaging
 
@@ -99,13 +100,16 @@ def bwrap_argv(run: SandboxRun, python: str, gpu: GpuShare | None = None, slot: 
         if path.exists():
             argv += ["--ro-bind", str(path), f"{INSIDE_HOME}/.keras/datasets/{name}"]
     argv += ["--chdir", INSIDE_WORKDIR, "--clearenv",
-             "--setenv", "HOME", INSIDE_HOME, "--setenv", "USER", "student",
-             "--setenv", "LANG", "C.UTF-8",
-             "--setenv", "PATH", f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin",
-             "--setenv", "TF_CPP_MIN_LOG_LEVEL", "2",
-             *(a for name, value in (gpu.environment(slot) if gpu else {}).items() for a in ("--setenv", name, value)),
+             *(a for name, value in sandbox_environment(python, gpu, slot).items() for a in ("--setenv", name, value)),
              python, "-m", "grader.inside.runner"]
     return argv
+
+
+def sandbox_environment(python: str, gpu: GpuShare | None = None, slot: int = 0) -> dict[str, str]:
+    """The environment of the sandbox's processes (and of the kernel template that forks their kernels)."""
+    return {"HOME": INSIDE_HOME, "USER": "student", "LANG": "C.UTF-8",
+            "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "2",
+            **(gpu.environment(slot) if gpu else {})}
 
 
 def cpu_set(cpus: int, slot: int) -> list[int]:
@@ -173,15 +177,22 @@ class BubblewrapSandbox(Sandbox):
                 _give_to(folder, drop_to)
         staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
         watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
+        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python))
+                if self.gpu is None and templates_wanted() else None)
         try:
             started = StartedProcess(bwrap_argv(staged, self.python, self.gpu, self.cpu_slot),
                                      preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
                                                              gpu=self.gpu is not None),
-                                     first_input=job_line(run.job), report_bytes=run.report_bytes)
+                                     first_input=job_line(door.job if door else run.job),
+                                     report_bytes=run.report_bytes, pass_fds=door.passed if door else ())
         except BaseException:
+            if door:
+                door.close()
             export.__exit__(None, None, None)
             work.__exit__(None, None, None)
             raise
+        if door:
+            door.serve(started.process)
 
         def end() -> None:
             """Nothing of the student's is left running when this returns; then the wanted files are copied out."""

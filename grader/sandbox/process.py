@@ -147,10 +147,10 @@ class StartedProcess:
 
     def __init__(self, argv: Sequence[str], preexec: Callable[[], None] | None = None,
                  env: dict | None = None, first_input: str = "", cwd: Path | None = None,
-                 report_bytes: int = 2**20) -> None:
+                 report_bytes: int = 2**20, pass_fds: Sequence[int] = ()) -> None:
         self.process = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
-                                        env=env, cwd=cwd)
+                                        env=env, cwd=cwd, pass_fds=tuple(pass_fds))
         assert self.process.stdin and self.process.stdout and self.process.stderr  # PIPE: all three are there
         self.stdin, self.stdout, self.stderr = self.process.stdin, self.process.stdout, self.process.stderr
         self.channel = ChannelReader(self.stdout, report_bytes)

@@ -1,0 +1,210 @@
+"""Kernel templates on the host: each submission's kernel forked, already imported, into its own sandbox.
+
+A kernel's start costs a Python process and the imports of ipykernel (0.3 core-seconds) and, for the notebooks
+that use it, TensorFlow (3 to 4 core-seconds): every submission paid them.  A template
+(``grader/sandbox/template_process.py``) pays them once per grading process and forks a kernel per submission,
+which joins that submission's sandbox, user and limits before anything of the submission exists in it.
+
+The way a request travels: the runner, inside its sandbox, asks on a socket the host gave it (its *door*) for
+its kernel, sending the launch it would have made (command, environment, folder) and its kernel output pipe;
+:func:`serve_door` (a thread on the host) checks the request, names the sandbox's first process itself (the
+runner cannot name another) and passes it to the template, whose answer (the kernel's PID, or why not) goes
+back through the door.  The runner closes its door once its kernel runs, before the notebook's first cell;
+a runner that gets no kernel so launches one itself, as before.
+
+Only as root (joining a sandbox's namespaces needs it), with bubblewrap, without a GPU (a fork after CUDA's
+start is not safe), and unless ``GRADER_KERNEL_TEMPLATE=0``.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+DISABLE_ENV = "GRADER_KERNEL_TEMPLATE"
+REQUEST_BYTES = 1 << 18
+START_TIMEOUT_S = 120.0
+KERNEL_MODULE = "ipykernel_launcher"
+
+
+def templates_wanted() -> bool:
+    """Whether kernels come from templates here (root on Linux, not switched off)."""
+    return (sys.platform.startswith("linux") and os.geteuid() == 0
+            and os.environ.get(DISABLE_ENV, "1").strip().lower() not in ("0", "false", "no", "off"))
+
+
+def template_environment(sandbox: Mapping[str, str]) -> dict[str, str]:
+    """The environment the template imports in: the sandbox's, as ipykernel completes it before a kernel's first
+    cell (the Matplotlib backend that shows figures inline, read by Matplotlib at its import)."""
+    return {"MPLBACKEND": "module://matplotlib_inline.backend_inline", **sandbox}
+
+
+class KernelTemplate:
+    """One template process (started on first use) that has imported ``imports``, with the sandbox's
+    environment; one request at a time."""
+
+    def __init__(self, python: str, environment: Mapping[str, str], imports: Sequence[str]) -> None:
+        self.python = python
+        self.environment = dict(environment)
+        self.imports = list(imports)
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.socket: socket.socket | None = None
+        self.reader: Any = None
+        self.failed: str | None = None
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                [self.python, "-m", "grader.sandbox.template_process"], stdin=theirs.fileno(),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=template_environment(self.environment),
+                cwd="/", start_new_session=True)
+        ours.settimeout(START_TIMEOUT_S)
+        self.socket = ours
+        self.reader = ours.makefile("rb")
+        ours.sendall(json.dumps({"imports": self.imports}).encode() + b"\n")
+        if json.loads(self.reader.readline() or b"{}").get("ready") is not True:
+            raise OSError("the kernel template did not start")
+
+    def kernel(self, target: int, launch: Mapping[str, Any], output_fd: int) -> int:
+        """Fork a kernel into the sandbox whose first process is ``target`` (a host PID); its PID there."""
+        with self.lock:
+            if self.failed:
+                raise OSError(self.failed)
+            try:
+                if self.process is None:
+                    self._start()
+                assert self.socket is not None
+                line = json.dumps({**launch, "target": target}).encode() + b"\n"
+                socket.send_fds(self.socket, [line], [output_fd])
+                reply = json.loads(self.reader.readline() or b'{"error": "the kernel template ended"}')
+            except (OSError, ValueError) as exc:
+                self.failed = f"kernel template unusable: {exc}"
+                self.close()
+                raise OSError(self.failed) from exc
+        if "pid" not in reply:
+            raise OSError(str(reply.get("error", "no kernel")))
+        return int(reply["pid"])
+
+    def close(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class KernelTemplates:
+    """The grading process's templates, one per set of imports, shared by its sandboxes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.templates: dict[tuple[str, str, tuple[str, ...]], KernelTemplate] = {}
+        atexit.register(self.close)
+
+    def get(self, python: str, environment: Mapping[str, str], imports: Sequence[str]) -> KernelTemplate:
+        key = (python, json.dumps(dict(environment), sort_keys=True), tuple(sorted(imports)))
+        with self.lock:
+            if key not in self.templates:
+                self.templates[key] = KernelTemplate(python, environment, sorted(imports))
+            return self.templates[key]
+
+    def close(self) -> None:
+        with self.lock:
+            for template in self.templates.values():
+                template.close()
+            self.templates.clear()
+
+
+TEMPLATES = KernelTemplates()
+
+
+def first_process(launcher_pid: int) -> int:
+    """The sandbox's first process: bubblewrap's only child (``--as-pid-1``)."""
+    children = Path(f"/proc/{launcher_pid}/task/{launcher_pid}/children").read_text().split()
+    if len(children) != 1:
+        raise OSError(f"bubblewrap has {len(children)} children, not 1")
+    return int(children[0])
+
+
+def checked_launch(request: Any, python: str) -> dict[str, Any]:
+    """The launch a runner asked for, if it is a kernel's launch (its command the usual ``python -m
+    ipykernel_launcher -f FILE`` with this Python, then options such as nbclient's
+    ``--HistoryManager.hist_file=:memory:``; strings only): what is passed on, and nothing else."""
+    if not isinstance(request, dict):
+        raise ValueError("not a request")
+    cmd, env, cwd = request.get("cmd"), request.get("env"), request.get("cwd")
+    if (not isinstance(cmd, list) or not 5 <= len(cmd) <= 12 or not all(isinstance(a, str) for a in cmd)
+            or cmd[1:4] != ["-m", KERNEL_MODULE, "-f"] or not all(a.startswith("--") for a in cmd[5:])):
+        raise ValueError("not a kernel's launch")
+    if os.path.realpath(cmd[0]) != os.path.realpath(python):
+        raise ValueError(f"not the sandbox's Python: {cmd[0][:200]}")
+    if not isinstance(env, dict) or len(env) > 500 or not all(
+            isinstance(k, str) and isinstance(v, str) and "\0" not in k + v and "=" not in k for k, v in env.items()):
+        raise ValueError("not an environment")
+    if not isinstance(cwd, str) or not cwd.startswith("/"):
+        raise ValueError("not a folder")
+    return {"cmd": cmd, "env": env, "cwd": cwd}
+
+
+def serve_door(door: socket.socket, launcher: subprocess.Popen, template: KernelTemplate, python: str) -> None:
+    """Answer the one request a sandbox's runner may make on its door, then close it (a thread's work)."""
+    fds: list[int] = []
+    try:
+        data = b""
+        while not data.endswith(b"\n") and len(data) < REQUEST_BYTES:
+            chunk, more, _flags, _address = socket.recv_fds(door, REQUEST_BYTES, 1)
+            fds += more
+            if not chunk:
+                return
+            data += chunk
+        try:
+            if len(fds) != 1:
+                raise ValueError("no kernel output pipe")
+            launch = checked_launch(json.loads(data), python)
+            reply: dict[str, Any] = {"pid": template.kernel(first_process(launcher.pid), launch, fds[0])}
+        except (OSError, ValueError) as exc:
+            reply = {"error": str(exc)[:300]}
+        door.sendall(json.dumps(reply).encode() + b"\n")
+    except OSError:
+        pass  # the sandbox ended first
+    finally:
+        for fd in fds:
+            os.close(fd)
+        door.close()
+
+
+class KernelDoor:
+    """One sandbox's door: a socket pair whose sandbox end the runner inherits (the job names its descriptor),
+    and the host's thread that answers on the other end."""
+
+    def __init__(self, python: str, job: Mapping[str, Any], template: KernelTemplate) -> None:
+        self.python = python
+        self.template = template
+        self.host, self.sandbox = socket.socketpair()
+        self.job = {**job, "kernel_door": self.sandbox.fileno()}
+        self.passed = (self.sandbox.fileno(),)
+
+    @classmethod
+    def open(cls, python: str, job: Mapping[str, Any], environment: Mapping[str, str]) -> "KernelDoor":
+        imports = [m for m in job.get("warm_imports", ()) if isinstance(m, str)]
+        return cls(python, job, TEMPLATES.get(python, environment, imports))
+
+    def serve(self, launcher: subprocess.Popen) -> None:
+        """The sandbox started (``launcher``: bubblewrap): answer its runner's request in a thread."""
+        self.sandbox.close()
+        threading.Thread(target=serve_door, args=(self.host, launcher, self.template, self.python),
+                         daemon=True).start()
+
+    def close(self) -> None:
+        self.sandbox.close()
+        self.host.close()

@@ -73,8 +73,9 @@ class KernelTemplate:
         if json.loads(self.reader.readline() or b"{}").get("ready") is not True:
             raise OSError("the kernel template did not start")
 
-    def kernel(self, target: int, launch: Mapping[str, Any], output_fd: int) -> int:
-        """Fork a kernel into the sandbox whose first process is ``target`` (a host PID); its PID there."""
+    def kernel(self, target: int, uid: int, launch: Mapping[str, Any], output_fd: int) -> int:
+        """Fork a kernel into the sandbox whose first process is ``target`` (a host PID, of the run's own user
+        ``uid``); its PID there."""
         with self.lock:
             if self.failed:
                 raise OSError(self.failed)
@@ -82,7 +83,7 @@ class KernelTemplate:
                 if self.process is None:
                     self._start()
                 assert self.socket is not None
-                line = json.dumps({**launch, "target": target}).encode() + b"\n"
+                line = json.dumps({**launch, "target": target, "uid": uid}).encode() + b"\n"
                 socket.send_fds(self.socket, [line], [output_fd])
                 reply = json.loads(self.reader.readline() or b'{"error": "the kernel template ended"}')
             except (OSError, ValueError) as exc:
@@ -156,7 +157,8 @@ def checked_launch(request: Any, python: str) -> dict[str, Any]:
     return {"cmd": cmd, "env": env, "cwd": cwd}
 
 
-def serve_door(door: socket.socket, launcher: subprocess.Popen, template: KernelTemplate, python: str) -> None:
+def serve_door(door: socket.socket, launcher: subprocess.Popen, uid: int, template: KernelTemplate,
+               python: str) -> None:
     """Answer the one request a sandbox's runner may make on its door, then close it (a thread's work)."""
     fds: list[int] = []
     try:
@@ -171,7 +173,7 @@ def serve_door(door: socket.socket, launcher: subprocess.Popen, template: Kernel
             if len(fds) != 1:
                 raise ValueError("no kernel output pipe")
             launch = checked_launch(json.loads(data), python)
-            reply: dict[str, Any] = {"pid": template.kernel(first_process(launcher.pid), launch, fds[0])}
+            reply: dict[str, Any] = {"pid": template.kernel(first_process(launcher.pid), uid, launch, fds[0])}
         except (OSError, ValueError) as exc:
             reply = {"error": str(exc)[:300]}
         door.sendall(json.dumps(reply).encode() + b"\n")
@@ -199,10 +201,11 @@ class KernelDoor:
         imports = [m for m in job.get("warm_imports", ()) if isinstance(m, str)]
         return cls(python, job, TEMPLATES.get(python, environment, imports))
 
-    def serve(self, launcher: subprocess.Popen) -> None:
-        """The sandbox started (``launcher``: bubblewrap): answer its runner's request in a thread."""
+    def serve(self, launcher: subprocess.Popen, uid: int) -> None:
+        """The sandbox started (``launcher``: bubblewrap, its processes of the run's own user ``uid``): answer its
+        runner's request in a thread."""
         self.sandbox.close()
-        threading.Thread(target=serve_door, args=(self.host, launcher, self.template, self.python),
+        threading.Thread(target=serve_door, args=(self.host, launcher, uid, self.template, self.python),
                          daemon=True).start()
 
     def close(self) -> None:

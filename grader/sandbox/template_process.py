@@ -17,9 +17,9 @@ job, submission or grader secret.  Per request it forks a child that
    ``python -m`` would.
 
 Requests come on standard input, a Unix socket: one JSON line per request (``target``: the sandbox's first
-process, as the host sees it; ``cmd``, ``env``, ``cwd``: the kernel's launch) and the kernel's output pipe as
-an attached descriptor.  Each answer is one JSON line: ``{"pid": N}`` (the kernel's PID inside the sandbox)
-or ``{"error": "..."}``.
+process, as the host sees it, and ``uid``: the run's own user, which that process must have; ``cmd``, ``env``,
+``cwd``: the kernel's launch) and the kernel's output pipe as an attached descriptor.  Each answer is one JSON
+line: ``{"pid": N}`` (the kernel's PID inside the sandbox) or ``{"error": "..."}``.
 """
 from __future__ import annotations
 
@@ -83,17 +83,21 @@ def drop_capabilities() -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
-def _ids(target: int) -> tuple[int, int]:
-    uid = gid = None
+def sandbox_ids(target: int, expected_uid: int) -> tuple[int, int]:
+    """The user and group of ``target``, once it is shown to be the sandbox's first process: the first process
+    of a PID namespace of its own (not the host's), of the run's own user (a PID reused by another process is
+    refused)."""
+    fields: dict[str, list[str]] = {}
     with open(f"/proc/{target}/status") as status:
         for line in status:
-            if line.startswith("Uid:"):
-                uid = int(line.split()[1])
-            elif line.startswith("Gid:"):
-                gid = int(line.split()[1])
-    if uid is None or gid is None:
-        raise OSError(f"process {target} has no user")
-    return uid, gid
+            name, _, value = line.partition(":")
+            fields[name] = value.split()
+    uid, gid, nspid = fields.get("Uid", [""])[0], fields.get("Gid", [""])[0], fields.get("NSpid", [])
+    if not uid.isdigit() or not gid.isdigit() or int(uid) != expected_uid or int(uid) == 0:
+        raise OSError(f"process {target} is not of the sandbox's user")
+    if len(nspid) < 2 or nspid[-1] != "1":
+        raise OSError(f"process {target} is not the first of a sandbox")
+    return int(uid), int(gid)
 
 
 def _limits(target: int) -> dict[int, tuple[int, int]]:
@@ -142,8 +146,8 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
     _launch_defaults()
     _fresh_seeds()
     _look_launched(request["cmd"])
-    for name in [name for name in sys.modules if name == "grader" or name.startswith("grader.")]:
-        del sys.modules[name]
+    for name in [name for name in sys.modules if name.split(".")[0] in ("grader", "setproctitle")]:
+        del sys.modules[name]  # the template's own modules: a launched kernel has not imported them
     if sys.path and sys.path[0] == TEMPLATE_FOLDER:  # ``python -m`` puts its folder first: the kernel's is cwd
         sys.path[0] = request["cwd"]
     sys.path_importer_cache.clear()
@@ -197,11 +201,18 @@ def _look_launched(cmd: list[str]) -> None:
 
 def enter(request: dict[str, Any], output_fd: int) -> int:
     """Fork the kernel into the sandbox whose first process is ``request["target"]``; its PID there."""
-    target = int(request["target"])
-    ids = _ids(target)
+    target, expected_uid = int(request["target"]), int(request["uid"])
+    ids = sandbox_ids(target, expected_uid)
     limits = _limits(target)
     cpus = os.sched_getaffinity(target)
     handles = [os.open(f"/proc/{target}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
+    try:
+        if sandbox_ids(target, expected_uid) != ids:  # still the same process once its namespaces are held
+            raise OSError(f"process {target} changed")
+    except BaseException:
+        for handle in handles:
+            os.close(handle)
+        raise
     report_read, report_write = os.pipe()
     child = os.fork()
     if child == 0:

@@ -65,6 +65,7 @@ print("FACTS" + json.dumps({
     "home": sorted(os.listdir(os.path.expanduser("~"))),
     "main_file": getattr(sys.modules["__main__"], "__file__", None),
     "grader_modules": sorted(m for m in sys.modules if m.startswith("grader")),
+    "modules": sorted(sys.modules),
 }))
 '''
 NUMBERS = "import numpy as np, random\nprint('NUMBERS', np.random.randint(10**9), random.randint(0, 10**9))"
@@ -115,6 +116,8 @@ def test_a_forked_kernel_is_the_launched_kernel_by_every_fact_a_notebook_reads(t
     monkeypatch.setenv(DISABLE_ENV, "0")
     launched, _ = _run_in_bubblewrap(tmp_path / "launched", [FACTS], warm)
     forked_facts, launched_facts = _facts(forked), _facts(launched)
+    forked_modules, launched_modules = set(forked_facts.pop("modules")), set(launched_facts.pop("modules"))
+    assert forked_modules == launched_modules, (forked_modules - launched_modules, launched_modules - forked_modules)
     for fact in launched_facts:
         assert forked_facts[fact] == launched_facts[fact], fact
     assert forked_facts["caps"]["CapEff"] == "0000000000000000" and forked_facts["caps"]["NoNewPrivs"] == "1"
@@ -192,3 +195,25 @@ def test_the_template_process_imports_no_grader_module_but_its_own():
             "print(sorted(m for m in sys.modules if m.startswith('grader')))")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert set(eval(shown)) <= {"grader", "grader.errors", "grader.sandbox", "grader.sandbox.template_process"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the template runs as root")
+def test_the_template_puts_a_kernel_only_into_a_sandboxs_first_process():
+    """A host process, or one of another user (a PID reused after its sandbox ended), is refused: the template
+    never joins the host's namespaces."""
+    from grader.sandbox.kernel_template import KernelTemplate
+
+    template = KernelTemplate(sys.executable, {"HOME": "/home/student", "PATH": "/usr/bin:/bin"}, [])
+    sleeper = subprocess.Popen(["sleep", "30"], user=65534)
+    read_end, write_end = os.pipe()
+    try:
+        launch = {"cmd": [sys.executable, "-m", "ipykernel_launcher", "-f", "/tmp/k.json"], "env": {}, "cwd": "/"}
+        for target, uid in ((os.getpid(), 0), (sleeper.pid, 65534), (sleeper.pid, 200_001)):
+            with pytest.raises(OSError, match="not the first of a sandbox|not of the sandbox's user"):
+                template.kernel(target, uid, launch, write_end)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        template.close()
+        os.close(read_end)
+        os.close(write_end)

@@ -120,6 +120,9 @@ def _limits(target: int) -> dict[int, tuple[int, int]]:
 def drop_privileges(ids: tuple[int, int], limits: dict[int, tuple[int, int]], cpus: set[int]) -> None:
     """In the sandbox's namespaces already: take the sandbox's user, limits and CPUs, and drop every privilege."""
     uid, gid = ids
+    address_space = limits.get(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)[0]
+    if address_space != resource.RLIM_INFINITY and _virtual_bytes() > address_space // 2:
+        raise OSError("the template takes half the sandbox's memory limit already: the kernel is launched")
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     for which, (soft, hard) in limits.items():
@@ -127,6 +130,14 @@ def drop_privileges(ids: tuple[int, int], limits: dict[int, tuple[int, int]], cp
     os.sched_setaffinity(0, cpus)
     drop_capabilities()
     _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as any process of its user (the change of user cleared it)
+
+
+def _virtual_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> None:

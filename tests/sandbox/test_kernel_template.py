@@ -69,7 +69,7 @@ print("FACTS" + json.dumps({
 }))
 '''
 NUMBERS = "import numpy as np, random\nprint('NUMBERS', np.random.randint(10**9), random.randint(0, 10**9))"
-SCRATCH = "import os\nopen('/tmp/mine', 'w').write('x')\nprint('TMP', sorted(os.listdir('/tmp')))"
+SCRATCH = "import os\nopen('/tmp/{}', 'w').write('x')\nprint('TMP', sorted(os.listdir('/tmp')))"
 
 
 def _run_in_bubblewrap(folder: Path, cells: list[str], warm_imports: list[str]) -> tuple[str, str]:
@@ -126,12 +126,12 @@ def test_a_forked_kernel_is_the_launched_kernel_by_every_fact_a_notebook_reads(t
 
 @as_root_with_bubblewrap
 def test_kernels_of_one_template_draw_their_own_numbers_and_share_no_file(tmp_path):
-    first, _ = _run_in_bubblewrap(tmp_path / "a", [NUMBERS, SCRATCH], ["tensorflow"])
-    second, log = _run_in_bubblewrap(tmp_path / "b", [NUMBERS, SCRATCH], ["tensorflow"])
+    first, _ = _run_in_bubblewrap(tmp_path / "a", [NUMBERS, SCRATCH.format("first")], ["tensorflow"])
+    second, log = _run_in_bubblewrap(tmp_path / "b", [NUMBERS, SCRATCH.format("second")], ["tensorflow"])
     assert "not forked" not in log, log
     numbers = [next(line for line in text.splitlines() if line.startswith("NUMBERS")) for text in (first, second)]
     assert numbers[0] != numbers[1]
-    assert "TMP ['mine']" in first and "TMP ['mine']" in second
+    assert "'first'" in first and "'second'" in second and "'first'" not in second  # a fresh /tmp each
 
 
 @as_root_with_bubblewrap

@@ -55,6 +55,17 @@ def run_autograder_text(assignment: Course, limit_args: list[str]) -> str:
             .replace("@LIMITS@", " ".join(shlex.quote(a) for a in limit_args)))
 
 
+def setup_text(assignment: Course) -> str:
+    """``setup.sh`` for ``assignment``: an otter assignment is built by otter-assign where it is graded, so
+    Gradescope's image needs otter-grader too (its ``otter`` extra)."""
+    from grader.course.otter import OtterAssignment
+
+    otter = isinstance(assignment, OtterAssignment)
+    return (script("setup.sh").replace("@MLXTEND@", MLXTEND_VERSION)
+            .replace("@EXTRAS@", "tensorflow,otter" if otter else "tensorflow")
+            .replace("@MODULES@", ', "otter"' if otter else ""))
+
+
 def write_bundle(assignment: Course, out_dir: Path, limit_args: list[str] | None = None,
                  with_datasets: bool = True) -> Path:
     """Write ``out_dir/autograder.zip`` for ``assignment``; return its path."""
@@ -62,7 +73,7 @@ def write_bundle(assignment: Course, out_dir: Path, limit_args: list[str] | None
     target = out_dir / BUNDLE_NAME
     partial = target.with_suffix(".zip.part")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
-        scripts = (("setup.sh", script("setup.sh").replace("@MLXTEND@", MLXTEND_VERSION)),
+        scripts = (("setup.sh", setup_text(assignment)),
                    ("run_autograder", run_autograder_text(assignment, limit_args or [])))
         for name, text in scripts:
             _add(bundle, name, text.encode(), 0o755)

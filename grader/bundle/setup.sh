@@ -25,12 +25,12 @@ id -u student >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nolo
 
 if [ ! -x "$VENV/bin/python" ]; then "$PYTHON" -m venv "$VENV"; fi
 deps_there='import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in
-  ("tensorflow", "nbclient", "nbformat", "nbconvert", "ipykernel", "click", "yaml", "matplotlib")))'
+  ("tensorflow", "nbclient", "nbformat", "nbconvert", "ipykernel", "click", "yaml", "matplotlib"@MODULES@)))'
 if "$VENV/bin/python" -c "$deps_there"; then
   # The packages are there already (an image made for this grader): only the grader itself, offline.
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --no-build-isolation "$SOURCE"
 else
-  "$VENV/bin/pip" install -q --disable-pip-version-check "$SOURCE[tensorflow]"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$SOURCE[@EXTRAS@]"
 fi
 
 if [ ! -f "$DATA/t10k-labels-idx1-ubyte.gz" ]; then

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import zipfile
 
@@ -73,5 +74,14 @@ def test_an_otter_assignment_has_a_bundle_too(tmp_path):
     bundle = write_bundle(load_assignment("conv_arithmetic"), tmp_path, [], with_datasets=False)
     with zipfile.ZipFile(bundle) as archive:
         run_autograder = archive.read("run_autograder").decode()
+        setup = archive.read("setup.sh").decode()
         assert "solutions/conv_arithmetic/conv_arithmetic.ipynb" in archive.namelist()
     assert "NOTEBOOK_NAME=conv_arithmetic.ipynb" in run_autograder
+    # otter-assign builds it where it is graded: without otter-grader, every student got "the grader failed"
+    assert '"$SOURCE[tensorflow,otter]"' in setup and '"matplotlib", "otter")' in setup and not re.search(r"@[A-Z]+@", setup)
+
+
+def test_a_keras_assignments_setup_installs_no_otter(bundle):
+    with zipfile.ZipFile(bundle) as archive:
+        setup = archive.read("setup.sh").decode()
+    assert '"$SOURCE[tensorflow]"' in setup and "otter" not in setup and not re.search(r"@[A-Z]+@", setup)

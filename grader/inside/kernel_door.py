@@ -79,7 +79,10 @@ def ask(door_fd: int, cmd: list[str], launch: dict[str, Any]) -> int | None:
         if not launch.get("independent"):
             env["JPY_PARENT_PID"] = str(os.getpid())  # what jupyter_client's launcher adds (1 here: no poller)
         request = {"cmd": [str(a) for a in cmd], "env": env, "cwd": str(launch.get("cwd") or os.getcwd())}
-        socket.send_fds(door, [json.dumps(request).encode() + b"\n"], [output])
+        data = json.dumps(request).encode() + b"\n"
+        sent = socket.send_fds(door, [data], [output])
+        if sent < len(data):
+            door.sendall(data[sent:])
         answer = door.makefile("rb").readline(4096)
         reply = json.loads(answer or b'{"error": "the door closed"}')
         if "pid" not in reply:

@@ -177,12 +177,12 @@ class BubblewrapSandbox(Sandbox):
                 _give_to(folder, drop_to)
         staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
         watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
-        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python))
+        cpus = cpu_set(run.limits.cpus, self.cpu_slot)
+        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python), len(cpus))
                 if self.gpu is None and drop_to is not None and templates_wanted() else None)
         try:
             started = StartedProcess(bwrap_argv(staged, self.python, self.gpu, self.cpu_slot),
-                                     preexec=_limits_preexec(run, drop_to, cpu_set(run.limits.cpus, self.cpu_slot),
-                                                             gpu=self.gpu is not None),
+                                     preexec=_limits_preexec(run, drop_to, cpus, gpu=self.gpu is not None),
                                      first_input=job_line(door.job if door else run.job),
                                      report_bytes=run.report_bytes, pass_fds=door.passed if door else ())
         except BaseException:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +30,11 @@ from typing import Any, Mapping, Sequence
 
 DISABLE_ENV = "GRADER_KERNEL_TEMPLATE"
 REQUEST_BYTES = 1 << 18
-START_TIMEOUT_S = 120.0
+# The host answers a runner within LOCK_WAIT_S + START_TIMEOUT_S + REPLY_TIMEOUT_S (90 s), before the runner gives
+# up (``kernel_door.ANSWER_TIMEOUT_S``, 120 s) and launches its kernel itself: no fork arrives in a sandbox after.
+LOCK_WAIT_S = 30.0
+START_TIMEOUT_S = 45.0  # the template's imports (TensorFlow's: 4 s here)
+REPLY_TIMEOUT_S = 15.0  # a fork into a sandbox (milliseconds)
 KERNEL_MODULE = "ipykernel_launcher"
 
 
@@ -49,10 +54,11 @@ class KernelTemplate:
     """One template process (started on first use) that has imported ``imports``, with the sandbox's
     environment; one request at a time."""
 
-    def __init__(self, python: str, environment: Mapping[str, str], imports: Sequence[str]) -> None:
+    def __init__(self, python: str, environment: Mapping[str, str], imports: Sequence[str], cpus: int = 1) -> None:
         self.python = python
         self.environment = dict(environment)
         self.imports = list(imports)
+        self.cpus = cpus  # a sandbox's: libraries size their thread pools by the CPUs they see at import
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.socket: socket.socket | None = None
@@ -69,14 +75,17 @@ class KernelTemplate:
         ours.settimeout(START_TIMEOUT_S)
         self.socket = ours
         self.reader = ours.makefile("rb")
-        ours.sendall(json.dumps({"imports": self.imports}).encode() + b"\n")
+        ours.sendall(json.dumps({"imports": self.imports, "cpus": self.cpus}).encode() + b"\n")
         if json.loads(self.reader.readline() or b"{}").get("ready") is not True:
             raise OSError("the kernel template did not start")
+        ours.settimeout(REPLY_TIMEOUT_S)
 
     def kernel(self, target: int, uid: int, launch: Mapping[str, Any], output_fd: int) -> int:
         """Fork a kernel into the sandbox whose first process is ``target`` (a host PID, of the run's own user
         ``uid``); its PID there."""
-        with self.lock:
+        if not self.lock.acquire(timeout=LOCK_WAIT_S):
+            raise OSError("the kernel template is busy")
+        try:
             if self.failed:
                 raise OSError(self.failed)
             try:
@@ -84,24 +93,29 @@ class KernelTemplate:
                     self._start()
                 assert self.socket is not None
                 line = json.dumps({**launch, "target": target, "uid": uid}).encode() + b"\n"
-                socket.send_fds(self.socket, [line], [output_fd])
+                send_with_descriptor(self.socket, line, output_fd)
                 reply = json.loads(self.reader.readline() or b'{"error": "the kernel template ended"}')
             except (OSError, ValueError) as exc:
                 self.failed = f"kernel template unusable: {exc}"
                 self.close()
                 raise OSError(self.failed) from exc
+        finally:
+            self.lock.release()
         if "pid" not in reply:
             raise OSError(str(reply.get("error", "no kernel")))
         return int(reply["pid"])
 
     def close(self) -> None:
-        if self.socket is not None:
-            self.socket.close()
-            self.socket = None
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        """The template ended, with any fork of it still on its way into a sandbox (its process group)."""
+        sock, process, self.socket, self.process = self.socket, self.process, None, None
+        if sock is not None:
+            sock.close()
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
 
 
 class KernelTemplates:
@@ -109,14 +123,14 @@ class KernelTemplates:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.templates: dict[tuple[str, str, tuple[str, ...]], KernelTemplate] = {}
+        self.templates: dict[tuple[str, str, tuple[str, ...], int], KernelTemplate] = {}
         atexit.register(self.close)
 
-    def get(self, python: str, environment: Mapping[str, str], imports: Sequence[str]) -> KernelTemplate:
-        key = (python, json.dumps(dict(environment), sort_keys=True), tuple(sorted(imports)))
+    def get(self, python: str, environment: Mapping[str, str], imports: Sequence[str], cpus: int) -> KernelTemplate:
+        key = (python, json.dumps(dict(environment), sort_keys=True), tuple(sorted(imports)), cpus)
         with self.lock:
             if key not in self.templates:
-                self.templates[key] = KernelTemplate(python, environment, sorted(imports))
+                self.templates[key] = KernelTemplate(python, environment, sorted(imports), cpus)
             return self.templates[key]
 
     def close(self) -> None:
@@ -127,6 +141,13 @@ class KernelTemplates:
 
 
 TEMPLATES = KernelTemplates()
+
+
+def send_with_descriptor(sock: socket.socket, data: bytes, fd: int) -> None:
+    """``data`` whole, with ``fd`` attached to its first part."""
+    sent = socket.send_fds(sock, [data], [fd])
+    if sent < len(data):
+        sock.sendall(data[sent:])
 
 
 def first_process(launcher_pid: int) -> int:
@@ -197,9 +218,9 @@ class KernelDoor:
         self.passed = (self.sandbox.fileno(),)
 
     @classmethod
-    def open(cls, python: str, job: Mapping[str, Any], environment: Mapping[str, str]) -> "KernelDoor":
+    def open(cls, python: str, job: Mapping[str, Any], environment: Mapping[str, str], cpus: int) -> "KernelDoor":
         imports = [m for m in job.get("warm_imports", ()) if isinstance(m, str)]
-        return cls(python, job, TEMPLATES.get(python, environment, imports))
+        return cls(python, job, TEMPLATES.get(python, environment, imports, cpus))
 
     def serve(self, launcher: subprocess.Popen, uid: int) -> None:
         """The sandbox started (``launcher``: bubblewrap, its processes of the run's own user ``uid``): answer its

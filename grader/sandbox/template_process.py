@@ -73,14 +73,21 @@ class _CapData(ctypes.Structure):
 
 def drop_capabilities() -> None:
     """No capability left, none to be gained: the bounding and ambient sets emptied, then all three sets."""
-    _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
     for cap in range(64):
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: no such cap
-            break
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has
+                break
+            _check(-1, f"dropping capability {cap}")
     header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(data)), "capset")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    with open("/proc/self/status") as status:
+        left = [line for line in status if line.startswith(("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+                and int(line.split()[1], 16)]
+    if left:
+        raise OSError(f"capabilities left: {left}")
 
 
 def sandbox_ids(target: int, expected_uid: int) -> tuple[int, int]:
@@ -149,8 +156,7 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
-    os.write(ready_fd, f"ok {os.getpid()}".encode())
-    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    close_descriptors(keep=ready_fd)
     os.environ.clear()
     os.environ.update(request["env"])
     _leave_what_the_imports_left(os.environ.get("HOME", "/nonexistent"))
@@ -165,6 +171,11 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
     importlib.invalidate_caches()  # what the template's imports listed of the host's folders
     sys.orig_argv[:] = request["cmd"]
     sys.argv = [request["cmd"][0], *request["cmd"][3:]]
+    platform = sys.modules.get("platform")
+    if platform is not None:
+        platform._uname_cache = None  # type: ignore[attr-defined]  # the template's: the host's name in it
+    os.write(ready_fd, f"ok {os.getpid()}".encode())  # ready: only ipykernel's own start is left
+    os.close(ready_fd)
     code = 0
     try:
         runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
@@ -180,6 +191,18 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
         except (OSError, ValueError):
             pass
     os._exit(code)
+
+
+def close_descriptors(keep: int) -> None:
+    """Every descriptor but 0, 1, 2 and ``keep`` closed, whatever its number (the template's, and those the fork
+    inherited: its socket to the host, the namespaces' handles)."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor
 
 
 def _launch_defaults() -> None:
@@ -216,8 +239,9 @@ def enter(request: dict[str, Any], output_fd: int) -> int:
     ids = sandbox_ids(target, expected_uid)
     limits = _limits(target)
     cpus = os.sched_getaffinity(target)
-    handles = [os.open(f"/proc/{target}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
+    handles: list[int] = []
     try:
+        handles += [os.open(f"/proc/{target}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
         if sandbox_ids(target, expected_uid) != ids:  # still the same process once its namespaces are held
             raise OSError(f"process {target} changed")
     except BaseException:
@@ -271,17 +295,14 @@ def enter(request: dict[str, Any], output_fd: int) -> int:
 
 def serve(requests: socket.socket) -> None:
     """Answer requests until the host closes the socket."""
-    buffer = b""
+    buffer, fds = b"", []
     while True:
-        data, fds, _flags, _address = socket.recv_fds(requests, 65536, 4)
-        if not data:
+        data, more, _flags, _address = socket.recv_fds(requests, 65536, 4)
+        fds += more
+        if not data or len(buffer) + len(data) > MAX_REQUEST:
             return
         buffer += data
-        if len(buffer) > MAX_REQUEST:
-            return
         if not buffer.endswith(b"\n"):
-            for fd in fds:
-                os.close(fd)
             continue
         line, buffer = buffer, b""
         try:
@@ -293,6 +314,7 @@ def serve(requests: socket.socket) -> None:
         finally:
             for fd in fds:
                 os.close(fd)
+            fds = []
         requests.sendall(json.dumps(reply).encode() + b"\n")
 
 
@@ -348,6 +370,8 @@ def main() -> int:
     requests = socket.socket(fileno=os.dup(0))
     os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
     config = json.loads(requests.makefile("rb").readline() or b"{}")
+    cpus = sorted(os.sched_getaffinity(0))[:max(1, int(config.get("cpus", 1)))]
+    os.sched_setaffinity(0, cpus)  # as many as a sandbox has: libraries size their thread pools at import
     before = dict(os.environ)
     importlib.import_module("ipykernel.kernelapp")
     importlib.import_module("ipykernel.ipkernel")
@@ -356,6 +380,9 @@ def main() -> int:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - the kernel then imports it itself, and reports what it raised
             pass
+    with open("/proc/self/maps") as maps:
+        if any(len(fields) > 1 and fields[1][1] == "w" and fields[1][3] == "s" for fields in map(str.split, maps)):
+            return 1  # memory shared writable with whatever it came from: its forks would share it too
     IMPORTS_LEFT["environ"] = {k: v for k, v in os.environ.items() if before.get(k) != v}
     IMPORTS_LEFT["home"] = _files_under(os.environ.get("HOME", "/nonexistent"))
     try:  # its set-up now, while the memory it takes over is the template's own command line and environment

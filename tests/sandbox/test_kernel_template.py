@@ -40,7 +40,9 @@ as_root_with_bubblewrap = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("bwrap"), reason="kernel templates join sandboxes as root, with bubblewrap")
 
 FACTS = r'''
-import json, os, resource, socket, sys
+import json, os, platform, resource, socket, sys
+import numpy as _np
+_np.ones((400, 400)) @ _np.ones((400, 400))  # BLAS's threads, as many as the CPUs it saw at its import
 def _status(name):
     return [l.split(":", 1)[1].strip() for l in open("/proc/self/status") if l.startswith(name + ":")][0]
 _limits = {n: resource.getrlimit(getattr(resource, n)) for n in dir(resource) if n.startswith("RLIMIT_")}
@@ -58,6 +60,7 @@ print("FACTS" + json.dumps({
     "cmdline": open("/proc/self/cmdline").read().replace("\0", " ").strip(),
     "environ": dict(os.environ), "limits": _limits, "cpus": sorted(os.sched_getaffinity(0)),
     "fds": [f for f in _fds if f not in ("socket", "anon_inode", "gone")], "hostname": socket.gethostname(),
+    "node": platform.node(), "threads": len(os.listdir("/proc/self/task")),
     "net": sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]),
     "mounts": sorted(l.split()[4] for l in open("/proc/self/mountinfo")),
     "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
@@ -217,3 +220,20 @@ def test_the_template_puts_a_kernel_only_into_a_sandboxs_first_process():
         template.close()
         os.close(read_end)
         os.close(write_end)
+
+
+def test_a_busy_template_answers_no_in_time_so_that_no_fork_arrives_after_the_runner_gave_up(monkeypatch):
+    """The host's longest answer is shorter than the runner's wait: a runner that launched its own kernel never
+    gets a second one forked into its sandbox."""
+    from grader.inside import kernel_door
+    from grader.sandbox.kernel_template import LOCK_WAIT_S, REPLY_TIMEOUT_S, START_TIMEOUT_S, KernelTemplate
+
+    assert LOCK_WAIT_S + START_TIMEOUT_S + REPLY_TIMEOUT_S < kernel_door.ANSWER_TIMEOUT_S
+    monkeypatch.setattr(kernel_template, "LOCK_WAIT_S", 0.2)
+    template = KernelTemplate(sys.executable, {}, [])
+    template.lock.acquire()
+    try:
+        with pytest.raises(OSError, match="busy"):
+            template.kernel(1, 200_001, {}, 0)
+    finally:
+        template.lock.release()

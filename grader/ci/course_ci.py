@@ -33,16 +33,11 @@ TABLE_STEPS = ((READ, "read"), (IN_SYNC, "in sync"), (NO_LEAKS, "no leaks"), (RE
 MARKS = {"passed": "ok", FAILED: "FAIL", SKIPPED: "-"}
 
 
-def course_assignment_names(root: Path) -> list[str]:
-    """Every assignment of the course at ``root``: a solution notebook at solutions/<name>/<name>.ipynb."""
-    return assignment_names(root)
-
-
 def validate_course(root: Path, sandbox: Callable[[], Sandbox] | None, seeds: int = 1, record: bool = True,
                     on_report: Callable[[ValidationReport], None] | None = None) -> list[ValidationReport]:
     """Validate every assignment under ``root`` (``sandbox``: makes the sandbox; None: files only). An assignment
     that cannot be read is a failed report, and the others are validated all the same."""
-    names = course_assignment_names(root)
+    names = assignment_names(root)
     if not names:
         raise GraderError(f"no assignment under {root}: expected solutions/<name>/<name>.ipynb")
     reports = []

@@ -18,6 +18,9 @@ import time
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Int
+
+from grader.inside.protocol import KERNEL_DOOR, send_with_descriptor
 
 ANSWER_TIMEOUT_S = 120.0
 
@@ -79,10 +82,7 @@ def ask(door_fd: int, cmd: list[str], launch: dict[str, Any]) -> int | None:
         if not launch.get("independent"):
             env["JPY_PARENT_PID"] = str(os.getpid())  # what jupyter_client's launcher adds (1 here: no poller)
         request = {"cmd": [str(a) for a in cmd], "env": env, "cwd": str(launch.get("cwd") or os.getcwd())}
-        data = json.dumps(request).encode() + b"\n"
-        sent = socket.send_fds(door, [data], [output])
-        if sent < len(data):
-            door.sendall(data[sent:])
+        send_with_descriptor(door, json.dumps(request).encode() + b"\n", output)
         answer = door.makefile("rb").readline(4096)
         reply = json.loads(answer or b'{"error": "the door closed"}')
         if "pid" not in reply:
@@ -98,7 +98,7 @@ def ask(door_fd: int, cmd: list[str], launch: dict[str, Any]) -> int | None:
 class DoorKernelManager(AsyncKernelManager):
     """A kernel manager whose first launch asks the door (``door_fd``); every later launch is an ordinary one."""
 
-    door_fd: int = -1
+    door_fd = Int(-1)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         door_fd, self.door_fd = self.door_fd, -1
@@ -115,7 +115,7 @@ class DoorKernelManager(AsyncKernelManager):
 
 def door_of(job: dict) -> int:
     """The door's descriptor the job names (-1: none); made non-inheritable at once."""
-    fd = job.get("kernel_door")
+    fd = job.get(KERNEL_DOOR)
     if not isinstance(fd, int) or fd < 3:
         return -1
     try:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import enum
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 FORMAT = 1
+KERNEL_DOOR = "kernel_door"  # the job's key for the door's descriptor (``grader/inside/kernel_door.py``)
 EXPORTS = "exports"  # under the export folder: <task>/<variable>.<suffix>, <task>.json (the exporter's report)
 PROBES = "probes"  # under a task's export folder: <variable>/report.json and <case id>.npy (the probe's answers)
 
@@ -187,3 +189,10 @@ def _seconds(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 10**6:
         return round(float(value), 3)
     return None
+
+
+def send_with_descriptor(sock: socket.socket, data: bytes, fd: int) -> None:
+    """``data`` whole on ``sock``, with ``fd`` attached to its first part (a kernel door's request, both ways)."""
+    sent = socket.send_fds(sock, [data], [fd])
+    if sent < len(data):
+        sock.sendall(data[sent:])

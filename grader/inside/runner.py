@@ -498,10 +498,8 @@ def new_client(nb: Any, job: dict, export_dir: Path, max_output_bytes: int, door
     which is also the export folder); with ``door_fd``, that kernel is asked of the host's kernel template
     (``grader/inside/kernel_door.py``)."""
     connection_file = str(export_dir / f"kernel-{uuid.uuid4()}.json")
-    km = AsyncKernelManager(kernel_name="python3", connection_file=connection_file)
-    if door_fd >= 0:
-        km = DoorKernelManager(kernel_name="python3", connection_file=connection_file)
-        km.door_fd = door_fd
+    km = (DoorKernelManager(kernel_name="python3", connection_file=connection_file, door_fd=door_fd) if door_fd >= 0
+          else AsyncKernelManager(kernel_name="python3", connection_file=connection_file))
     km.client_factory = DeepIOPubClient
     return CappedClient(nb, max_output_bytes=max_output_bytes, km=km, kernel_name="python3", allow_errors=True,
                         interrupt_on_timeout=True, startup_timeout=STARTUP_TIMEOUT_S,

@@ -178,7 +178,7 @@ class BubblewrapSandbox(Sandbox):
         staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
         watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
         cpus = cpu_set(run.limits.cpus, self.cpu_slot)
-        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python), len(cpus))
+        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python), len(cpus), drop_to)
                 if self.gpu is None and drop_to is not None and templates_wanted() else None)
         try:
             started = StartedProcess(bwrap_argv(staged, self.python, self.gpu, self.cpu_slot),
@@ -191,8 +191,8 @@ class BubblewrapSandbox(Sandbox):
             export.__exit__(None, None, None)
             work.__exit__(None, None, None)
             raise
-        if door and drop_to is not None:
-            door.serve(started.process, drop_to)
+        if door:
+            door.serve(started.process)
 
         def end() -> None:
             """Nothing of the student's is left running when this returns; then the wanted files are copied out."""

@@ -28,6 +28,8 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from grader.inside.protocol import KERNEL_DOOR, send_with_descriptor
+
 DISABLE_ENV = "GRADER_KERNEL_TEMPLATE"
 REQUEST_BYTES = 1 << 18
 # The host answers a runner within LOCK_WAIT_S + START_TIMEOUT_S + REPLY_TIMEOUT_S (90 s), before the runner gives
@@ -143,13 +145,6 @@ class KernelTemplates:
 TEMPLATES = KernelTemplates()
 
 
-def send_with_descriptor(sock: socket.socket, data: bytes, fd: int) -> None:
-    """``data`` whole, with ``fd`` attached to its first part."""
-    sent = socket.send_fds(sock, [data], [fd])
-    if sent < len(data):
-        sock.sendall(data[sent:])
-
-
 def first_process(launcher_pid: int) -> int:
     """The sandbox's first process: bubblewrap's only child (``--as-pid-1``)."""
     children = Path(f"/proc/{launcher_pid}/task/{launcher_pid}/children").read_text().split()
@@ -210,23 +205,24 @@ class KernelDoor:
     """One sandbox's door: a socket pair whose sandbox end the runner inherits (the job names its descriptor),
     and the host's thread that answers on the other end."""
 
-    def __init__(self, python: str, job: Mapping[str, Any], template: KernelTemplate) -> None:
+    def __init__(self, python: str, job: Mapping[str, Any], template: KernelTemplate, uid: int) -> None:
         self.python = python
         self.template = template
+        self.uid = uid  # the run's own user: the sandbox's processes are its
         self.host, self.sandbox = socket.socketpair()
-        self.job = {**job, "kernel_door": self.sandbox.fileno()}
+        self.job = {**job, KERNEL_DOOR: self.sandbox.fileno()}
         self.passed = (self.sandbox.fileno(),)
 
     @classmethod
-    def open(cls, python: str, job: Mapping[str, Any], environment: Mapping[str, str], cpus: int) -> "KernelDoor":
+    def open(cls, python: str, job: Mapping[str, Any], environment: Mapping[str, str], cpus: int,
+             uid: int) -> "KernelDoor":
         imports = [m for m in job.get("warm_imports", ()) if isinstance(m, str)]
-        return cls(python, job, TEMPLATES.get(python, environment, imports, cpus))
+        return cls(python, job, TEMPLATES.get(python, environment, imports, cpus), uid)
 
-    def serve(self, launcher: subprocess.Popen, uid: int) -> None:
-        """The sandbox started (``launcher``: bubblewrap, its processes of the run's own user ``uid``): answer its
-        runner's request in a thread."""
+    def serve(self, launcher: subprocess.Popen) -> None:
+        """The sandbox started (``launcher``: bubblewrap): answer its runner's request in a thread."""
         self.sandbox.close()
-        threading.Thread(target=serve_door, args=(self.host, launcher, uid, self.template, self.python),
+        threading.Thread(target=serve_door, args=(self.host, launcher, self.uid, self.template, self.python),
                          daemon=True).start()
 
     def close(self) -> None:

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from grader.ci.course_ci import (
     CI_FILES,
-    course_assignment_names,
     summary_table,
     unreadable,
     validate_course,
@@ -24,6 +23,7 @@ from grader.ci.junit import write_junit
 from grader.ci.seeds import SETUP_LABEL, CheckSpread, Measured, recorded_margin_problems, reseeded, seed_labels, spreads
 from grader.ci.validate import FAILED, PASSED, REFERENCE, SKIPPED, ValidationReport, validate
 from grader.cli import main
+from grader.course.assignment import assignment_names
 from grader.errors import GraderError
 
 from ..e2e import ci_course
@@ -89,7 +89,7 @@ def test_files_only_validation_of_a_course_reports_every_assignment(tmp_path):
     bad = tmp_path / "solutions" / "bad" / "bad.ipynb"
     bad.parent.mkdir(parents=True)
     bad.write_text("{not a notebook")
-    assert course_assignment_names(tmp_path) == ["bad", "stale", "tiny"]
+    assert assignment_names(tmp_path) == ["bad", "stale", "tiny"]
     reports = {r.assignment: r for r in validate_course(tmp_path, None)}
     assert reports["tiny"].ok
     assert [s.status for s in reports["tiny"].steps][:3] == [PASSED, PASSED, PASSED]

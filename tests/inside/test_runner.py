@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -165,6 +166,35 @@ def test_the_kernel_s_own_output_stays_in_the_runner_and_only_its_tail_reaches_t
     assert len(done.stderr) < 100_000 and done.stderr.rstrip().endswith("the last line")
     assert "the kernel's output: " in done.stderr
     assert statuses(decode_report(done.stdout.encode(), 2**30)) == ["ok", "ok"]
+
+
+def test_the_runner_imports_neither_numpy_nor_ipython(tmp_path):
+    """Each submission pays the runner's start: it asks which MNIST is here without importing NumPy, and finds the
+    kernel's launch without importing IPython (through ``~/.ipython``'s kernel folder): 0.1 core-s of each runner."""
+    job, _ = write_job(tmp_path, "x = 1")
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    script = ("import json, sys\nfrom grader.inside.runner import run\nrun(json.load(open('job.json')))\n"
+              "print(json.dumps(sorted(m for m in ('numpy', 'IPython') if m in sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_runner_ends_at_once_with_its_report_sent_and_no_kernel_left(tmp_path):
+    """Its report sent, the runner ends without the interpreter's own end (``end_now``): the report whole, the
+    exit status 0, and the kernel already shut down, not left running."""
+    job, _ = write_job(tmp_path, "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))", "print('done')")
+    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status = decode_report(done.stdout.encode(), 2**30)
+    assert statuses(status) == ["ok", "ok"]
+    assert nbformat.reads(status.notebook, as_version=4).cells[1].outputs[0]["text"] == "done\n"
+    kernel = int((tmp_path / "kernel.pid").read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{kernel}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{kernel}").exists(), "the runner left its kernel running"
 
 
 PROBED_TASK = {

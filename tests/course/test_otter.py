@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -251,3 +252,73 @@ def test_the_kernel_s_calls_come_back_as_the_stand_in_s_answers(tmp_path):
         stand_in(None)
     with pytest.raises(NotCalled):
         stand_in(images[0])
+
+
+OTTER_INIT = '# Initialize Otter\nimport otter\ngrader = otter.Notebook("conv_arithmetic.ipynb")'
+
+
+def test_otter_s_own_cells_are_left_out_comments_and_all():
+    """otter assign's init cell begins with a comment: it was kept, and every submission's kernel imported otter
+    (0.6 core-seconds) and ran its init. Its checks and its export, with their comments, are left out too."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from grader.course.otter import without_otter_cells
+
+    cells = [new_code_cell(OTTER_INIT), new_markdown_cell("grader.check('q1')"), new_code_cell("import numpy as np"),
+             new_code_cell('grader.check("q1")'),
+             new_code_cell("# Save your notebook first, then run this cell to export your submission.\n"
+                           "grader.export(run_tests=True)"),
+             new_code_cell("grader.check_all()")]
+    kept = without_otter_cells(new_notebook(cells=cells)).cells
+    assert [(c.cell_type, c.source) for c in kept] == [("markdown", "grader.check('q1')"),
+                                                       ("code", "import numpy as np")]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ('x = 5\ngrader.check("q1")\ny = x + 1', {"x": 5, "y": 6}),
+    ('x = 5\nif x:\n    grader.check("q1")  # ours\ny = 2', {"x": 5, "y": 2}),
+    ('grader.check(\n    "q1"\n)\ny = 3\nraise ValueError(y)', ValueError),
+    ('import numpy as np\nimport otter\nz = int(np.int64(4))', {"z": 4}),
+])
+def test_a_student_s_code_beside_otter_s_runs_as_written_on_the_same_lines(source, expected):
+    """In a cell that also holds the student's code, each otter statement becomes ``pass``: the rest runs without
+    otter (no NameError on ``grader``), and an error's line number is the one the student sees."""
+    from grader.course.otter import without_otter_statements
+
+    changed = without_otter_statements(source)
+    assert changed is not None and "grader" not in changed and "otter" not in changed
+    assert len(changed.splitlines()) == len(source.splitlines())
+    namespace: dict = {}
+    if expected is ValueError:
+        with pytest.raises(ValueError) as raised:
+            exec(compile(changed, "cell", "exec"), namespace)
+        assert raised.traceback[-1].lineno + 1 == 5
+        return
+    exec(compile(changed, "cell", "exec"), namespace)
+    assert {k: namespace[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import numpy as np\nx = np.zeros(3)", "same"),
+    ("x = 1; grader.check('q1')", "same"),  # not on lines of its own: left as it is
+    ("grader = {'a': 1}\nvalue = grader['a']", "same"),
+    ('%matplotlib inline\ngrader.check("q1")\n', '%matplotlib inline\npass\n'),
+    ('%%capture\n# quiet\ngrader.export()', '%%capture\n# quiet\npass'),
+    ('# only a comment\n\ngrader.check("q2")  # run me', None),
+])
+def test_otter_statements_out_and_everything_else_as_it_is(source, expected):
+    from grader.course.otter import without_otter_statements
+
+    assert without_otter_statements(source) == (source if expected == "same" else expected)
+
+
+def test_the_course_s_otter_example_runs_no_otter_in_its_kernel():
+    import nbformat
+
+    from grader.course.assignment import load_assignment
+
+    course = load_assignment("conv_arithmetic")
+    example = Path(__file__).resolve().parents[2] / "examples" / "conv_arithmetic" / "conv_arithmetic_complete.ipynb"
+    nb = course.clean_submission(nbformat.read(example, as_version=4))
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "otter" not in code and "grader." not in code and "np.array" in code

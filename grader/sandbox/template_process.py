@@ -52,13 +52,14 @@ LIMIT_NAMES = {"Max cpu time": "CPU", "Max file size": "FSIZE", "Max data size":
                "Max nice priority": "NICE", "Max realtime priority": "RTPRIO", "Max realtime timeout": "RTTIME"}
 MAX_REQUEST = 1 << 20
 # What every kernel imports as it starts, imported once here: ipykernel's modules, and its debugger (with debugpy),
-# which ``IPKernelApp.initialize`` imports (0.07 core-s in each kernel before).  Only modules a launched kernel has
-# imported before its first cell: a kernel forked from the template has the same ``sys.modules``.  After the imports
-# the template collects its garbage once: the collector's counts are inherited by each fork, and imports leave
-# enough objects pending that the fork's own start ran a full collection, walking every object TensorFlow made and
-# copying the memory pages they are on (0.06 core-s to a forked kernel's start instead of 0.28, measured with
-# ``benchmarks/fixed_cost.py``).  ``gc.freeze()`` was measured too and saved no more: not used, as a student's
-# ``gc.get_freeze_count()`` would see it.
+# which ``IPKernelApp.initialize`` imports where it can (0.07 core-s in each kernel before; the debugger is imported
+# here where it can be too).  Only modules a launched kernel has imported before its first cell: a kernel forked
+# from the template has the same ``sys.modules``.  After the imports the template collects its garbage once: the
+# collector's counts are inherited by each fork, and imports leave enough objects pending that the fork's own start
+# ran a full collection, walking every object TensorFlow made and copying the memory pages they are on (a forked
+# kernel's start 0.06 core-s instead of 0.28).  ``gc.freeze()`` was measured too and saved no more: not used, as a
+# student's ``gc.get_freeze_count()`` would see it.  Importing the rest of what a kernel's start imports (sqlite3,
+# pdb, psutil...) saved nothing measurable.
 KERNEL_START_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger")
 IMPORTS_LEFT: dict[str, Any] = {}  # what the template's imports changed: its environment, files in its home
 TEMPLATE_FOLDER = "/"  # the template's working folder (the host starts it there)
@@ -393,9 +394,9 @@ def main() -> int:
     cpus = sorted(os.sched_getaffinity(0))[:max(1, int(config.get("cpus", 1)))]
     os.sched_setaffinity(0, cpus)  # as many as a sandbox has: libraries size their thread pools at import
     before = dict(os.environ)
-    for module in KERNEL_START_IMPORTS:
+    for module in KERNEL_START_IMPORTS[:2]:
         importlib.import_module(module)
-    for module in config.get("imports", ()):
+    for module in (*KERNEL_START_IMPORTS[2:], *config.get("imports", ())):
         try:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - the kernel then imports it itself, and reports what it raised

@@ -60,7 +60,8 @@ MAX_REQUEST = 1 << 20
 # kernel's start 0.06 core-s instead of 0.28).  ``gc.freeze()`` was measured too and saved no more: not used, as a
 # student's ``gc.get_freeze_count()`` would see it.  Importing the rest of what a kernel's start imports (sqlite3,
 # pdb, psutil...) saved nothing measurable.
-KERNEL_START_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger")
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel")  # without these the template is no use
+KERNEL_START_IMPORTS = ("ipykernel.debugger",)  # where they can be imported
 IMPORTS_LEFT: dict[str, Any] = {}  # what the template's imports changed: its environment, files in its home
 TEMPLATE_FOLDER = "/"  # the template's working folder (the host starts it there)
 
@@ -394,9 +395,9 @@ def main() -> int:
     cpus = sorted(os.sched_getaffinity(0))[:max(1, int(config.get("cpus", 1)))]
     os.sched_setaffinity(0, cpus)  # as many as a sandbox has: libraries size their thread pools at import
     before = dict(os.environ)
-    for module in KERNEL_START_IMPORTS[:2]:
+    for module in KERNEL_MODULES:
         importlib.import_module(module)
-    for module in (*KERNEL_START_IMPORTS[2:], *config.get("imports", ())):
+    for module in (*KERNEL_START_IMPORTS, *config.get("imports", ())):
         try:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - the kernel then imports it itself, and reports what it raised

@@ -227,8 +227,6 @@ plt.show()
 
 
 def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
-    from pathlib import Path
-
     from grader.course.source import read_source
     from grader.grading.evidence import load_task_evidence
     from grader.grading.probes import job_probes
@@ -253,8 +251,6 @@ def test_functions_and_callbacks_are_probed_after_the_last_cell(tmp_path):
 def test_a_kernel_that_dies_later_keeps_the_finished_tasks_functions(tmp_path):
     """The kernel dies in a later task: the functions and callbacks of the task that finished are probed in a
     fresh kernel that ran the code cells again up to that task's end, and graded."""
-    from pathlib import Path
-
     from grader.course.source import read_source
     from grader.grading.evidence import load_task_evidence
     from grader.grading.probes import job_probes

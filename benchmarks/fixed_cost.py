@@ -37,32 +37,9 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from host_measure import CpuAccount  # noqa: E402
+
 from grader.course.assignment import load_assignment  # noqa: E402
-
-CPUACCT = Path("/sys/fs/cgroup/cpuacct")
-
-
-class CpuAccount:
-    """A cgroup of its own: every process started in it, and their descendants, counted (nanoseconds of CPU)."""
-
-    def __init__(self) -> None:
-        self.folder = CPUACCT / f"fixed-cost-{os.getpid()}-{time.time_ns()}"
-        self.folder.mkdir()
-
-    def enter(self) -> None:  # in the child, before it runs the command
-        (self.folder / "cgroup.procs").write_text(str(os.getpid()))
-
-    def seconds(self) -> float:
-        return int((self.folder / "cpuacct.usage").read_text()) / 1e9
-
-    def close(self) -> None:
-        for _ in range(50):
-            try:
-                self.folder.rmdir()
-                return
-            except OSError:  # a process left in it is still ending
-                time.sleep(0.1)
-
 
 ROLES = (("kernel", "ipykernel_launcher"), ("runner", "jupyter-execute"), ("kernel template", "template_process"),
          ("checker", "grader.grading.checker"), ("batch and its workers", "grader batch"), ("bubblewrap", "bwrap"))
@@ -146,7 +123,7 @@ def batch_cpu(notebook: Path, solution: Path, copies: int, sandbox: str, templat
         inbox.mkdir()
         for n in range(copies):
             shutil.copy(notebook, inbox / f"student{n:02d}.ipynb")
-        account = CpuAccount()
+        account = CpuAccount("fixed-cost")
         try:
             with ProcessWatch(account) as watch:
                 started = time.perf_counter()

@@ -1,9 +1,9 @@
 """Executes a notebook inside the sandbox: run as ``python -m grader.inside.runner`` with a job as JSON on stdin.
 
 The job comes first, on a line of its own: the runner starts the kernel (and imports what the job says may be
-imported ahead), then waits for the next line (``go``) or the end of its input before the notebook's first cell;
-the notebook's time limit counts from then.  A batch's worker starts the next submission's sandbox so, while
-the current one runs.
+imported ahead), then waits for the next line (``go``) before the notebook's first cell; the notebook's time limit
+counts from then.  The end of its input instead means the sandbox was cancelled: the runner ends, nothing run.
+A batch's worker starts the next submission's sandbox so, while the current one runs.
 
 One fresh kernel; every code cell runs with a time limit of its own and within the
 notebook's deadline; outputs are capped; after the last cell of a task, the
@@ -335,10 +335,17 @@ def _warm_imports(client: CappedClient, modules: list[str]) -> dict[str, str]:
     return {module: outcome for module in modules}
 
 
+class Cancelled(Exception):
+    """The runner's input ended before ``go``: its sandbox was cancelled (a batch's worker took another's started
+    submission) or the host is gone. The notebook never runs then: a runner that outlived its sandbox's end (as
+    the first process of its namespace, orphaned when bubblewrap was killed) would run student code nobody
+    watches."""
+
+
 def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
     """Start the kernel (and import what the job says to), wait for ``wait_for_go`` (a sandbox started ahead
-    waits there for its turn), then execute the notebook: its time limit counts from then.  Returns the report
-    for the host (``grader/inside/protocol.py``)."""
+    waits there for its turn: a false answer, the end of its input, raises ``Cancelled``), then execute the
+    notebook: its time limit counts from then.  Returns the report for the host (``grader/inside/protocol.py``)."""
     seen = datasets_seen()
     began = time.monotonic()
     notebook = NotebookRun(job)
@@ -347,8 +354,8 @@ def run(job: dict, wait_for_go: Callable[[], object] | None = None) -> bytes:
         output.close()
         warmed = _warm_imports(notebook.client, list(job.get("warm_imports", ())))
         kernel_seconds = time.monotonic() - began
-        if wait_for_go is not None:
-            wait_for_go()
+        if wait_for_go is not None and not wait_for_go():
+            raise Cancelled("the host closed the runner's input before the notebook's turn")
         started = time.monotonic()
         deadline = started + float(job["notebook_timeout_s"])
         notebook.execute_cells(deadline)
@@ -616,13 +623,16 @@ def private_channel() -> BinaryIO:
 
 
 def main() -> int:
-    """The job is the first line of standard input; the next line (or its end) says go. A sandbox started ahead
-    gets its job at once and starts its kernel, and says go when the submission's turn comes."""
+    """The job is the first line of standard input; the next line says go (its end instead: cancelled, nothing
+    runs). A sandbox started ahead gets its job at once and starts its kernel, and says go when the submission's
+    turn comes."""
     channel = private_channel()
     job = json.loads(sys.stdin.readline())
     look_like_jupyter(job)
     try:
         report = run(job, sys.stdin.readline)
+    except Cancelled:
+        return 0  # its kernel shut down on the way out; nobody reads a report
     except Exception as exc:  # noqa: BLE001 - report any failure of the run itself, then fail
         status = {"cells": [], "stopped": Stopped.RUNNER_FAILED.value, "error": f"{type(exc).__name__}: {exc}"[:500]}
         _send(channel, encode_report(status, {}, ""))

@@ -154,13 +154,40 @@ def test_the_runner_starts_the_kernel_then_waits_for_its_turn(tmp_path):
     assert not (out / "status.json").exists() and not (out / "executed.ipynb").exists()
 
 
+def test_a_runner_whose_input_ends_before_go_runs_nothing_and_ends_with_its_kernel(tmp_path):
+    """A batch's worker cancels a sandbox started ahead when another worker takes its submission; a runner that
+    outlived that end (bubblewrap killed under it: seen in about 1 batch of 2 in 12) took the end of its input for
+    ``go`` and ran the notebook, with nobody watching.  Now nothing runs, nothing is reported, its kernel ends."""
+    job, _ = write_job(tmp_path, "open('ran', 'w').write('yes')")
+    code = ("import json, os, sys\nfrom grader.inside import runner\n"
+            "def turn():\n"
+            "    kids = open(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read()\n"
+            "    open('kernel.pids', 'w').write(kids)\n"
+            "    return sys.stdin.readline()\n"
+            "try:\n    runner.run(json.loads(sys.stdin.readline()), turn)\n"
+            "except runner.Cancelled:\n    print('cancelled')\n")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(job) + "\n", cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "cancelled", done.stderr[-2000:]
+    kernels = [int(pid) for pid in (tmp_path / "kernel.pids").read_text().split()]
+    assert kernels, "no kernel had started before its turn"
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in kernels), "the kernel outlived its cancelled runner"
+    main = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert main.returncode == 0 and main.stdout == "", main.stderr[-2000:]
+    assert not (tmp_path / "ran").exists(), "the notebook ran without go"
+
+
 def test_the_kernel_s_own_output_stays_in_the_runner_and_only_its_tail_reaches_the_log(tmp_path):
     """What the kernel writes on its descriptors 1 and 2 (here 20 MB, then a last line) goes through a pipe the runner
     drains, never through the runner's own streams: through a container engine, megabytes of log delayed the
     report past the container's end.  The log gets its tail and its size; the report comes whole."""
     job, out = write_job(tmp_path, "import os\nfor _ in range(20):\n    os.write(1, b'{' * 2**20)\n"
                                    "os.write(2, b'the last line\\n')", "x = 1")
-    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
+    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\ngo\n",
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stderr) < 100_000 and done.stderr.rstrip().endswith("the last line")
@@ -184,7 +211,7 @@ def test_the_runner_ends_at_once_with_its_report_sent_and_no_kernel_left(tmp_pat
     """Its report sent, the runner ends without the interpreter's own end (``end_now``): the report whole, the
     exit status 0, and the kernel already shut down, not left running."""
     job, _ = write_job(tmp_path, "import os\nopen('kernel.pid', 'w').write(str(os.getpid()))", "print('done')")
-    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
+    done = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\ngo\n",
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     status = decode_report(done.stdout.encode(), 2**30)

@@ -34,6 +34,14 @@ def run_cells(tmp_path, *sources, **options):
     return decode_report(run(job), 2**30), out
 
 
+def all_gone(pids, within_s: float = 10) -> bool:
+    """Whether every process of ``pids`` has ended, waiting up to ``within_s`` for the last of them."""
+    deadline = time.monotonic() + within_s
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
 def statuses(report):
     return [c.status for c in report.cells]
 
@@ -171,10 +179,7 @@ def test_a_runner_whose_input_ends_before_go_runs_nothing_and_ends_with_its_kern
     assert done.returncode == 0 and done.stdout.strip() == "cancelled", done.stderr[-2000:]
     kernels = [int(pid) for pid in (tmp_path / "kernel.pids").read_text().split()]
     assert kernels, "no kernel had started before its turn"
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in kernels) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in kernels), "the kernel outlived its cancelled runner"
+    assert all_gone(kernels), "the kernel outlived its cancelled runner"
     main = subprocess.run([sys.executable, "-m", "grader.inside.runner"], input=json.dumps(job) + "\n",
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert main.returncode == 0 and main.stdout == "", main.stderr[-2000:]
@@ -218,10 +223,7 @@ def test_the_runner_ends_at_once_with_its_report_sent_and_no_kernel_left(tmp_pat
     assert statuses(status) == ["ok", "ok"]
     assert nbformat.reads(status.notebook, as_version=4).cells[1].outputs[0]["text"] == "done\n"
     kernel = int((tmp_path / "kernel.pid").read_text())
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{kernel}").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not Path(f"/proc/{kernel}").exists(), "the runner left its kernel running"
+    assert all_gone([kernel]), "the runner left its kernel running"
 
 
 PROBED_TASK = {

@@ -198,18 +198,25 @@ def run_limited(argv: Sequence[str], stdin_text: str, timeout_s: float,
 
 
 def user_processes(uid: int) -> list[int]:
-    """The processes whose real user is ``uid`` (read from /proc; a process that ends meanwhile is skipped)."""
+    """The running processes whose real user is ``uid`` (read from /proc; a process that ends meanwhile is skipped).
+
+    A zombie is not one: it has ended, its memory, files and namespaces released, and only waits for its parent to
+    collect its exit status. A sandbox's first process killed after its launcher is reparented to the host's init,
+    which may take seconds to collect it (two, on these machines: every cancelled sandbox waited for that). But a
+    process whose first thread ended while others run shows as a zombie too: it counts while it has threads."""
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/status", "rb") as handle:
-                line = next((l for l in handle if l.startswith(b"Uid:")), b"")
-        except OSError:
+                fields = dict(line.split(b":", 1) for line in handle
+                              if line.startswith((b"State:", b"Uid:", b"Threads:")))
+        except (OSError, ValueError):
             continue
-        fields = line.split()
-        if len(fields) > 1 and fields[1] == str(uid).encode():
+        uids, state, threads = (fields.get(name, b"").split() for name in (b"Uid", b"State", b"Threads"))
+        ended = state[:1] == [b"Z"] and threads in ([b"0"], [b"1"])
+        if uids and uids[0] == str(uid).encode() and not ended:
             found.append(int(entry.name))
     return found
 

@@ -1,0 +1,61 @@
+"""The processes of a sandbox run's own user, as the host finds and kills them once the run ends: a zombie has
+ended (it is not waited for: its parent may be an init that collects it seconds later), a process whose first
+thread ended while another thread runs has not."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from grader.sandbox.process import kill_user_processes, user_processes
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a process of another user needs root")
+UID = 190_000 + os.getpid() % 1000  # below the sandboxes' own (200,000 and up): no sandbox run has it
+
+
+def as_user(code: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], user=UID, group=UID, extra_groups=[])
+
+
+def state_of(pid: int) -> str:
+    with open(f"/proc/{pid}/status") as status:
+        return next(line.split()[1] for line in status if line.startswith("State:"))
+
+
+def test_a_zombie_of_the_user_has_ended_and_is_not_waited_for():
+    running, ended = as_user("import time; time.sleep(60)"), as_user("pass")
+    try:
+        deadline = time.monotonic() + 10
+        while state_of(ended.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state_of(ended.pid) == "Z"
+        assert user_processes(UID) == [running.pid]
+        began = time.monotonic()
+        assert kill_user_processes(UID)
+        assert time.monotonic() - began < 1, "waited for a zombie that nobody collects"
+        assert running.wait(5) == -9 and state_of(ended.pid) == "Z"  # killed; the zombie left for its parent
+    finally:
+        for process in (running, ended):
+            process.kill()
+            process.wait()
+
+
+def test_a_process_whose_first_thread_ended_while_another_runs_is_still_running():
+    """It shows as a zombie (its first thread's state), and still runs code in its other threads."""
+    process = as_user("import ctypes, threading, time\n"
+                      "threading.Thread(target=time.sleep, args=(60,)).start()\n"
+                      "ctypes.CDLL(None).pthread_exit(None)")
+    try:
+        deadline = time.monotonic() + 10
+        while state_of(process.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state_of(process.pid) == "Z"
+        assert user_processes(UID) == [process.pid]
+        assert kill_user_processes(UID)
+        assert process.wait(5) == -9 and user_processes(UID) == []
+    finally:
+        process.kill()
+        process.wait()

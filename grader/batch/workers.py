@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -148,6 +149,62 @@ class Worker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+class JobQueue:
+    """A batch's submissions as its local workers take them, each taken started (its sandbox started).
+
+    A worker takes one more ahead while it runs one (``take_ahead``), so that its sandbox starts up meanwhile, but
+    never one that a worker yet to take its first submission would need: at a batch's start every worker takes
+    one before any worker's second is started (else, in a batch of 2 with 2 workers, the second submission is
+    started ahead by the first worker, taken by the other, its sandbox cancelled and started again). A worker that
+    finds the queue empty takes a submission another started ahead but has not run (``next_for``), so that none
+    waits behind a long one: that sandbox is cancelled outside the lock, so that no other take waits for it
+    (a cancel waits for every process of the sandbox to end)."""
+
+    def __init__(self, jobs: list[GradingJob], workers: int) -> None:
+        self._todo: deque[GradingJob] = deque(jobs)
+        self._lock = threading.Lock()
+        self._ahead: dict[int, tuple[GradingJob, StartedSubmission | SubmissionResult]] = {}
+        self._yet_to_take = workers  # workers that have not taken their first submission
+        self._taken: set[int] = set()
+
+    def take(self, worker: Worker) -> tuple[GradingJob | None, StartedSubmission | SubmissionResult | None]:
+        """The worker's first submission, or its next when it started none ahead: from the queue, else one
+        another worker started ahead (None when none is left)."""
+        theirs: StartedSubmission | SubmissionResult | None = None
+        with self._lock:
+            if worker.slot not in self._taken:
+                self._taken.add(worker.slot)
+                self._yet_to_take -= 1
+            if self._todo:
+                job = self._todo.popleft()
+            elif self._ahead:
+                job, theirs = self._ahead.pop(next(iter(self._ahead)))
+            else:
+                return None, None
+            started = worker.start(job)
+        worker.cancel(theirs)
+        return job, started
+
+    def take_ahead(self, worker: Worker) -> None:
+        """Start the worker's next submission while its current one runs, if one is left for it."""
+        with self._lock:
+            if len(self._todo) <= self._yet_to_take:
+                return
+            job = self._todo.popleft()
+            self._ahead[worker.slot] = (job, worker.start(job))
+
+    def next_for(self, worker: Worker) -> tuple[GradingJob | None, StartedSubmission | SubmissionResult | None]:
+        """The worker's next submission: the one it started ahead, if no other worker took it, else ``take``."""
+        with self._lock:
+            job, started = self._ahead.pop(worker.slot, (None, None))
+        return (job, started) if job is not None else self.take(worker)
+
+    def give_up(self, worker: Worker) -> StartedSubmission | SubmissionResult | None:
+        """What the worker started ahead and will not run (the batch stopped early), for it to cancel."""
+        with self._lock:
+            return self._ahead.pop(worker.slot, (None, None))[1]
+
+
 class LocalPool:
     """``workers`` workers on this machine, each on its own CPU slot, each checking one submission while
     executing the next."""
@@ -166,8 +223,6 @@ class LocalPool:
         self.batch = batch
         self.gpu = gpu
         self._workers: list[Worker] = []
-        self._lock = threading.Lock()
-        self._reserved: dict[int, tuple[GradingJob, StartedSubmission | SubmissionResult]] = {}
 
     def describe(self) -> str:
         cores = len(os.sched_getaffinity(0))
@@ -181,14 +236,12 @@ class LocalPool:
     def grade(self, jobs: list[GradingJob]) -> Iterator[tuple[GradingJob, SubmissionResult]]:
         if not jobs:
             return
-        todo: queue.Queue[GradingJob] = queue.Queue()
-        for job in jobs:
-            todo.put(job)
         done: queue.Queue[tuple[GradingJob, SubmissionResult]] = queue.Queue()
         stop = threading.Event()
         count = min(self.workers, len(jobs))
         self._workers = [Worker(self.assignment, self.sandbox, slot, self.scratch / f"slot-{slot}", self.batch,
                                 self.keep_root, self.gpu) for slot in range(count)]
+        todo = JobQueue(jobs, count)
         threads = [threading.Thread(target=self._run, args=(worker, todo, done, stop), daemon=True)
                    for worker in self._workers]
         for thread in threads:
@@ -201,51 +254,29 @@ class LocalPool:
             for thread in threads:
                 thread.join()
 
-    def _run(self, worker: Worker, todo: queue.Queue, done: queue.Queue, stop: threading.Event) -> None:
+    def _run(self, worker: Worker, todo: JobQueue, done: queue.Queue, stop: threading.Event) -> None:
         """One worker's loop: the next submission's sandbox started while the current one runs, and each
-        submission checked while the next one runs. A worker that finds no submission left takes one another
-        worker started ahead but has not run (its sandbox ended unused), so that none waits behind a long one."""
+        submission checked while the next one runs (``JobQueue`` says which submission is next)."""
         checking: Future | None = None
 
         def check(job: GradingJob, executed: Executed | SubmissionResult) -> None:
             done.put((job, worker.check(job, executed)))
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"checks-{worker.slot}") as checks:
-            job, started = self._take(worker, todo, reserve=False)
+            job, started = todo.take(worker)
             while job is not None and not stop.is_set():
                 if self.start_ahead:
-                    self._take(worker, todo, reserve=True)  # its sandbox starts up while this one runs
+                    todo.take_ahead(worker)  # its sandbox starts up while this one runs
                 assert started is not None  # a job is taken started
                 executed = worker.finish(job, started)
                 if checking is not None:
                     checking.result()
                 checking = checks.submit(check, job, executed)
-                with self._lock:
-                    job, started = self._reserved.pop(worker.slot, (None, None))
-                if job is None:  # none was left, or another worker took it
-                    job, started = self._take(worker, todo, reserve=False)
-            with self._lock:
-                _, unused = self._reserved.pop(worker.slot, (None, None))
-            worker.cancel(unused)  # stopped early: what was started and not run ends unused
+                job, started = todo.next_for(worker)
+            worker.cancel(todo.give_up(worker))  # stopped early: what was started and not run ends unused
             worker.cancel(started if job is not None else None)
             if checking is not None:
                 checking.result()
-
-    def _take(self, worker: Worker, todo: queue.Queue, reserve: bool
-              ) -> tuple[GradingJob | None, StartedSubmission | SubmissionResult | None]:
-        """The next job, started: from the queue; else, when not for later, one another worker started ahead."""
-        with self._lock:
-            try:
-                job = todo.get_nowait()
-            except queue.Empty:
-                if reserve or not self._reserved:
-                    return None, None
-                job, theirs = self._reserved.pop(next(iter(self._reserved)))
-                worker.cancel(theirs)
-            started = worker.start(job)
-            if reserve:
-                self._reserved[worker.slot] = (job, started)
-            return job, started
 
     def close(self) -> None:
         for worker in self._workers:

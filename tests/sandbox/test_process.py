@@ -16,8 +16,13 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a process of another 
 UID = 190_000 + os.getpid() % 1000  # below the sandboxes' own (200,000 and up): no sandbox run has it
 
 
-def as_user(code: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], user=UID, group=UID, extra_groups=[])
+def as_user(*argv: str) -> subprocess.Popen:
+    return subprocess.Popen(list(argv), user=UID, group=UID, extra_groups=[], cwd="/")
+
+
+def python_as_user(code: str) -> subprocess.Popen:
+    """The interpreter itself, isolated (no site, no venv): nothing of this checkout need be readable by UID."""
+    return as_user(os.path.realpath(sys.executable), "-I", "-S", "-c", code)
 
 
 def state_of(pid: int) -> str:
@@ -26,7 +31,7 @@ def state_of(pid: int) -> str:
 
 
 def test_a_zombie_of_the_user_has_ended_and_is_not_waited_for():
-    running, ended = as_user("import time; time.sleep(60)"), as_user("pass")
+    running, ended = as_user("sleep", "60"), as_user("true")
     try:
         deadline = time.monotonic() + 10
         while state_of(ended.pid) != "Z" and time.monotonic() < deadline:
@@ -45,7 +50,7 @@ def test_a_zombie_of_the_user_has_ended_and_is_not_waited_for():
 
 def test_a_process_whose_first_thread_ended_while_another_runs_is_still_running():
     """It shows as a zombie (its first thread's state), and still runs code in its other threads."""
-    process = as_user("import ctypes, threading, time\n"
+    process = python_as_user("import ctypes, threading, time\n"
                       "threading.Thread(target=time.sleep, args=(60,)).start()\n"
                       "ctypes.CDLL(None).pthread_exit(None)")
     try:

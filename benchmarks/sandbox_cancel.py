@@ -29,24 +29,32 @@ sys.path.insert(0, str(REPO))
 from grader.batch.workers import GradingJob, Worker  # noqa: E402
 from grader.course.assignment import assignment_reference, load_assignment  # noqa: E402
 from grader.sandbox.bubblewrap import SANDBOX_UID_BASE  # noqa: E402
+from grader.sandbox.process import user_processes  # noqa: E402
 
 DELAYS = (0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0)
 
 
 def running_sandbox_processes() -> list[str]:
-    """Every process of a sandbox's user that has not ended: its PID, user, parent and command."""
-    found = []
+    """Every process of a sandbox's user that still runs, as the host's kill counts them (``user_processes``: a
+    zombie with its one thread has ended): its PID, user, parent and command. Another grading process's
+    sandboxes, at the same time on this machine, would be counted too."""
+    users = set()
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
         try:
-            fields = dict(line.split(":", 1) for line in Path(entry.path, "status").read_text().splitlines())
-            uid = int(fields["Uid"].split()[0])
-            if uid >= SANDBOX_UID_BASE and not fields["State"].split()[0] == "Z":
-                command = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ")[:80].decode(errors="replace")
-                found.append(f"{entry.name} (user {uid}, parent {fields['PPid'].strip()}): {command}")
-        except (OSError, KeyError, ValueError, IndexError):
+            uid = Path(entry.path, "status").read_text().split("\nUid:")[1].split()[0]
+        except (OSError, IndexError):
             continue
+        if int(uid) >= SANDBOX_UID_BASE:
+            users.add(int(uid))
+    found = []
+    for uid in sorted(users):
+        for pid in user_processes(uid):
+            try:
+                parent = Path(f"/proc/{pid}/status").read_text().split("\nPPid:")[1].split()[0]
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:80].decode(errors="replace")
+            except (OSError, IndexError):
+                continue
+            found.append(f"{pid} (user {uid}, parent {parent}): {command}")
     return found
 
 

@@ -94,16 +94,17 @@ class Worker:
     def start(self, job: GradingJob) -> StartedSubmission | SubmissionResult:
         """Prepare the submission and start its fresh sandbox, which waits for ``finish``; its files and evidence
         stay in a folder of its own until checked."""
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=f"{job.key}-", dir=self.scratch))
-        os.chmod(folder, 0o755)  # the sandbox's unprivileged user passes through it to its own folders
+        folder: Path | None = None
         try:
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            folder = Path(tempfile.mkdtemp(prefix=f"{job.key}-", dir=self.scratch))
+            os.chmod(folder, 0o755)  # the sandbox's unprivileged user passes through it to its own folders
             started = start_submission(Path(job.notebook), self.assignment, self.sandbox,
                                        Limits.from_dict(job.limits), folder)
         except Exception as exc:  # noqa: BLE001 - whatever failed, this submission gets a reason, the batch goes on
             log.exception("starting %s failed", job.key)
             started = grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
-        if isinstance(started, SubmissionResult):
+        if isinstance(started, SubmissionResult) and folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
         return started
 
@@ -119,9 +120,15 @@ class Worker:
             return grader_failure(job.key, self.assignment, self.sandbox.name, f"{type(exc).__name__}: {exc}")
 
     def cancel(self, started: StartedSubmission | SubmissionResult | None) -> None:
+        """End a started sandbox unused. A cancel that fails is logged, not raised: the worker goes on (the
+        submission it was started for is another's to run)."""
         if isinstance(started, StartedSubmission):
-            started.cancel()
-            shutil.rmtree(started.execution.export_dir.parent, ignore_errors=True)
+            try:
+                started.cancel()
+            except Exception:  # noqa: BLE001
+                log.exception("cancelling the sandbox started for %s failed", started.path.name)
+            finally:
+                shutil.rmtree(started.execution.export_dir.parent, ignore_errors=True)
 
     def execute(self, job: GradingJob) -> Executed | SubmissionResult:
         return self.finish(job, self.start(job))
@@ -153,12 +160,12 @@ class JobQueue:
     """A batch's submissions as its local workers take them, each taken started (its sandbox started).
 
     A worker takes one more ahead while it runs one (``take_ahead``), so that its sandbox starts up meanwhile, but
-    never one that a worker yet to take its first submission would need: at a batch's start every worker takes
-    one before any worker's second is started (else, in a batch of 2 with 2 workers, the second submission is
-    started ahead by the first worker, taken by the other, its sandbox cancelled and started again). A worker that
-    finds the queue empty takes a submission another started ahead but has not run (``next_for``), so that none
-    waits behind a long one: that sandbox is cancelled outside the lock, so that no other take waits for it
-    (a cancel waits for every process of the sandbox to end)."""
+    never one that a worker yet to take its first submission would need (else, in a batch of 2 with 2 workers,
+    the second submission is started ahead by the first worker, taken by the other, its sandbox cancelled and
+    started again). A worker that finds the queue empty takes a submission another started ahead but has not run
+    (``next_for``), so that none waits behind a long one: it starts it anew on its own CPUs, under the lock as
+    every start, and cancels the other's sandbox outside it, so that no other take waits for that (a cancel waits
+    for every process of the sandbox to end)."""
 
     def __init__(self, jobs: list[GradingJob], workers: int) -> None:
         self._todo: deque[GradingJob] = deque(jobs)
@@ -181,7 +188,11 @@ class JobQueue:
                 job, theirs = self._ahead.pop(next(iter(self._ahead)))
             else:
                 return None, None
-            started = worker.start(job)
+            try:
+                started = worker.start(job)
+            except BaseException:
+                worker.cancel(theirs)
+                raise
         worker.cancel(theirs)
         return job, started
 

@@ -215,7 +215,7 @@ def user_processes(uid: int) -> list[int]:
         except (OSError, ValueError):
             continue
         uids, state, threads = (fields.get(name, b"").split() for name in (b"Uid", b"State", b"Threads"))
-        ended = state[:1] == [b"Z"] and threads in ([b"0"], [b"1"])
+        ended = state[:1] == [b"Z"] and threads == [b"1"]  # 0: a task already released, its PID maybe reused
         if uids and uids[0] == str(uid).encode() and not ended:
             found.append(int(entry.name))
     return found

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from grader.batch.workers import GradingJob, JobQueue
+import pytest
+
+from grader.batch.workers import GradingJob, JobQueue, Worker
+from grader.grading.grade import StartedSubmission
 
 
 def job(key: str) -> GradingJob:
@@ -25,8 +29,11 @@ class CountingWorker:
     cancelled: list[str] = field(default_factory=list)
     cancel_may_end: threading.Event | None = None
     cancelling: threading.Event = field(default_factory=threading.Event)
+    fails_to_start: bool = False
 
     def start(self, job: GradingJob) -> str:
+        if self.fails_to_start:
+            raise RuntimeError("no sandbox")
         self.started.append(job.key)
         return f"sandbox of {job.key} on slot {self.slot}"
 
@@ -101,3 +108,34 @@ def test_a_cancel_holds_up_no_other_worker_s_take():
         quick.cancel_may_end.set()
         stealing.join(10)
     assert len(quick.cancelled) == 1
+
+
+def test_the_sandbox_taken_over_is_cancelled_even_when_the_new_start_fails():
+    todo = JobQueue([job(k) for k in "abc"], workers=2)
+    slow, quick = CountingWorker(0), CountingWorker(1)
+    todo.take(slow)
+    todo.take_ahead(slow)
+    todo.take(quick)
+    quick.fails_to_start = True
+    with pytest.raises(RuntimeError):
+        todo.next_for(quick)
+    assert quick.cancelled == ["sandbox of b on slot 0"]
+
+
+@dataclass
+class FailingExecution:
+    """A started execution whose cancel fails (its sandbox's processes could not be stopped)."""
+
+    export_dir: Path
+
+    def cancel(self) -> None:
+        raise OSError("processes of the sandbox's user 200001 could not be stopped")
+
+
+def test_a_cancel_that_fails_is_logged_and_its_folder_removed_not_raised(tmp_path, caplog):
+    folder = tmp_path / "b-1234"
+    (folder / "export").mkdir(parents=True)
+    started = StartedSubmission(Path("b.ipynb"), None, FailingExecution(folder / "export"), {}, None)
+    Worker.cancel(None, started)  # uses nothing of the worker's own
+    assert not folder.exists()
+    assert "cancelling the sandbox started for b.ipynb failed" in caplog.text

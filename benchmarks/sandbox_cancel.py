@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from grader.batch.workers import GradingJob, Worker  # noqa: E402
 from grader.course.assignment import assignment_reference, load_assignment  # noqa: E402
-from grader.sandbox.bubblewrap import SANDBOX_UID_BASE  # noqa: E402
 from grader.sandbox.process import user_processes  # noqa: E402
+from grader.sandbox.uids import SANDBOX_UID_BASE  # noqa: E402
 
 DELAYS = (0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0)
 

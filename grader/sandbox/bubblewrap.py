@@ -10,7 +10,6 @@ process limit applies and root-only files stay unreadable.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import resource
 import shutil
@@ -37,16 +36,8 @@ from grader.sandbox.gpu import GpuShare
 from grader.sandbox.kernel_template import KernelDoor, templates_wanted
 from grader.sandbox.process import StartedProcess, kill_user_processes
 from grader.sandbox.staging import ExportStaging, WorkStaging
+from grader.sandbox.uids import lease_sandbox_uid
 
-SANDBOX_UID_BASE = 200_000  # a uid of its own per sandbox run, so process limits do not add up
-_RUNS = itertools.count()
-
-
-def sandbox_uid() -> int:
-    """The unprivileged user of one sandbox run (when the grader runs as root): a uid of its own, so that the
-    process limit (counted per uid) of one submission never takes from another's, also between the sandboxes a
-    batch's workers run at once in one process (up to 100 at a time), and between grading processes."""
-    return SANDBOX_UID_BASE + (os.getpid() % 10_000) * 100 + next(_RUNS) % 100
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/opt/conda")
 DATASETS = SANDBOX_FILES  # shown at ~/.keras/datasets/<name> when the host has them
 
@@ -165,22 +156,24 @@ class BubblewrapSandbox(Sandbox):
 
         As root, its work and export folders are fresh tmpfs mounts of its own (``staging.py``): sized by the disk
         limit, no host path visible inside, and only the wanted files copied out once its processes are dead."""
-        drop_to = sandbox_uid() if os.geteuid() == 0 else None
+        lease = lease_sandbox_uid() if os.geteuid() == 0 else None
+        drop_to = lease.uid if lease is not None else None
         owner = (drop_to, drop_to) if drop_to is not None else None
-        if drop_to is not None:
-            for parent in {run.workdir.parent, run.export_dir.parent}:
-                parent.chmod(0o711)  # traversable by the sandbox's user, not listable
-        work = WorkStaging(run.workdir, run.limits.disk_mb, owner).__enter__()
-        export = ExportStaging(run.export_dir, run.limits.disk_mb, run.evidence_files, owner).__enter__()
-        if drop_to is not None:
-            for folder in {work.source, export.source, run.workdir, run.export_dir}:
-                _give_to(folder, drop_to)
-        staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
-        watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
-        cpus = cpu_set(run.limits.cpus, self.cpu_slot)
-        door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python), len(cpus), drop_to)
-                if self.gpu is None and drop_to is not None and templates_wanted() else None)
+        work = export = door = None
         try:
+            if drop_to is not None:
+                for parent in {run.workdir.parent, run.export_dir.parent}:
+                    parent.chmod(0o711)  # traversable by the sandbox's user, not listable
+            work = WorkStaging(run.workdir, run.limits.disk_mb, owner).__enter__()
+            export = ExportStaging(run.export_dir, run.limits.disk_mb, run.evidence_files, owner).__enter__()
+            if drop_to is not None:
+                for folder in {work.source, export.source, run.workdir, run.export_dir}:
+                    _give_to(folder, drop_to)
+            staged = dataclasses.replace(run, workdir=work.source, export_dir=export.source)
+            watched = tuple(folder.source for folder in (work, export) if not folder.mounted)
+            cpus = cpu_set(run.limits.cpus, self.cpu_slot)
+            door = (KernelDoor.open(self.python, run.job, sandbox_environment(self.python), len(cpus), drop_to)
+                    if self.gpu is None and drop_to is not None and templates_wanted() else None)
             started = StartedProcess(bwrap_argv(staged, self.python, self.gpu, self.cpu_slot),
                                      preexec=_limits_preexec(run, drop_to, cpus, gpu=self.gpu is not None),
                                      first_input=job_line(door.job if door else run.job),
@@ -188,17 +181,24 @@ class BubblewrapSandbox(Sandbox):
         except BaseException:
             if door:
                 door.close()
-            export.__exit__(None, None, None)
-            work.__exit__(None, None, None)
+            for staging in (export, work):
+                if staging is not None:
+                    staging.__exit__(None, None, None)
+            if lease is not None:
+                lease.release()  # nothing was started as its user
             raise
         if door:
             door.serve(started.process)
 
         def end() -> None:
-            """Nothing of the student's is left running when this returns; then the wanted files are copied out."""
+            """Nothing of the student's is left running when this returns; then the wanted files are copied out,
+            and the run's user is given back (kept, where its processes could not be stopped)."""
             try:
-                if drop_to is not None and not kill_user_processes(drop_to):
-                    raise SandboxUnavailableError(f"processes of the sandbox's user {drop_to} could not be stopped")
+                if lease is not None:
+                    if not kill_user_processes(lease.uid):
+                        raise SandboxUnavailableError(f"processes of the sandbox's user {lease.uid} could not be"
+                                                      " stopped")
+                    lease.release()
             finally:
                 export.__exit__(None, None, None)
                 work.__exit__(None, None, None)

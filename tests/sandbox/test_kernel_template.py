@@ -20,8 +20,8 @@ from grader.inside.kernel_door import ask
 from grader.inside.protocol import decode_report
 from grader.sandbox import kernel_template
 from grader.sandbox.base import SandboxRun
-from grader.sandbox.bubblewrap import SANDBOX_UID_BASE
 from grader.sandbox.kernel_template import DISABLE_ENV, checked_launch
+from grader.sandbox.uids import SANDBOX_UID_BASE
 from grader.spec import Limits
 
 

@@ -1,0 +1,91 @@
+"""The users sandbox runs take (when the grader runs as root): one of its own per run, never shared with another run
+at the same time, in this grading process or in any other on this machine.
+
+A run's user is what the host kills at its end (every process of it, ``kill_user_processes``) and what its process
+limit counts: two runs with one user would count each other's processes, and the end of one would kill the other.
+A run leases its user here and gives it back once its processes are dead. Across grading processes the lease is a
+POSIX lock on one byte of a file of root's (``/run/notebook-grader/sandbox-users.lock``, the byte at the user's
+offset), which the kernel drops when its process dies, however it dies; within one process (whose locks do not
+exclude each other) a set of the users leased. A user some process still runs as (left by a grading process that
+was killed) is passed over.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import SandboxUnavailableError
+from grader.sandbox.process import user_processes
+
+log = logging.getLogger(__name__)
+
+SANDBOX_UID_BASE = 200_000
+SANDBOX_UIDS = 1_000_000  # 200,000 to 1,199,999: above every system's and person's user, below 2**31
+LOCK_FILE = Path("/run/notebook-grader/sandbox-users.lock")
+TRIES = 1000
+
+_lock = threading.Lock()
+_leased: set[int] = set()
+_lock_fd: int | None = None  # one descriptor for the process's life: closing any would drop all its POSIX locks
+
+
+def _lock_file() -> int | None:
+    """This process's descriptor on the lock file (None where it cannot be made: leases are then only this
+    process's own)."""
+    global _lock_fd
+    if _lock_fd is None:
+        try:
+            LOCK_FILE.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _lock_fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            log.warning("sandbox users are leased within this process only: %s: %s", LOCK_FILE, exc)
+            return None
+    return _lock_fd
+
+
+@dataclass
+class UidLease:
+    """A sandbox run's own user, until ``release``."""
+
+    uid: int
+    _held: bool = True
+
+    def release(self) -> None:
+        with _lock:
+            if not self._held:
+                return
+            self._held = False
+            fd = _lock_file()
+            if fd is not None:
+                fcntl.lockf(fd, fcntl.LOCK_UN, 1, self.uid - SANDBOX_UID_BASE)
+            _leased.discard(self.uid)
+
+
+def lease_sandbox_uid(first: int | None = None) -> UidLease:
+    """A user no other sandbox run has now, here or in another grading process; tried from ``first`` (a random
+    one by default) upwards."""
+    start = random.randrange(SANDBOX_UIDS) if first is None else first - SANDBOX_UID_BASE
+    with _lock:
+        fd = _lock_file()
+        for step in range(TRIES):
+            offset = (start + step) % SANDBOX_UIDS
+            uid = SANDBOX_UID_BASE + offset
+            if uid in _leased:
+                continue
+            if fd is not None:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                except OSError:
+                    continue  # another grading process's run has it
+            if user_processes(uid):  # left running by a grading process that died: not this run's
+                if fd is not None:
+                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+                continue
+            _leased.add(uid)
+            return UidLease(uid)
+    raise SandboxUnavailableError(f"no free user for a sandbox in {TRIES} tries from {SANDBOX_UID_BASE + start}")

@@ -159,7 +159,7 @@ class BubblewrapSandbox(Sandbox):
         lease = lease_sandbox_uid() if os.geteuid() == 0 else None
         drop_to = lease.uid if lease is not None else None
         owner = (drop_to, drop_to) if drop_to is not None else None
-        work = export = door = None
+        work = export = door = started = None
         try:
             if drop_to is not None:
                 for parent in {run.workdir.parent, run.export_dir.parent}:
@@ -178,21 +178,29 @@ class BubblewrapSandbox(Sandbox):
                                      preexec=_limits_preexec(run, drop_to, cpus, gpu=self.gpu is not None),
                                      first_input=job_line(door.job if door else run.job),
                                      report_bytes=run.report_bytes, pass_fds=door.passed if door else ())
+            if door:
+                door.serve(started.process)
         except BaseException:
+            if started is not None:
+                started.cancel()
             if door:
                 door.close()
             for staging in (export, work):
                 if staging is not None:
                     staging.__exit__(None, None, None)
-            if lease is not None:
-                lease.release()  # nothing was started as its user
+            if lease is not None and kill_user_processes(lease.uid):
+                lease.release()  # kept where something of its user could not be stopped
             raise
-        if door:
-            door.serve(started.process)
+        ended = False
 
         def end() -> None:
             """Nothing of the student's is left running when this returns; then the wanted files are copied out,
-            and the run's user is given back (kept, where its processes could not be stopped)."""
+            and the run's user is given back (kept, where its processes could not be stopped). Once only: after,
+            the user may be another run's."""
+            nonlocal ended
+            if ended:
+                return
+            ended = True
             try:
                 if lease is not None:
                     if not kill_user_processes(lease.uid):

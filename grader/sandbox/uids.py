@@ -31,20 +31,32 @@ TRIES = 1000
 
 _lock = threading.Lock()
 _leased: set[int] = set()
+_next: int | None = None  # where this process's next lease is tried first: its users follow one another
 _lock_fd: int | None = None  # one descriptor for the process's life: closing any would drop all its POSIX locks
+_lock_failed = False
+
+
+def _forget_in_child() -> None:
+    """A forked child holds none of its parent's locks (POSIX record locks are not inherited), nor its leases,
+    and the module's lock may have been held by a thread the child does not have."""
+    global _lock, _leased, _lock_fd, _lock_failed
+    _lock, _leased, _lock_fd, _lock_failed = threading.Lock(), set(), None, False
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _lock_file() -> int | None:
     """This process's descriptor on the lock file (None where it cannot be made: leases are then only this
-    process's own)."""
-    global _lock_fd
-    if _lock_fd is None:
+    process's own, and the users of other grading processes are told apart only by their running processes)."""
+    global _lock_fd, _lock_failed
+    if _lock_fd is None and not _lock_failed:
         try:
             LOCK_FILE.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             _lock_fd = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
-            log.warning("sandbox users are leased within this process only: %s: %s", LOCK_FILE, exc)
-            return None
+            _lock_failed = True
+            log.warning("sandbox users are leased within this grading process only: %s: %s", LOCK_FILE, exc)
     return _lock_fd
 
 
@@ -60,17 +72,24 @@ class UidLease:
             if not self._held:
                 return
             self._held = False
-            fd = _lock_file()
-            if fd is not None:
-                fcntl.lockf(fd, fcntl.LOCK_UN, 1, self.uid - SANDBOX_UID_BASE)
+            _unlock(_lock_file(), self.uid - SANDBOX_UID_BASE)
             _leased.discard(self.uid)
 
 
+def _unlock(fd: int | None, offset: int) -> None:
+    if fd is not None:
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+
+
 def lease_sandbox_uid(first: int | None = None) -> UidLease:
-    """A user no other sandbox run has now, here or in another grading process; tried from ``first`` (a random
-    one by default) upwards."""
-    start = random.randrange(SANDBOX_UIDS) if first is None else first - SANDBOX_UID_BASE
+    """A user no other sandbox run has now, here or in another grading process; tried from ``first`` upwards (by
+    default from the one after this process's last: a random one for its first)."""
+    global _next
     with _lock:
+        if first is not None:
+            start = first - SANDBOX_UID_BASE
+        else:
+            start = random.randrange(SANDBOX_UIDS) if _next is None else _next
         fd = _lock_file()
         for step in range(TRIES):
             offset = (start + step) % SANDBOX_UIDS
@@ -82,10 +101,16 @@ def lease_sandbox_uid(first: int | None = None) -> UidLease:
                     fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
                 except OSError:
                     continue  # another grading process's run has it
-            if user_processes(uid):  # left running by a grading process that died: not this run's
-                if fd is not None:
-                    fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+            try:
+                left = user_processes(uid)  # left running by a grading process that died: not this run's
+            except BaseException:
+                _unlock(fd, offset)
+                raise
+            if left:
+                _unlock(fd, offset)
                 continue
             _leased.add(uid)
+            if first is None:
+                _next = (offset + 1) % SANDBOX_UIDS
             return UidLease(uid)
     raise SandboxUnavailableError(f"no free user for a sandbox in {TRIES} tries from {SANDBOX_UID_BASE + start}")

@@ -18,8 +18,19 @@ FIRST = 1_100_000 + (os.getpid() % 1000) * 10  # a stretch of users no other tes
 
 LEASE_AND_WAIT = ("import sys; sys.path.insert(0, sys.argv[1])\n"
                   "from grader.sandbox.uids import lease_sandbox_uid\n"
-                  "print(lease_sandbox_uid(int(sys.argv[2])).uid, flush=True)\n"
+                  "lease = lease_sandbox_uid(int(sys.argv[2]))\n"
+                  "print(lease.uid, flush=True)\n"
+                  "sys.stdin.readline()\n"
+                  "lease.release()\n"
+                  "print('released', flush=True)\n"
                   "sys.stdin.read()")
+
+
+def other_process_leasing(first: int) -> subprocess.Popen:
+    """Another grading process that leases a user from ``first``, gives it back on a line, and lives on."""
+    repo = str(Path(uids.__file__).resolve().parents[2])  # the checkout this grader package is in
+    return subprocess.Popen([sys.executable, "-c", LEASE_AND_WAIT, repo, str(first)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
 
 
 def test_two_runs_at_once_never_have_one_user_and_a_user_given_back_is_free():
@@ -36,9 +47,7 @@ def test_two_runs_at_once_never_have_one_user_and_a_user_given_back_is_free():
 
 
 def test_a_user_another_grading_process_holds_is_passed_over_until_that_process_dies():
-    repo = str(Path(uids.__file__).resolve().parents[2])  # the checkout this grader package is in
-    other = subprocess.Popen([sys.executable, "-c", LEASE_AND_WAIT, repo, str(FIRST + 5)], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    other = other_process_leasing(FIRST + 5)
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == str(FIRST + 5)
         mine = lease_sandbox_uid(FIRST + 5)
@@ -68,3 +77,31 @@ def test_the_lock_file_is_root_s_alone():
     info = os.lstat(uids.LOCK_FILE)
     assert stat.S_ISREG(info.st_mode) and info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o600
     assert stat.S_IMODE(os.stat(uids.LOCK_FILE.parent).st_mode) == 0o700
+
+
+def test_a_user_another_process_gave_back_is_free_while_that_process_lives():
+    other = other_process_leasing(FIRST + 3)
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline().strip() == str(FIRST + 3)
+        held = lease_sandbox_uid(FIRST + 3)
+        assert held.uid == FIRST + 4
+        held.release()
+        other.stdin.write("release\n")
+        other.stdin.flush()
+        assert other.stdout.readline().strip() == "released"
+        freed = lease_sandbox_uid(FIRST + 3)
+        assert freed.uid == FIRST + 3
+        freed.release()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_one_process_s_runs_follow_one_another_so_the_next_never_has_the_last_s_user():
+    leases = []
+    for _ in range(5):
+        lease = lease_sandbox_uid()
+        leases.append(lease.uid)
+        lease.release()
+    assert len(set(leases)) == 5 and all(b == a + 1 for a, b in zip(leases, leases[1:]) if b > a)

@@ -26,6 +26,13 @@ LEASE_AND_WAIT = ("import sys; sys.path.insert(0, sys.argv[1])\n"
                   "sys.stdin.read()")
 
 
+def leased_from(first: int) -> int:
+    """The user a run starting now would lease from ``first`` (given back at once)."""
+    lease = lease_sandbox_uid(first)
+    lease.release()
+    return lease.uid
+
+
 def other_process_leasing(first: int) -> subprocess.Popen:
     """Another grading process that leases a user from ``first``, gives it back on a line, and lives on."""
     repo = str(Path(uids.__file__).resolve().parents[2])  # the checkout this grader package is in
@@ -50,23 +57,17 @@ def test_a_user_another_grading_process_holds_is_passed_over_until_that_process_
     other = other_process_leasing(FIRST + 5)
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == str(FIRST + 5)
-        mine = lease_sandbox_uid(FIRST + 5)
-        assert mine.uid == FIRST + 6
-        mine.release()
+        assert leased_from(FIRST + 5) == FIRST + 6
     finally:
         other.kill()
         other.wait()
-    freed = lease_sandbox_uid(FIRST + 5)  # the kernel dropped the dead process's lock
-    assert freed.uid == FIRST + 5
-    freed.release()
+    assert leased_from(FIRST + 5) == FIRST + 5  # the kernel dropped the dead process's lock
 
 
 def test_a_user_some_process_still_runs_as_is_passed_over():
     left = subprocess.Popen(["sleep", "60"], user=FIRST + 8, group=FIRST + 8, extra_groups=[], cwd="/")
     try:
-        lease = lease_sandbox_uid(FIRST + 8)
-        assert lease.uid == FIRST + 9
-        lease.release()
+        assert leased_from(FIRST + 8) == FIRST + 9
     finally:
         left.kill()
         left.wait()
@@ -84,15 +85,11 @@ def test_a_user_another_process_gave_back_is_free_while_that_process_lives():
     try:
         assert other.stdout is not None and other.stdin is not None
         assert other.stdout.readline().strip() == str(FIRST + 3)
-        held = lease_sandbox_uid(FIRST + 3)
-        assert held.uid == FIRST + 4
-        held.release()
+        assert leased_from(FIRST + 3) == FIRST + 4
         other.stdin.write("release\n")
         other.stdin.flush()
         assert other.stdout.readline().strip() == "released"
-        freed = lease_sandbox_uid(FIRST + 3)
-        assert freed.uid == FIRST + 3
-        freed.release()
+        assert leased_from(FIRST + 3) == FIRST + 3
     finally:
         other.kill()
         other.wait()

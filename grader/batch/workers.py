@@ -171,35 +171,30 @@ class JobQueue:
         self._todo: deque[GradingJob] = deque(jobs)
         self._lock = threading.Lock()
         self._ahead: dict[int, tuple[GradingJob, StartedSubmission | SubmissionResult]] = {}
-        self._yet_to_take = workers  # workers that have not taken their first submission
-        self._taken: set[int] = set()
+        self._workers = workers
+        self._taken: set[int] = set()  # the workers that have taken their first submission
 
     def take(self, worker: Worker) -> tuple[GradingJob | None, StartedSubmission | SubmissionResult | None]:
         """The worker's first submission, or its next when it started none ahead: from the queue, else one
         another worker started ahead (None when none is left)."""
         theirs: StartedSubmission | SubmissionResult | None = None
-        with self._lock:
-            if worker.slot not in self._taken:
+        try:
+            with self._lock:
                 self._taken.add(worker.slot)
-                self._yet_to_take -= 1
-            if self._todo:
-                job = self._todo.popleft()
-            elif self._ahead:
-                job, theirs = self._ahead.pop(next(iter(self._ahead)))
-            else:
-                return None, None
-            try:
-                started = worker.start(job)
-            except BaseException:
-                worker.cancel(theirs)
-                raise
-        worker.cancel(theirs)
-        return job, started
+                if self._todo:
+                    job = self._todo.popleft()
+                elif self._ahead:
+                    job, theirs = self._ahead.pop(next(iter(self._ahead)))
+                else:
+                    return None, None
+                return job, worker.start(job)
+        finally:
+            worker.cancel(theirs)  # outside the lock, the new start made or failed
 
     def take_ahead(self, worker: Worker) -> None:
         """Start the worker's next submission while its current one runs, if one is left for it."""
         with self._lock:
-            if len(self._todo) <= self._yet_to_take:
+            if len(self._todo) <= self._workers - len(self._taken):  # left for the workers yet to take a first
                 return
             job = self._todo.popleft()
             self._ahead[worker.slot] = (job, worker.start(job))

@@ -30,13 +30,18 @@ def state_of(pid: int) -> str:
         return next(line.split()[1] for line in status if line.startswith("State:"))
 
 
+def shows_as_zombie(pid: int, within_s: float = 10) -> bool:
+    """Whether ``pid``'s state is Z within ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while state_of(pid) != "Z" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return state_of(pid) == "Z"
+
+
 def test_a_zombie_of_the_user_has_ended_and_is_not_waited_for():
     running, ended = as_user("sleep", "60"), as_user("true")
     try:
-        deadline = time.monotonic() + 10
-        while state_of(ended.pid) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert state_of(ended.pid) == "Z"
+        assert shows_as_zombie(ended.pid)
         assert user_processes(UID) == [running.pid]
         began = time.monotonic()
         assert kill_user_processes(UID)
@@ -51,13 +56,10 @@ def test_a_zombie_of_the_user_has_ended_and_is_not_waited_for():
 def test_a_process_whose_first_thread_ended_while_another_runs_is_still_running():
     """It shows as a zombie (its first thread's state), and still runs code in its other threads."""
     process = python_as_user("import ctypes, threading, time\n"
-                      "threading.Thread(target=time.sleep, args=(60,)).start()\n"
-                      "ctypes.CDLL(None).pthread_exit(None)")
+                             "threading.Thread(target=time.sleep, args=(60,)).start()\n"
+                             "ctypes.CDLL(None).pthread_exit(None)")
     try:
-        deadline = time.monotonic() + 10
-        while state_of(process.pid) != "Z" and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert state_of(process.pid) == "Z"
+        assert shows_as_zombie(process.pid)
         assert user_processes(UID) == [process.pid]
         assert kill_user_processes(UID)
         assert process.wait(5) == -9 and user_processes(UID) == []

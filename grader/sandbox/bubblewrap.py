@@ -225,7 +225,7 @@ class BubblewrapSandbox(Sandbox):
             finally:
                 end()
 
-        return StartedRun(go, cancel)
+        return StartedRun(go, cancel, door.template if door else None)
 
 
 def _give_to(folder: Path, uid: int) -> None:

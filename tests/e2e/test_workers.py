@@ -220,3 +220,54 @@ def sandbox_of(folder: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernel templates run as root")
+def test_a_checker_forked_from_a_kernel_template_scores_as_a_launched_one_and_is_forked_again(tiny_assignment,
+                                                                                             executed):
+    import sys
+
+    from grader.sandbox.bubblewrap import sandbox_environment
+    from grader.sandbox.kernel_template import KernelTemplate
+
+    template = KernelTemplate(sys.executable, sandbox_environment(sys.executable), ["numpy"],
+                              cpus=len(os.sched_getaffinity(0)))
+    checker = ResidentChecker(assignment_reference(tiny_assignment), template=template)
+    try:
+        template.start()
+        first = SubmissionResult.from_dict(checker.check(executed.to_wire()))
+        first_pid = checker.pid
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL)
+        again = SubmissionResult.from_dict(checker.check(executed.to_wire()))
+        assert checker.forked == 2 and checker.restarts == 1 and checker.pid != first_pid
+    finally:
+        checker.close()
+        template.close()
+    assert without_times(first) == without_times(again) == without_times(check_executed(executed, tiny_assignment))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernel templates run as root")
+@pytest.mark.parametrize("cpus", sorted({len(os.sched_getaffinity(0)), 1}, reverse=True))
+def test_grading_one_submission_forks_its_checker_from_the_kernel_template(tiny_assignment, executed, monkeypatch,
+                                                                            cpus):
+    """``grader grade`` does not import the checks' modules a second time beside a notebook that uses every CPU;
+    where the sandbox leaves CPUs free (a template that imported on fewer than the host has), the checker is
+    launched on them, as before."""
+    from grader.grading import checker as checker_module
+    from grader.grading.grade import grade_submission
+    from grader.sandbox.select import choose_sandbox
+
+    made: list[ResidentChecker] = []
+
+    class Counted(ResidentChecker):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(checker_module, "ResidentChecker", Counted)
+    limits = replace(tiny_assignment.spec.limits, cpus=cpus)
+    result = grade_submission(executed.submission, tiny_assignment, choose_sandbox("bubblewrap"), limits)
+    forked = 1 if cpus == len(os.sched_getaffinity(0)) else 0
+    assert [(checker.forked, checker.restarts) for checker in made] == [(forked, 0)]
+    assert without_times(result) == without_times(check_executed(executed, tiny_assignment))

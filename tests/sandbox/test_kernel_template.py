@@ -237,3 +237,93 @@ def test_a_busy_template_answers_no_in_time_so_that_no_fork_arrives_after_the_ru
             template.kernel(1, 200_001, {}, 0)
     finally:
         template.lock.release()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the template runs as root")
+def test_a_checker_forked_from_the_template_is_on_the_host_and_dies_with_the_template():
+    """The template's /home is an empty tmpfs of its own mount namespace: a checker forked from it goes back to
+    the host's (here an instructor's course under /home, which it loads before its first answer), takes the host's
+    folder and CPUs, and never outlives the template."""
+    import tempfile
+
+    from grader.grading.checker import ForkedChecker
+    from grader.sandbox.kernel_template import KernelTemplate
+
+    repo = Path(__file__).resolve().parents[2]
+    course = Path(tempfile.mkdtemp(prefix="course-", dir="/home"))
+    template = KernelTemplate(sys.executable, {"HOME": "/home/student", "PATH": "/usr/bin:/bin"}, ["numpy"], cpus=1)
+    try:
+        for part in ("solutions", "assignments"):
+            shutil.copytree(repo / part / "by_hand", course / part / "by_hand")
+        template.start()
+        ours, theirs = socket.socketpair()
+        with open(course / "checker.log", "ab") as log_file, theirs:
+            checker = ForkedChecker(*template.checker(str(course / "solutions" / "by_hand" / "by_hand.ipynb"),
+                                                      dict(os.environ), os.getcwd(), theirs.fileno(),
+                                                      log_file.fileno()), ours)
+        checker.stdin.write(json.dumps({"not": "a request"}) + "\n")
+        answer = checker.stdout.readline()
+        assert "KeyError" in json.loads(answer or "{}").get("error", ""), (course / "checker.log").read_text()
+        assert template.process is not None
+        assert _status_of(checker.pid, "PPid") == str(template.process.pid)
+        assert os.readlink(f"/proc/{checker.pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+        assert os.readlink(f"/proc/{checker.pid}/ns/mnt") != os.readlink(f"/proc/{template.process.pid}/ns/mnt")
+        assert os.readlink(f"/proc/{checker.pid}/cwd") == os.getcwd()
+        assert os.sched_getaffinity(checker.pid) == os.sched_getaffinity(0)  # the template's: one CPU
+        assert checker.poll() is None
+        template.close()
+        assert checker.wait(timeout=10) == -1
+    finally:
+        template.close()
+        shutil.rmtree(course, ignore_errors=True)
+
+
+def _status_of(pid: int, name: str) -> str:
+    with open(f"/proc/{pid}/status") as status:
+        return next(line.split(":", 1)[1].strip() for line in status if line.startswith(name + ":"))
+
+
+HOLDS_A_FORKED_CHECKER = '''
+import os, socket, subprocess, sys, threading
+from grader.sandbox.kernel_template import KernelTemplate
+template = KernelTemplate(sys.executable, {"HOME": "/home/student", "PATH": "/usr/bin:/bin"}, [], cpus=1)
+template.start()
+ours, theirs = socket.socketpair()
+pid, _handle = template.checker("by_hand", dict(os.environ), os.getcwd(), theirs.fileno(), 2)
+# the checker's input stays open after this process: only its template's end can end it
+keeper = subprocess.Popen(["sleep", "120"], pass_fds=(ours.fileno(),), start_new_session=True)
+print(template.process.pid, pid, keeper.pid, flush=True)
+threading.Event().wait()
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the template runs as root")
+def test_a_forked_checker_ends_with_the_grading_process_however_that_ends():
+    """Killed at once (no ``atexit``, no clean-up): its template reads the end of its requests and exits, and the
+    checker, its child, dies with it."""
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDS_A_FORKED_CHECKER], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout is not None
+        template_pid, checker_pid, keeper_pid = map(int, holder.stdout.readline().split())
+        assert _status_of(checker_pid, "State")[0] in "RS"
+    finally:
+        holder.kill()
+        holder.wait()
+    try:
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in (template_pid, checker_pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(template_pid) and not _running(checker_pid)
+    finally:
+        os.kill(keeper_pid, 9)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an ended process not yet collected, a zombie, does not)."""
+    try:
+        return _status_of(pid, "State")[0] != "Z"
+    except (FileNotFoundError, StopIteration):
+        return False

@@ -33,27 +33,18 @@ def grade_submission(path: str | Path, assignment: Course, sandbox: Sandbox, lim
                      keep: Path | None = None) -> SubmissionResult:
     """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook in.
 
-    The checks run in a checker process of their own (``grader/grading/checker.py``), started with the sandbox
-    (forked from its kernel template where it has one): its imports and data overlap the notebook's run, and its
-    time limit (``limits.check_timeout_s``) holds however slow the checks."""
+    The checks run in a checker process of their own (``grader/grading/checker.py``), started first: its imports and
+    data
+    overlap the notebook's run, and its time limit (``limits.check_timeout_s``) holds however slow the checks."""
     from grader.course.assignment import assignment_reference
     from grader.grading.checker import ChecksTooSlow, ResidentChecker
 
     limits = limits or assignment.spec.limits
     with tempfile.TemporaryDirectory(prefix="grading-") as folder:
-        checker = None
+        checker = ResidentChecker(assignment_reference(assignment), timeout_s=limits.check_timeout_s,
+                                  log_dir=Path(folder) / "checker")
         try:
-            started = start_submission(path, assignment, sandbox, limits, Path(folder))
-            if isinstance(started, SubmissionResult):
-                return started
-            try:
-                checker = ResidentChecker(assignment_reference(assignment), timeout_s=limits.check_timeout_s,
-                                          log_dir=Path(folder) / "checker",
-                                          template=started.execution.run.kernel_template)
-            except BaseException:
-                started.cancel()
-                raise
-            executed = started.finish()
+            executed = execute_submission(path, assignment, sandbox, limits, Path(folder))
             if isinstance(executed, SubmissionResult):
                 return executed
             try:
@@ -62,8 +53,7 @@ def grade_submission(path: str | Path, assignment: Course, sandbox: Sandbox, lim
                 return zero_result(Path(path), assignment, sandbox.name, str(exc), str(exc),
                                    executed.summary.to_dict())
         finally:
-            if checker is not None:
-                checker.close(graceful=False)
+            checker.close(graceful=False)
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,9 @@ class Sandbox(abc.ABC):
 class StartedRun:
     """A sandbox run started ahead: ``go`` gives it its job and waits for the outcome; ``cancel`` ends it."""
 
-    def __init__(self, go: Callable[[], SandboxOutcome], cancel: Callable[[], None] = lambda: None,
-                 kernel_template: Any = None) -> None:
+    def __init__(self, go: Callable[[], SandboxOutcome], cancel: Callable[[], None] = lambda: None) -> None:
         self._go = go
         self._cancel = cancel
-        self.kernel_template = kernel_template  # where its kernel comes from (a ``KernelTemplate``), if anywhere
 
     def go(self) -> SandboxOutcome:
         return self._go()

@@ -225,7 +225,7 @@ class BubblewrapSandbox(Sandbox):
             finally:
                 end()
 
-        return StartedRun(go, cancel, door.template if door else None)
+        return StartedRun(go, cancel)
 
 
 def _give_to(folder: Path, uid: int) -> None:

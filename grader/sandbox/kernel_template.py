@@ -26,9 +26,9 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from grader.inside.protocol import KERNEL_DOOR
+from grader.inside.protocol import KERNEL_DOOR, send_with_descriptor
 
 DISABLE_ENV = "GRADER_KERNEL_TEMPLATE"
 REQUEST_BYTES = 1 << 18
@@ -66,7 +66,6 @@ class KernelTemplate:
         self.socket: socket.socket | None = None
         self.reader: Any = None
         self.failed: str | None = None
-        self.started = threading.Event()  # its first start was tried (``failed`` says how it went)
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -85,39 +84,7 @@ class KernelTemplate:
 
     def kernel(self, target: int, uid: int, launch: Mapping[str, Any], output_fd: int) -> int:
         """Fork a kernel into the sandbox whose first process is ``target`` (a host PID, of the run's own user
-        ``uid``); its PID there.  Starts the template on first use."""
-        reply = self._ask({**launch, "target": target, "uid": uid}, [output_fd], start=True)
-        if "pid" not in reply:
-            raise OSError(str(reply.get("error", "no kernel")))
-        return int(reply["pid"])
-
-    def checker(self, reference: str, environment: Mapping[str, str], cwd: str, channel_fd: int,
-                log_fd: int, wait_s: float = LOCK_WAIT_S + START_TIMEOUT_S) -> tuple[int, int]:
-        """Fork a checker of ``reference`` (``template_process.fork_checker``) serving on ``channel_fd``, its
-        messages to ``log_fd``, with the host's ``environment``, folder ``cwd`` and this process's CPUs: its PID
-        and a handle on it (a pidfd, taken before any other request could let its PID go).
-
-        Waits up to ``wait_s`` for a kernel's request to have started the template, and never starts it itself:
-        a kernel never waits behind a checker's start."""
-        if not self.started.wait(wait_s) or self.failed:
-            raise OSError(self.failed or "the kernel template did not start")
-        request = {"checker": reference, "env": dict(environment), "cwd": cwd,
-                   "cpus": sorted(os.sched_getaffinity(0))}
-        handle: list[int] = []
-        reply = self._ask(request, [channel_fd, log_fd], start=False,
-                          then=lambda answer: handle.append(os.pidfd_open(int(answer["pid"]))))
-        if not handle:
-            raise OSError(str(reply.get("error", "no checker")))
-        return int(reply["pid"]), handle[0]
-
-    def start(self) -> None:
-        """Start the template now, if it has not started (a kernel's first request starts it otherwise)."""
-        self._ask(None, [], start=True)
-
-    def _ask(self, request: Mapping[str, Any] | None, fds: list[int], start: bool,
-             then: Callable[[Mapping[str, Any]], None] | None = None) -> dict[str, Any]:
-        """The template's answer to one request (``fds`` attached; none to make, only the start, when None);
-        ``then`` runs on an answer with a PID while no other request can be made."""
+        ``uid``); its PID there."""
         if not self.lock.acquire(timeout=LOCK_WAIT_S):
             raise OSError("the kernel template is busy")
         try:
@@ -125,33 +92,23 @@ class KernelTemplate:
                 raise OSError(self.failed)
             try:
                 if self.process is None:
-                    if not start:
-                        raise OSError("the kernel template ended")
-                    try:
-                        self._start()
-                    finally:
-                        self.started.set()
-                if request is None:
-                    return {}
+                    self._start()
                 assert self.socket is not None
-                line = json.dumps(request).encode() + b"\n"
-                sent = socket.send_fds(self.socket, [line], fds)
-                if sent < len(line):
-                    self.socket.sendall(line[sent:])
+                line = json.dumps({**launch, "target": target, "uid": uid}).encode() + b"\n"
+                send_with_descriptor(self.socket, line, output_fd)
                 reply = json.loads(self.reader.readline() or b'{"error": "the kernel template ended"}')
             except (OSError, ValueError) as exc:
                 self.failed = f"kernel template unusable: {exc}"
                 self.close()
                 raise OSError(self.failed) from exc
-            if then is not None and "pid" in reply:
-                then(reply)
-            return reply
         finally:
             self.lock.release()
+        if "pid" not in reply:
+            raise OSError(str(reply.get("error", "no kernel")))
+        return int(reply["pid"])
 
     def close(self) -> None:
-        """The template ended, with any fork of it still on its way into a sandbox and the checkers forked from it
-        (its process group)."""
+        """The template ended, with any fork of it still on its way into a sandbox (its process group)."""
         sock, process, self.socket, self.process = self.socket, self.process, None, None
         if sock is not None:
             sock.close()

@@ -20,12 +20,6 @@ Requests come on standard input, a Unix socket: one JSON line per request (``tar
 process, as the host sees it, and ``uid``: the run's own user, which that process must have; ``cmd``, ``env``,
 ``cwd``: the kernel's launch) and the kernel's output pipe as an attached descriptor.  Each answer is one JSON
 line: ``{"pid": N}`` (the kernel's PID inside the sandbox) or ``{"error": "..."}``.
-
-The host may also ask for a *checker* (``"checker": REFERENCE``, with a socket and a log file attached): a fork
-that stays on the host, as root, goes back to the host's mount namespace, takes the host's environment, folder
-and CPUs, and serves ``grader.grading.checker`` on the socket (the grading process's checker, without a second
-import of TensorFlow).  It dies with the template.  The template itself still imports nothing of the grader's: the
-fork does, after it left.
 """
 from __future__ import annotations
 
@@ -36,7 +30,6 @@ import json
 import os
 import resource
 import runpy
-import signal
 import socket
 import sys
 import traceback
@@ -45,7 +38,6 @@ from typing import Any
 CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
 NAMESPACES = ("mnt", "pid", "net", "ipc", "uts", "cgroup", "user")  # the user namespace last: see the module
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -71,8 +63,6 @@ MAX_REQUEST = 1 << 20
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel")  # without these the template is no use
 KERNEL_START_IMPORTS = ("ipykernel.debugger",)  # where they can be imported
 IMPORTS_LEFT: dict[str, Any] = {}  # what the template's imports changed: its environment, files in its home
-HOST_MOUNTS: list[int] = []  # the host's mount namespace, held open before the template left it (a checker's way back)
-CHECKERS: set[int] = set()  # the checkers forked, until collected
 TEMPLATE_FOLDER = "/"  # the template's working folder (the host starts it there)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -274,8 +264,6 @@ def enter(request: dict[str, Any], output_fd: int) -> int:
     if child == 0:
         try:
             os.close(report_read)
-            for handle in HOST_MOUNTS:
-                os.close(handle)  # the way back to the host's files is a checker's, never a kernel's
             os.setgroups([])
             for handle in handles:
                 _check(_libc.setns(handle, 0), "setns")
@@ -328,104 +316,17 @@ def serve(requests: socket.socket) -> None:
         if not buffer.endswith(b"\n"):
             continue
         line, buffer = buffer, b""
-        collect_checkers()
         try:
-            request = json.loads(line)
-            if isinstance(request, dict) and "checker" in request:
-                if len(fds) != 2:
-                    raise OSError("a checker's request brings exactly two descriptors, its socket and its log")
-                reply: dict[str, Any] = {"pid": fork_checker(request, fds[0], fds[1])}
-            else:
-                if len(fds) != 1:
-                    raise OSError("a request brings exactly one descriptor, the kernel's output")
-                reply = {"pid": enter(request, fds[0])}
-        except Exception as exc:  # noqa: BLE001 - the host falls back to launching the kernel (or the checker)
+            if len(fds) != 1:
+                raise OSError("a request brings exactly one descriptor, the kernel's output")
+            reply: dict[str, Any] = {"pid": enter(json.loads(line), fds[0])}
+        except Exception as exc:  # noqa: BLE001 - the host falls back to launching the kernel
             reply = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         finally:
             for fd in fds:
                 os.close(fd)
             fds = []
         requests.sendall(json.dumps(reply).encode() + b"\n")
-
-
-def collect_checkers() -> None:
-    """The checkers that ended, collected (at each request: until then each is a zombie, which the host's handle
-    on it still names)."""
-    for pid in list(CHECKERS):
-        try:
-            done, _status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            CHECKERS.discard(pid)
-
-
-def fork_checker(request: dict[str, Any], channel_fd: int, log_fd: int) -> int:
-    """Fork a checker (see the module); its PID.  It is this process's child until it ends: its PID is not
-    another's while the host holds it (the host asks for the next fork only once it holds a handle on this one)."""
-    if not HOST_MOUNTS:
-        raise OSError("the host's mount namespace was not kept")
-    reference, env, cwd = request["checker"], request["env"], request["cwd"]
-    cpus = {int(cpu) for cpu in request["cpus"]}
-    if not isinstance(reference, str) or not isinstance(env, dict) or not isinstance(cwd, str) or not cpus:
-        raise OSError("not a checker's request")
-    template = os.getpid()
-    child = os.fork()
-    if child == 0:
-        try:
-            code = become_checker(template, reference, {str(k): str(v) for k, v in env.items()}, cwd, cpus,
-                                  channel_fd, log_fd)
-        except BaseException:  # noqa: BLE001 - as Python ends on an uncaught exception
-            traceback.print_exc()
-            code = 70
-        os._exit(code)
-    CHECKERS.add(child)
-    return child
-
-
-def become_checker(template: int, reference: str, env: dict[str, str], cwd: str, cpus: set[int], channel_fd: int,
-                   log_fd: int) -> int:
-    """In the fork: the host's files, folder, environment and CPUs, the socket as standard input and output and
-    the log as standard error; then the checker's own loop, as ``python -m grader.grading.checker`` runs it."""
-    os.dup2(log_fd, 2)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != template:
-        return 0  # the template ended already
-    _check(_libc.setns(HOST_MOUNTS[0], CLONE_NEWNS), "setns to the host's mount namespace")
-    os.chdir(cwd)
-    os.dup2(channel_fd, 0)
-    os.dup2(channel_fd, 1)
-    close_descriptors(keep=-1)
-    os.sched_setaffinity(0, cpus)
-    os.environ.clear()
-    os.environ.update(env)
-    os.environ.update(IMPORTS_LEFT.get("environ", {}))  # as a checker's own import of TensorFlow sets them
-    _fresh_seeds()
-    command = [sys.executable, "-m", "grader.grading.checker", reference]
-    _look_launched(command)
-    if sys.path and sys.path[0] == TEMPLATE_FOLDER:
-        sys.path[0] = cwd
-    sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
-    sys.argv = [command[0], reference]
-    platform = sys.modules.get("platform")
-    if platform is not None:
-        platform._uname_cache = None  # type: ignore[attr-defined]
-    import logging
-
-    logging.basicConfig(level=logging.WARNING)
-    from grader.grading.checker import serve as serve_checks
-
-    try:
-        code = serve_checks(reference)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    return code
 
 
 def _files_under(folder: str, most: int = 4 << 20) -> dict[str, bytes | None]:
@@ -487,7 +388,6 @@ def collect_garbage() -> None:
 
 def main() -> int:
     """Import what the first line names (``{"imports": [...]}``), say ready, then serve requests."""
-    HOST_MOUNTS.append(os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC))
     private_home()
     requests = socket.socket(fileno=os.dup(0))
     os.dup2(os.open("/dev/null", os.O_RDONLY), 0)

@@ -8,12 +8,20 @@ POSIX lock on one byte of a file of root's (``/run/notebook-grader/sandbox-users
 offset), which the kernel drops when its process dies, however it dies; within one process (whose locks do not
 exclude each other) a set of the users leased. A user some process still runs as (left by a grading process that
 was killed) is passed over.
+
+Nor is a run's user anybody else's: the ids ``/etc/subuid`` and ``/etc/subgid`` give to people's user namespaces
+(their rootless containers: 100,000 onwards, 65,536 per person, in the usual layout) are passed over, and so is an
+id this machine knows as a user or a group (its own files or a directory's through NSS: SSSD gives Active
+Directory's people ids from 200,000 up).  A run's end kills every process of its user, and a process limit counts
+all of a user's processes: a person's would be killed, or would count against a student's limit.
 """
 from __future__ import annotations
 
 import fcntl
+import grp
 import logging
 import os
+import pwd
 import random
 import threading
 from dataclasses import dataclass
@@ -28,6 +36,7 @@ SANDBOX_UID_BASE = 200_000
 SANDBOX_UIDS = 1_000_000  # 200,000 to 1,199,999: above every system's and person's user, below 2**31
 LOCK_FILE = Path("/run/notebook-grader/sandbox-users.lock")
 TRIES = 1000
+ID_MAPS = (Path("/etc/subuid"), Path("/etc/subgid"))  # ids given to people's user namespaces: never a run's
 
 _lock = threading.Lock()
 _leased: set[int] = set()
@@ -81,9 +90,49 @@ def _unlock(fd: int | None, offset: int) -> None:
         fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
 
 
+def reserved_ids() -> list[tuple[int, int]]:
+    """The ranges of ids (first, end) that ``/etc/subuid`` and ``/etc/subgid`` give to people's user namespaces
+    (``name:first:count`` lines; a line that is not one is skipped, a file that cannot be read gives none)."""
+    found = []
+    for path in ID_MAPS:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            fields = line.strip().split(":")
+            if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+                found.append((int(fields[1]), int(fields[1]) + int(fields[2])))
+    return found
+
+
+def is_account(uid: int) -> bool:
+    """Whether this machine knows the id as a user's or a group's (a run's group has its user's number)."""
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(uid)
+            return True
+        except (KeyError, OverflowError):
+            continue
+    return False
+
+
+def _past_reserved(offset: int, reserved: list[tuple[int, int]]) -> int | None:
+    """``offset``, or the first after the reserved ranges it falls in (from the first of the sandbox's users past
+    the last); None when they leave none."""
+    for _ in range(2 * len(reserved) + 2):
+        uid = SANDBOX_UID_BASE + offset
+        end = next((end for first, end in reserved if first <= uid < end), None)
+        if end is None:
+            return offset
+        offset = end - SANDBOX_UID_BASE if end - SANDBOX_UID_BASE < SANDBOX_UIDS else 0
+    return None
+
+
 def lease_sandbox_uid(first: int | None = None) -> UidLease:
-    """A user no other sandbox run has now, here or in another grading process; tried from ``first`` upwards (by
-    default from the one after this process's last: a random one for its first)."""
+    """A user no other sandbox run has now, here or in another grading process, and nobody else's (see the
+    module); tried from ``first`` upwards (by default from the one after this process's last: a random one for its
+    first)."""
     global _next
     with _lock:
         if first is not None:
@@ -91,10 +140,17 @@ def lease_sandbox_uid(first: int | None = None) -> UidLease:
         else:
             start = random.randrange(SANDBOX_UIDS) if _next is None else _next
         fd = _lock_file()
-        for step in range(TRIES):
-            offset = (start + step) % SANDBOX_UIDS
+        reserved = reserved_ids()
+        position = start
+        for _ in range(TRIES):
+            found = _past_reserved(position % SANDBOX_UIDS, reserved)
+            if found is None:
+                raise SandboxUnavailableError(f"{', '.join(str(p) for p in ID_MAPS)} give every id from"
+                                              f" {SANDBOX_UID_BASE} to {SANDBOX_UID_BASE + SANDBOX_UIDS - 1} to"
+                                              " people's containers: none is left for a sandbox")
+            offset, position = found, found + 1
             uid = SANDBOX_UID_BASE + offset
-            if uid in _leased:
+            if uid in _leased or is_account(uid):
                 continue
             if fd is not None:
                 try:
@@ -111,6 +167,6 @@ def lease_sandbox_uid(first: int | None = None) -> UidLease:
                 continue
             _leased.add(uid)
             if first is None:
-                _next = (offset + 1) % SANDBOX_UIDS
+                _next = position % SANDBOX_UIDS
             return UidLease(uid)
     raise SandboxUnavailableError(f"no free user for a sandbox in {TRIES} tries from {SANDBOX_UID_BASE + start}")

@@ -102,3 +102,55 @@ def test_one_process_s_runs_follow_one_another_so_the_next_never_has_the_last_s_
         leases.append(lease.uid)
         lease.release()
     assert len(set(leases)) == 5 and all(b == a + 1 for a, b in zip(leases, leases[1:]) if b > a)
+
+
+@pytest.fixture
+def id_maps(tmp_path, monkeypatch):
+    """This machine's /etc/subuid and /etc/subgid, as a test writes them."""
+    maps = (tmp_path / "subuid", tmp_path / "subgid")
+    for path in maps:
+        path.write_text("")
+    monkeypatch.setattr(uids, "ID_MAPS", maps)
+    return maps
+
+
+def test_the_ids_of_people_s_rootless_containers_are_passed_over(id_maps):
+    """A person's rootless container runs as the ids /etc/subuid gives them: a run with one of those would kill
+    its processes at its end."""
+    subuid, subgid = id_maps
+    subuid.write_text(f"alice:{FIRST}:65536\nnot a line\nbob:x:y\n")
+    subgid.write_text(f"alice:{FIRST + 65536}:10\n")
+    assert leased_from(FIRST) == FIRST + 65546
+    assert leased_from(FIRST - 1) == FIRST - 1
+
+
+def test_past_reserved_ids_that_reach_the_last_sandbox_user_the_lease_goes_on_from_the_first(id_maps):
+    subuid, subgid = id_maps
+    subuid.write_text(f"alice:{FIRST}:{10**7}\n")
+    subgid.write_text(f"alice:{uids.SANDBOX_UID_BASE}:{500 + os.getpid() % 1000}\n")
+    lease = lease_sandbox_uid(FIRST)
+    lease.release()
+    assert uids.SANDBOX_UID_BASE + 500 + os.getpid() % 1000 <= lease.uid < FIRST
+
+
+def test_when_people_s_containers_have_every_id_no_run_gets_one(id_maps):
+    id_maps[0].write_text(f"alice:0:{10**8}\n")
+    with pytest.raises(uids.SandboxUnavailableError, match="none is left for a sandbox"):
+        lease_sandbox_uid(FIRST)
+
+
+def test_an_id_this_machine_knows_as_a_user_or_a_group_is_passed_over(monkeypatch, id_maps):
+    """SSSD gives Active Directory's people ids from 200,000 up; a group of that number would be the run's group."""
+    import grp
+    import pwd
+
+    def known(number):
+        def lookup(uid):
+            if uid == number:
+                return object()
+            raise KeyError(uid)
+        return lookup
+
+    monkeypatch.setattr(pwd, "getpwuid", known(FIRST))
+    monkeypatch.setattr(grp, "getgrgid", known(FIRST + 1))
+    assert leased_from(FIRST) == FIRST + 2

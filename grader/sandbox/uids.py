@@ -9,11 +9,13 @@ offset), which the kernel drops when its process dies, however it dies; within o
 exclude each other) a set of the users leased. A user some process still runs as (left by a grading process that
 was killed) is passed over.
 
-Nor is a run's user anybody else's: the ids ``/etc/subuid`` and ``/etc/subgid`` give to people's user namespaces
-(their rootless containers: 100,000 onwards, 65,536 per person, in the usual layout) are passed over, and so is an
-id this machine knows as a user or a group (its own files or a directory's through NSS: SSSD gives Active
-Directory's people ids from 200,000 up).  A run's end kills every process of its user, and a process limit counts
-all of a user's processes: a person's would be killed, or would count against a student's limit.
+Nor is a run's user anybody else's. A run's end kills every process of its user, and a process limit counts all of
+a user's processes: a person's would be killed, or would count against a student's limit. The sandboxes' users are
+1,000,000,000 to 1,000,999,999: above the ids ``useradd`` gives people's user namespaces by default (``/etc/subuid``
+and ``/etc/subgid``: 100,000 onwards, 65,536 per person, up to 600,100,000; from 200,000, the sandboxes' users were
+the 2nd to 16th person's), below 2**31. Within them the ids those files give anybody are passed over all the same,
+and so is an id this machine knows as a user or a group (its own files, or a directory's through NSS: SSSD maps
+Active Directory's people to ids from 200,000 to 2,000,200,000; a directory that does not answer knows none).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import logging
 import os
 import pwd
 import random
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +35,12 @@ from grader.sandbox.process import user_processes
 
 log = logging.getLogger(__name__)
 
-SANDBOX_UID_BASE = 200_000
-SANDBOX_UIDS = 1_000_000  # 200,000 to 1,199,999: above every system's and person's user, below 2**31
+SANDBOX_UID_BASE = 1_000_000_000
+SANDBOX_UIDS = 1_000_000  # 1,000,000,000 to 1,000,999,999 (see the module)
 LOCK_FILE = Path("/run/notebook-grader/sandbox-users.lock")
 TRIES = 1000
 ID_MAPS = (Path("/etc/subuid"), Path("/etc/subgid"))  # ids given to people's user namespaces: never a run's
+NUMBER = re.compile(r"[0-9]{1,12}")
 
 _lock = threading.Lock()
 _leased: set[int] = set()
@@ -100,8 +104,8 @@ def reserved_ids() -> list[tuple[int, int]]:
         except OSError:
             continue
         for line in text.splitlines():
-            fields = line.strip().split(":")
-            if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+            fields = [field.strip() for field in line.split(":")]
+            if len(fields) == 3 and all(NUMBER.fullmatch(field) for field in fields[1:]):
                 found.append((int(fields[1]), int(fields[1]) + int(fields[2])))
     return found
 

@@ -19,6 +19,7 @@ from grader.grading.checker import ChecksTooSlow, ResidentChecker
 from grader.grading.grade import Executed, check_executed
 from grader.results import GRADER_FAILED, SubmissionResult
 from grader.sandbox.bubblewrap import cpu_set
+from grader.sandbox.uids import SANDBOX_UID_BASE
 
 from . import notebooks as nbs
 from .conftest import job_for, slow_and_quick, without_times
@@ -167,7 +168,7 @@ def test_each_sandbox_of_a_batch_has_a_user_of_its_own(tiny_assignment, scratch,
     for n in range(3):
         executed = (tmp_path / "kept" / f"student{n}" / "executed.ipynb").read_text()
         uids.update(int(u) for u in re.findall(r"UID (\d+)", executed))
-    assert len(uids) == 3 and min(uids) >= 200_000
+    assert len(uids) == 3 and min(uids) >= SANDBOX_UID_BASE
 
 
 def test_the_next_sandbox_starts_while_one_runs(tiny_assignment, scratch, tmp_path):

@@ -14,7 +14,7 @@ from grader.sandbox import uids
 from grader.sandbox.uids import lease_sandbox_uid
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandbox users are leased as root")
-FIRST = 1_100_000 + (os.getpid() % 1000) * 10  # a stretch of users no other test run starts from
+FIRST = uids.SANDBOX_UID_BASE + 900_000 + (os.getpid() % 1000) * 10  # a stretch of users no other test run starts from
 
 LEASE_AND_WAIT = ("import sys; sys.path.insert(0, sys.argv[1])\n"
                   "from grader.sandbox.uids import lease_sandbox_uid\n"
@@ -118,7 +118,7 @@ def test_the_ids_of_people_s_rootless_containers_are_passed_over(id_maps):
     """A person's rootless container runs as the ids /etc/subuid gives them: a run with one of those would kill
     its processes at its end."""
     subuid, subgid = id_maps
-    subuid.write_text(f"alice:{FIRST}:65536\nnot a line\nbob:x:y\n")
+    subuid.write_text(f"alice:{FIRST}:65536\nnot a line\nbob:x:y\ncarol:\u00b2:5\n# a comment\n")
     subgid.write_text(f"alice:{FIRST + 65536}:10\n")
     assert leased_from(FIRST) == FIRST + 65546
     assert leased_from(FIRST - 1) == FIRST - 1
@@ -134,13 +134,14 @@ def test_past_reserved_ids_that_reach_the_last_sandbox_user_the_lease_goes_on_fr
 
 
 def test_when_people_s_containers_have_every_id_no_run_gets_one(id_maps):
-    id_maps[0].write_text(f"alice:0:{10**8}\n")
+    id_maps[0].write_text(f"alice:0:{2**31}\n")
     with pytest.raises(uids.SandboxUnavailableError, match="none is left for a sandbox"):
         lease_sandbox_uid(FIRST)
 
 
 def test_an_id_this_machine_knows_as_a_user_or_a_group_is_passed_over(monkeypatch, id_maps):
-    """SSSD gives Active Directory's people ids from 200,000 up; a group of that number would be the run's group."""
+    """SSSD maps Active Directory's people to ids up to 2,000,200,000; a group of that number would be the run's
+    group."""
     import grp
     import pwd
 
@@ -154,3 +155,11 @@ def test_an_id_this_machine_knows_as_a_user_or_a_group_is_passed_over(monkeypatc
     monkeypatch.setattr(pwd, "getpwuid", known(FIRST))
     monkeypatch.setattr(grp, "getgrgid", known(FIRST + 1))
     assert leased_from(FIRST) == FIRST + 2
+
+
+def test_reserved_ranges_that_overlap_touch_or_start_below_the_sandbox_users_are_jumped_whole():
+    base = uids.SANDBOX_UID_BASE
+    reserved = [(base - 100, base + 10), (base + 5, base + 20), (base + 20, base + 30)]
+    assert uids._past_reserved(0, reserved) == 30
+    assert uids._past_reserved(31, reserved) == 31
+    assert uids._past_reserved(uids.SANDBOX_UIDS - 1, [(base + uids.SANDBOX_UIDS - 1, base + 10**7)]) == 0

@@ -1,7 +1,7 @@
 """What cancelling a started sandbox costs, and whether anything of it is left: a batch's worker cancels one when
 another worker takes the submission it started ahead. Two workers start a sandbox each for the assignment's
 complete example, wait a random delay (0 to 3 s: bubblewrap starting, the runner importing, its kernel forked),
-then cancel both; after each round, every process of a sandbox's user (uids from 1,000,000,000) that still runs is
+then cancel both; after each round, every process of a sandbox's user (uids from 700,000,000) that still runs is
 listed (an ended one waiting for its parent, a zombie, is not).
 
 Run: .venv/bin/python benchmarks/sandbox_cancel.py [--assignment by_hand] [--rounds 20] (as root, bubblewrap)

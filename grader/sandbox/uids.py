@@ -11,11 +11,13 @@ was killed) is passed over.
 
 Nor is a run's user anybody else's. A run's end kills every process of its user, and a process limit counts all of
 a user's processes: a person's would be killed, or would count against a student's limit. The sandboxes' users are
-1,000,000,000 to 1,000,999,999: above the ids ``useradd`` gives people's user namespaces by default (``/etc/subuid``
+700,000,000 to 700,999,999: above the ids ``useradd`` gives people's user namespaces by default (``/etc/subuid``
 and ``/etc/subgid``: 100,000 onwards, 65,536 per person, up to 600,100,000; from 200,000, the sandboxes' users were
-the 2nd to 16th person's), below 2**31. Within them the ids those files give anybody are passed over all the same,
-and so is an id this machine knows as a user or a group (its own files, or a directory's through NSS: SSSD maps
-Active Directory's people to ids from 200,000 to 2,000,200,000; a directory that does not answer knows none).
+the 2nd to 16th person's), and below 1,000,000,000, the ids LXD maps into its containers by default (a grader run in
+one can take them). Within them the ids those files give anybody are passed over all the same, and so is an id this
+machine knows as a user or a group (its own files, or a directory's through NSS: SSSD maps Active Directory's
+people to ids from 200,000 to 2,000,200,000; a directory that does not answer knows none), and an id this process's
+user namespace does not map (a container's: no process can take it).
 """
 from __future__ import annotations
 
@@ -35,12 +37,13 @@ from grader.sandbox.process import user_processes
 
 log = logging.getLogger(__name__)
 
-SANDBOX_UID_BASE = 1_000_000_000
-SANDBOX_UIDS = 1_000_000  # 1,000,000,000 to 1,000,999,999 (see the module)
+SANDBOX_UID_BASE = 700_000_000
+SANDBOX_UIDS = 1_000_000  # 700,000,000 to 700,999,999 (see the module)
 LOCK_FILE = Path("/run/notebook-grader/sandbox-users.lock")
 TRIES = 1000
 ID_MAPS = (Path("/etc/subuid"), Path("/etc/subgid"))  # ids given to people's user namespaces: never a run's
 NUMBER = re.compile(r"[0-9]{1,12}")
+NAMESPACE_MAPS = (Path("/proc/self/uid_map"), Path("/proc/self/gid_map"))  # the ids this process's namespace has
 
 _lock = threading.Lock()
 _leased: set[int] = set()
@@ -110,6 +113,27 @@ def reserved_ids() -> list[tuple[int, int]]:
     return found
 
 
+def unmapped_ids() -> list[tuple[int, int]]:
+    """The ranges of the sandbox users' ids (first, end) that this process's user namespace does not map, as user or
+    as group (``inside outside count`` lines; a file that cannot be read maps everything)."""
+    found = []
+    for path in NAMESPACE_MAPS:
+        try:
+            lines = [line.split() for line in path.read_text(errors="replace").splitlines()]
+        except OSError:
+            continue
+        mapped = sorted((int(f[0]), int(f[0]) + int(f[2]))
+                        for f in lines if len(f) == 3 and all(NUMBER.fullmatch(field) for field in f))
+        position, last = SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS
+        for first, end in mapped:
+            if first > position:
+                found.append((position, min(first, last)))
+            position = max(position, end)
+        if position < last:
+            found.append((position, last))
+    return found
+
+
 def is_account(uid: int) -> bool:
     """Whether this machine knows the id as a user's or a group's (a run's group has its user's number)."""
     for lookup in (pwd.getpwuid, grp.getgrgid):
@@ -144,14 +168,15 @@ def lease_sandbox_uid(first: int | None = None) -> UidLease:
         else:
             start = random.randrange(SANDBOX_UIDS) if _next is None else _next
         fd = _lock_file()
-        reserved = reserved_ids()
+        reserved = reserved_ids() + unmapped_ids()
         position = start
         for _ in range(TRIES):
             found = _past_reserved(position % SANDBOX_UIDS, reserved)
             if found is None:
-                raise SandboxUnavailableError(f"{', '.join(str(p) for p in ID_MAPS)} give every id from"
-                                              f" {SANDBOX_UID_BASE} to {SANDBOX_UID_BASE + SANDBOX_UIDS - 1} to"
-                                              " people's containers: none is left for a sandbox")
+                raise SandboxUnavailableError(
+                    f"no id from {SANDBOX_UID_BASE} to {SANDBOX_UID_BASE + SANDBOX_UIDS - 1} can be a sandbox's"
+                    f" user: {' and '.join(str(p) for p in ID_MAPS)} give them to people's containers, or this"
+                    f" process's user namespace does not map them ({NAMESPACE_MAPS[0]})")
             offset, position = found, found + 1
             uid = SANDBOX_UID_BASE + offset
             if uid in _leased or is_account(uid):

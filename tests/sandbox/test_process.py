@@ -13,7 +13,7 @@ import pytest
 from grader.sandbox.process import kill_user_processes, user_processes
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a process of another user needs root")
-UID = 190_000 + os.getpid() % 1000  # below the sandboxes' own (1,000,000,000 and up): no sandbox run has it
+UID = 190_000 + os.getpid() % 1000  # below the sandboxes' own (700,000,000 and up): no sandbox run has it
 
 
 def as_user(*argv: str) -> subprocess.Popen:

@@ -114,6 +114,28 @@ def id_maps(tmp_path, monkeypatch):
     return maps
 
 
+@pytest.fixture
+def namespace_maps(tmp_path, monkeypatch):
+    """This process's /proc/self/uid_map and gid_map, as a test writes them (every id mapped to begin with)."""
+    maps = (tmp_path / "uid_map", tmp_path / "gid_map")
+    for path in maps:
+        path.write_text("         0          0 4294967295\n")
+    monkeypatch.setattr(uids, "NAMESPACE_MAPS", maps)
+    return maps
+
+
+def test_ids_this_process_s_user_namespace_does_not_map_are_passed_over(namespace_maps):
+    """In a container (LXD maps 0 to 999,999,999 into its own) no process can take an id its namespace lacks."""
+    uid_map, gid_map = namespace_maps
+    uid_map.write_text(f"0 1000000 {FIRST + 3}\n")
+    gid_map.write_text(f"0 1000000 {FIRST + 10}\n{FIRST + 5} 5000 1\n")
+    assert leased_from(FIRST) == FIRST
+    assert uids.SANDBOX_UID_BASE <= leased_from(FIRST + 3) < FIRST  # past the last mapped: from the first
+    uid_map.write_text("0 100000 65536\n")  # a rootless container's
+    with pytest.raises(uids.SandboxUnavailableError, match="does not map them"):
+        lease_sandbox_uid(FIRST)
+
+
 def test_the_ids_of_people_s_rootless_containers_are_passed_over(id_maps):
     """A person's rootless container runs as the ids /etc/subuid gives them: a run with one of those would kill
     its processes at its end."""
@@ -135,7 +157,7 @@ def test_past_reserved_ids_that_reach_the_last_sandbox_user_the_lease_goes_on_fr
 
 def test_when_people_s_containers_have_every_id_no_run_gets_one(id_maps):
     id_maps[0].write_text(f"alice:0:{2**31}\n")
-    with pytest.raises(uids.SandboxUnavailableError, match="none is left for a sandbox"):
+    with pytest.raises(uids.SandboxUnavailableError, match="give them to people.s containers"):
         lease_sandbox_uid(FIRST)
 
 

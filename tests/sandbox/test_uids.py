@@ -104,24 +104,25 @@ def test_one_process_s_runs_follow_one_another_so_the_next_never_has_the_last_s_
     assert len(set(leases)) == 5 and all(b == a + 1 for a, b in zip(leases, leases[1:]) if b > a)
 
 
+def maps_in(folder: Path, monkeypatch, attribute: str, names: tuple[str, str], text: str) -> tuple[Path, Path]:
+    """The two files ``uids.<attribute>`` names, replaced by files in ``folder`` holding ``text``."""
+    maps = (folder / names[0], folder / names[1])
+    for path in maps:
+        path.write_text(text)
+    monkeypatch.setattr(uids, attribute, maps)
+    return maps
+
+
 @pytest.fixture
 def id_maps(tmp_path, monkeypatch):
     """This machine's /etc/subuid and /etc/subgid, as a test writes them."""
-    maps = (tmp_path / "subuid", tmp_path / "subgid")
-    for path in maps:
-        path.write_text("")
-    monkeypatch.setattr(uids, "ID_MAPS", maps)
-    return maps
+    return maps_in(tmp_path, monkeypatch, "ID_MAPS", ("subuid", "subgid"), "")
 
 
 @pytest.fixture
 def namespace_maps(tmp_path, monkeypatch):
     """This process's /proc/self/uid_map and gid_map, as a test writes them (every id mapped to begin with)."""
-    maps = (tmp_path / "uid_map", tmp_path / "gid_map")
-    for path in maps:
-        path.write_text("         0          0 4294967295\n")
-    monkeypatch.setattr(uids, "NAMESPACE_MAPS", maps)
-    return maps
+    return maps_in(tmp_path, monkeypatch, "NAMESPACE_MAPS", ("uid_map", "gid_map"), "0 0 4294967295\n")
 
 
 def test_ids_this_process_s_user_namespace_does_not_map_are_passed_over(namespace_maps):

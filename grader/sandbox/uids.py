@@ -97,20 +97,26 @@ def _unlock(fd: int | None, offset: int) -> None:
         fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
 
 
+def _ranges_in(path: Path, separator: str | None, first_field: int) -> list[tuple[int, int]] | None:
+    """The ranges of ids (first, end) an id map file lists, one per line of three fields, the first id in
+    ``first_field`` and the count last, numbers from ``first_field`` on (a line that is not one is skipped); None
+    when the file cannot be read."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    found = []
+    for line in text.splitlines():
+        fields = [field.strip() for field in line.split(separator)]
+        if len(fields) == 3 and all(NUMBER.fullmatch(field) for field in fields[first_field:]):
+            found.append((int(fields[first_field]), int(fields[first_field]) + int(fields[2])))
+    return found
+
+
 def reserved_ids() -> list[tuple[int, int]]:
     """The ranges of ids (first, end) that ``/etc/subuid`` and ``/etc/subgid`` give to people's user namespaces
-    (``name:first:count`` lines; a line that is not one is skipped, a file that cannot be read gives none)."""
-    found = []
-    for path in ID_MAPS:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            fields = [field.strip() for field in line.split(":")]
-            if len(fields) == 3 and all(NUMBER.fullmatch(field) for field in fields[1:]):
-                found.append((int(fields[1]), int(fields[1]) + int(fields[2])))
-    return found
+    (``name:first:count`` lines; a file that cannot be read gives none)."""
+    return [found for path in ID_MAPS for found in _ranges_in(path, ":", 1) or []]
 
 
 def unmapped_ids() -> list[tuple[int, int]]:
@@ -118,14 +124,11 @@ def unmapped_ids() -> list[tuple[int, int]]:
     as group (``inside outside count`` lines; a file that cannot be read maps everything)."""
     found = []
     for path in NAMESPACE_MAPS:
-        try:
-            lines = [line.split() for line in path.read_text(errors="replace").splitlines()]
-        except OSError:
+        mapped = _ranges_in(path, None, 0)
+        if mapped is None:
             continue
-        mapped = sorted((int(f[0]), int(f[0]) + int(f[2]))
-                        for f in lines if len(f) == 3 and all(NUMBER.fullmatch(field) for field in f))
         position, last = SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS
-        for first, end in mapped:
+        for first, end in sorted(mapped):
             if first > position:
                 found.append((position, min(first, last)))
             position = max(position, end)

@@ -4,15 +4,18 @@ It imports TensorFlow once and keeps the data sets it loaded, so that a submissi
 (a fresh grading process spends seconds importing TensorFlow before its first check). It reads the evidence an
 execution left, as data, with the same ``check_executed`` as ``grader grade``, and never runs student code.
 
+Each submission is checked in a child of the checker's, confined (``grader/grading/apart.py``): as a user of its
+own where the checker is root, and from the checker as it was after its warm-up, so that nothing of one submission
+stays for the next.
+
 Requests and answers cross as JSON lines on its standard input and on a copy of its standard output (its own
 standard output goes to its log, so that TensorFlow's messages never mix with an answer). The host side,
-``ResidentChecker``, restarts a checker that died or hung and checks the submission again, once; a submission
-whose checks kill the checker twice gets a result that says so.
+``ResidentChecker``, restarts a checker that died or hung and checks the submission again, once (a child that
+crashed is tried again in a new child); a submission whose checks fail so twice gets a result that says so.
 """
 from __future__ import annotations
 
 import ctypes
-import gc
 import json
 import logging
 import os
@@ -27,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
+from grader.grading.apart import CRASHED
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 CHECK_TIMEOUT_S = 900.0
 TOO_SLOW = "took too long"
+ENDED = "crashed"  # the checks' child ended without an answer: the checker itself goes on
 WARM_MODULES = ("tensorflow", "keras")
 KERAS_KINDS = {"keras_model"}  # what the checks always load with Keras ("any": when the notebook's value is a model)
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
@@ -149,7 +154,8 @@ class ResidentChecker:
                     self.checked += 1
                     return answer["result"]
                 log.warning("the checker %s on %s (attempt %d): %s", answer, name, attempt, self.log_tail()[-800:])
-                self._stop()
+                if not answer.startswith(ENDED):  # a child that crashed took nothing of the checker with it
+                    self._stop()
                 if answer == TOO_SLOW:
                     raise ChecksTooSlow(timeout_s)
             raise CheckerFailed(f"the grader's checks {answer} twice on this submission")
@@ -172,6 +178,8 @@ class ResidentChecker:
             answer = json.loads(line)
         except ValueError:
             return "answered garbage"
+        if isinstance(answer, dict) and CRASHED in answer:
+            return f"{ENDED} ({str(answer[CRASHED])[:200]})"
         return answer if isinstance(answer, dict) and ("result" in answer or "error" in answer) \
             else "answered garbage"
 
@@ -233,34 +241,35 @@ def needs_keras(assignment) -> bool:
     return bool(imported & set(WARMABLE["tensorflow"]))
 
 
-def _forget_models() -> None:
-    """Nothing of one submission stays for the next: Keras's graph of the last models, and their memory."""
-    if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session()
-    gc.collect()
-
-
 def serve(reference: str) -> int:
-    """Answer requests from standard input until it closes."""
+    """Answer requests from standard input until it closes: each submission checked in a child of its own
+    (``grader/grading/apart.py``), its executed notebook kept by this process after."""
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # whatever else prints goes to the log
+    from dataclasses import replace
+
     from grader.course.assignment import load_assignment
-    from grader.grading.grade import Executed, check_executed
+    from grader.grading.apart import Apart
+    from grader.grading.grade import Executed, check_executed, keep_executed_notebook
 
     assignment = load_assignment(reference)
     _warm_up(assignment)
+    apart = Apart.here()
+    if apart.why_not:
+        log.warning("%s", apart.why_not)
     for line in sys.stdin:
         try:
             request = json.loads(line)
             executed = Executed.from_wire(request["executed"])
-            keep = Path(request["keep"]) if request.get("keep") else None
-            result = check_executed(executed, assignment, keep)
-            answer: dict[str, Any] = {"result": result.to_dict()}
+            answer = apart.run(lambda evidence: {"result": check_executed(replace(executed, export_dir=evidence),
+                                                                          assignment).to_dict()},
+                               executed.export_dir)
+            if request.get("keep") and "result" in answer:
+                keep_executed_notebook(executed.executed_notebook, Path(request["keep"]))
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report; the checker goes on
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         answers.write(json.dumps(answer) + "\n")
-        _forget_models()  # after the answer (0.3 s with a model): the host waits for the answer, not for this
     return 0
 
 

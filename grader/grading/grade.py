@@ -158,7 +158,7 @@ def check_executed(executed: Executed, assignment: Course, keep: Path | None = N
         clock.lap(f"checks:{task.name}")
     checks_seconds = sum(clock.seconds.values())
     if keep is not None:
-        _keep(executed.executed_notebook, keep)
+        keep_executed_notebook(executed.executed_notebook, keep)
     clock.lap("keep")
     tasks = tuple(graded)
     execution = {**executed.summary.to_dict(), "checks_seconds": round(checks_seconds, 2),
@@ -244,7 +244,7 @@ def zero_result(path: Path, assignment: Course, sandbox: str, error: str, task_r
                             execution=execution or {}, error=error)
 
 
-def _keep(executed_notebook: str, keep: Path) -> None:
+def keep_executed_notebook(executed_notebook: str, keep: Path) -> None:
     """Keep the executed notebook (written by the host from the runner's report; none when there was none)."""
     keep.mkdir(parents=True, exist_ok=True)
     if executed_notebook:

@@ -1,0 +1,201 @@
+"""Each submission's checks in a child of the checker: as root, a user of its own with nothing else (no capability,
+group, network, descriptor of the checker's, or process left after it), its own evidence and scratch folders only;
+a child that crashes ends only its own checks; nothing of one submission is there for the next."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.grading.apart import ANSWER_MOST_BYTES, CRASHED, Apart, _answer, closed_to_others, import_folders
+from grader.sandbox.process import user_processes
+from grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
+
+REPO = Path(__file__).resolve().parents[2]
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="a child takes a user of its own only where the checker is root")
+
+
+@pytest.fixture
+def evidence(tmp_path):
+    """An evidence folder as the host leaves it: in a folder closed to every other user, a file only root reads."""
+    folder = tmp_path / "grading" / "export"
+    folder.mkdir(parents=True)
+    os.chmod(tmp_path / "grading", 0o700)
+    (folder / "task").mkdir()
+    (folder / "task" / "answer.json").write_text("42")
+    os.chmod(folder / "task" / "answer.json", 0o600)
+    return folder
+
+
+def _what_the_child_has(folder: str) -> dict:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    wrote = {}
+    for path in ("/etc/passwd", f"{folder}/planted", f"{folder}/task/answer.json"):
+        try:
+            Path(path).open("a").close()
+            wrote[path] = "written"
+        except OSError as exc:
+            wrote[path] = type(exc).__name__
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "model.keras").write_bytes(b"PK")
+        scratch_ok = (Path(scratch) / "model.keras").read_bytes() == b"PK"
+    return {"result": {
+        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "capabilities": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "networks": [name for _, name in socket.if_nameindex()],
+        "answer": (Path(folder) / "task" / "answer.json").read_text(),
+        "descriptors": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
+        "stdin": os.readlink("/proc/self/fd/0"),
+        "wrote": wrote, "scratch_ok": scratch_ok,
+    }}
+
+
+def _listable(path: str) -> bool:
+    try:
+        os.listdir(path)
+        return True
+    except OSError:
+        return False
+
+
+@as_root
+def test_as_root_a_child_checks_as_a_user_of_its_own_with_nothing_else(evidence):
+    apart = Apart.here()
+    assert apart.own_user, apart.why_not
+    apart.run(_what_the_child_has, str(evidence))  # the first lease opens the leases' lock file, for good
+    before = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+    answer = apart.run(_what_the_child_has, str(evidence))
+    assert "result" in answer, answer
+    got = answer["result"]
+    assert SANDBOX_UID_BASE <= got["uid"] < SANDBOX_UID_BASE + SANDBOX_UIDS and got["gid"] == got["uid"]
+    assert got["groups"] == []
+    assert set(got["capabilities"].values()) == {"0000000000000000"} and got["no_new_privs"] == "1"
+    assert got["networks"] == ["lo"]  # a network namespace of its own: its loopback only, down
+    assert got["answer"] == "42"  # its own evidence, which root alone could read before, in a closed folder
+    assert set(got["wrote"].values()) == {"PermissionError"} and got["scratch_ok"]  # its evidence unchanged
+    assert os.stat(evidence / "task" / "answer.json").st_uid == 0 and not (evidence / "planted").exists()
+    assert got["stdin"] == "/dev/null" and len(got["descriptors"]) <= 7  # 0-2, the answer pipe, its two folders, the listing
+    assert sorted(int(fd) for fd in os.listdir("/proc/self/fd")) == before  # the checker closed its side
+    assert user_processes(got["uid"]) == []
+
+
+@as_root
+def test_the_folders_above_the_evidence_stay_closed_to_the_child(evidence):
+    above = str(evidence.parent)
+    answer = Apart.here().run(lambda folder: {"result": {"above": _listable(above), "root": os.getuid()}},
+                              str(evidence))
+    assert answer["result"]["above"] is False and answer["result"]["root"] != 0
+    assert os.stat(above).st_mode & 0o777 == 0o700
+
+
+@as_root
+def test_what_a_child_leaves_running_is_killed_with_it(evidence):
+    def leave_a_daemon(folder: str) -> dict:
+        if os.fork() == 0:
+            os.setsid()
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+            os.execv("/bin/sleep", ["sleep", "300"])
+        return {"result": {"uid": os.getuid()}}
+
+    uid = Apart.here().run(leave_a_daemon, str(evidence))["result"]["uid"]
+    assert uid != 0 and user_processes(uid) == []
+
+
+def test_a_child_that_crashes_ends_its_own_checks_only(evidence):
+    apart = Apart.here()
+    crashed = apart.run(lambda folder: os.kill(os.getpid(), signal.SIGSEGV) or {}, str(evidence))
+    assert crashed == {CRASHED: "ended by SIGSEGV without an answer"}
+    assert apart.run(lambda folder: {"result": {"fine": True}}, str(evidence)) == {"result": {"fine": True}}
+
+
+def test_checks_that_raise_answer_with_the_error(evidence):
+    answer = Apart.here().run(lambda folder: {"result": 1 / 0}, str(evidence))
+    assert answer == {"error": "ZeroDivisionError: division by zero"}
+
+
+def test_nothing_of_one_submission_stays_for_the_next(evidence):
+    """Each child starts from the checker as it was: Keras's session (the names of the layers it made) and
+    anything a submission's checks planted are gone."""
+    import keras
+
+    def make_a_layer(folder: str) -> dict:
+        planted = getattr(sys, "planted", None)
+        sys.planted = "by the last submission"  # type: ignore[attr-defined]
+        return {"result": {"layer": keras.layers.Dense(1).name, "planted": planted}}
+
+    apart = Apart.here()
+    first, second = (apart.run(make_a_layer, str(evidence))["result"] for _ in range(2))
+    assert first == second and first["planted"] is None
+
+
+@pytest.mark.parametrize("said, status, expected", [
+    (b"", 0, "exited with 0 without an answer"),
+    (b"", 256, "exited with 1 without an answer"),
+    (b"[1, 2]", 0, "answered garbage (exited with 0)"),
+    (b'{"result": 1', 0, "answered garbage (exited with 0)"),
+    (b'{"other": 1}', 0, "answered garbage (exited with 0)"),
+    (b" " * (ANSWER_MOST_BYTES + 1), 0, "said more than 32 MB (exited with 0)"),
+])
+def test_a_child_s_answer_is_believed_only_when_it_is_one(said, status, expected):
+    assert _answer(said, status) == {CRASHED: expected}
+
+
+def test_folders_closed_to_other_users_are_named():
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:  # under /tmp: pytest's own folders are closed to others
+        os.chmod(folder, 0o755)
+        _closed_to_others_in(Path(folder))
+
+
+def _closed_to_others_in(tmp_path: Path) -> None:
+    inner = tmp_path / "closed" / "site-packages"
+    inner.mkdir(parents=True)
+    os.chmod(tmp_path / "closed", 0o700)
+    assert closed_to_others([str(inner), "/usr/lib"]) == [str(inner)]
+    os.chmod(tmp_path / "closed", 0o711)  # searchable on the way is enough
+    assert closed_to_others([str(inner)]) == []
+    os.chmod(inner, 0o711)  # but the folder itself must be readable
+    assert closed_to_others([str(inner)]) == [str(inner)]
+
+
+def test_the_checker_imports_late_only_from_folders_it_names():
+    import keras  # noqa: F401
+    import numpy
+
+    folders = import_folders()
+    assert os.path.dirname(os.__file__) in folders and numpy.__path__[0] in folders
+    assert str(REPO / "grader") in folders
+
+
+def test_a_checker_answers_for_a_child_that_crashed_and_goes_on(evidence):
+    """The checker's own loop: a submission whose checks crash gets an answer that says so, from the same
+    checker, which answers the next."""
+    code = ("import dataclasses, os, signal, sys; import grader.grading.grade as g;"
+            " E = dataclasses.make_dataclass('E', ['export_dir', 'executed_notebook'], frozen=True);"
+            " g.Executed.from_wire = staticmethod(lambda wire: E(wire['export_dir'], ''));"
+            " g.check_executed = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL);"
+            " import grader.grading.checker as c; sys.exit(c.serve('by_hand'))")
+    checker = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    try:
+        assert checker.stdin is not None and checker.stdout is not None
+        request = json.dumps({"executed": {"export_dir": str(evidence)}})
+        checker.stdin.write(json.dumps({"not": "a request"}) + "\n" + request + "\n" + request + "\n")
+        checker.stdin.flush()
+        answers = [json.loads(checker.stdout.readline()) for _ in range(3)]
+        assert checker.poll() is None
+    finally:
+        checker.kill()
+        checker.wait()
+    assert "error" in answers[0]
+    assert answers[1] == answers[2] == {CRASHED: "ended by SIGKILL without an answer"}

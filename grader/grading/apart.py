@@ -22,7 +22,9 @@ and the host tries once more.  Forking after TensorFlow's import and before its 
 kernels' template does too (``grader/sandbox/template_process.py``); the checker itself never runs an operation.
 
 Children do not change user where a folder on the way to the Python environment or the grader is closed to other
-users (a project under ``/root``): a child could not import what the checks import late; the checker logs why.
+users (a project under ``/root``: a child could not import what the checks import late), nor where a probe child
+could not (no sandbox user is left, or the capabilities are missing); they have no network namespace where none
+can be made (a container without ``CAP_SYS_ADMIN``, as Gradescope's may be). The checker logs what it could not.
 """
 from __future__ import annotations
 
@@ -97,20 +99,32 @@ def import_folders() -> list[str]:
 @dataclass(frozen=True)
 class Apart:
     """How this checker's children are confined: ``own_user`` where each takes a user of its own (the checker is
-    root and every folder it imports from is open to other users), else only a process of its own."""
+    root, every folder it imports from is open to other users, and a child could change user here),
+    ``own_network`` where each has a network namespace of its own too; else only a process of its own.
+    ``why_not``: what could not be had, and why (the checker logs it)."""
 
     own_user: bool
+    own_network: bool = False
     why_not: str = ""
 
     @classmethod
     def here(cls) -> "Apart":
         if os.geteuid() != 0:
-            return cls(False, "the checker is not root: its children stay its own user")
+            return cls(False, False, "the checker is not root: the children of its checks stay its own user")
         closed = closed_to_others(import_folders())
         if closed:
-            return cls(False, f"{closed[0]} is closed to other users, and the checks import from it: they run as"
-                              " root (install the grader where other users can read it)")
-        return cls(True)
+            return cls(False, False, f"{closed[0]} is closed to other users, and the checks import from it: the"
+                                     " children of the checks stay root (install the grader where others can read"
+                                     " it)")
+        failed = _try_becoming(network=True)
+        if failed is None:
+            return cls(True, True)
+        without_network = _try_becoming(network=False)
+        if without_network is None:
+            return cls(True, False, f"no network namespace can be made here ({failed}): the children of the checks"
+                                    " take a user of their own but share the host's network")
+        return cls(False, False, f"the children of the checks cannot take a user of their own here"
+                                 f" ({without_network}): they stay root")
 
     def run(self, work: Callable[[str], dict[str, Any]], evidence: str) -> dict[str, Any]:
         """``work(evidence folder)``'s answer, done in a child (confined as this says, the evidence folder made
@@ -126,7 +140,7 @@ class Apart:
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 os.close(read_end)
-                _child(work, evidence, scratch, lease.uid if lease else None, write_end, parent)
+                _child(work, evidence, scratch, lease.uid if lease else None, self.own_network, write_end, parent)
             os.close(write_end)
             write_end = -1
             said = _read_most(read_end, ANSWER_MOST_BYTES + 1)
@@ -173,8 +187,8 @@ def _how_it_ended(status: int) -> str:
     return f"exited with {os.waitstatus_to_exitcode(status)}"
 
 
-def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None, answer_fd: int,
-           parent: int) -> None:
+def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None, network: bool,
+           answer_fd: int, parent: int) -> None:
     code = 0
     try:
         try:
@@ -184,7 +198,7 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
             if uid is not None:
                 _readable(evidence_fd)
                 os.chown(scratch_fd, uid, uid)
-                become(uid)
+                become(uid, network)
             _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
             if os.getppid() != parent:
                 os._exit(1)
@@ -238,9 +252,48 @@ def _readable(folder_fd: int) -> None:
                 os.close(fd)
 
 
-def become(uid: int) -> None:
-    """As root: ``uid`` and its group, no supplementary group, no network, no capability, none to be gained."""
-    _check(_libc.unshare(CLONE_NEWNET), "a network of its own")
+def _try_becoming(network: bool) -> str | None:
+    """Whether a child can ``become`` a leased user here (with a network of its own or not): None, or why not."""
+    from grader.errors import GraderError
+    from grader.sandbox.process import kill_user_processes
+    from grader.sandbox.uids import lease_sandbox_uid
+
+    try:
+        lease = lease_sandbox_uid()
+    except GraderError as exc:
+        return str(exc)
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(read_end)
+                try:
+                    become(lease.uid, network)
+                    code = 0
+                except OSError as exc:
+                    os.write(write_end, str(exc).encode()[:1000])
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        write_end = -1
+        said = _read_most(read_end, 1000).decode(errors="replace")
+        _, status = os.waitpid(pid, 0)
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+        kill_user_processes(lease.uid)
+        lease.release()
+    return None if os.waitstatus_to_exitcode(status) == 0 else (said or _how_it_ended(status))
+
+
+def become(uid: int, network: bool = True) -> None:
+    """As root: ``uid`` and its group, no supplementary group, no capability, none to be gained; and a network
+    namespace of its own (no network) where ``network``."""
+    if network:
+        _check(_libc.unshare(CLONE_NEWNET), "a network of its own")
     for cap in range(64):
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has

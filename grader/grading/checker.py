@@ -16,6 +16,7 @@ crashed is tried again in a new child); a submission whose checks fail so twice 
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import logging
 import os
@@ -103,8 +104,12 @@ class ResidentChecker:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def command(self) -> list[str]:
+        """The checker's command line."""
+        return [sys.executable, "-m", "grader.grading.checker", self.assignment]
+
     def _start(self) -> None:
-        command = [sys.executable, "-m", "grader.grading.checker", self.assignment]
+        command = self.command()
         self._answers = queue.Queue()
         reply: queue.Queue = queue.Queue()
         self._spawns.put((command, reply))
@@ -251,9 +256,11 @@ def serve(reference: str) -> int:
     from grader.course.assignment import load_assignment
     from grader.grading.apart import Apart
     from grader.grading.grade import Executed, check_executed, keep_executed_notebook
+    from grader.results import SubmissionResult
 
     assignment = load_assignment(reference)
     _warm_up(assignment)
+    gc.freeze()  # what the warm-up made is never collected: a child's collections do not touch (and copy) it
     apart = Apart.here()
     if apart.why_not:
         log.warning("%s", apart.why_not)
@@ -264,8 +271,10 @@ def serve(reference: str) -> int:
             answer = apart.run(lambda evidence: {"result": check_executed(replace(executed, export_dir=evidence),
                                                                           assignment).to_dict()},
                                executed.export_dir)
-            if request.get("keep") and "result" in answer:
-                keep_executed_notebook(executed.executed_notebook, Path(request["keep"]))
+            if "result" in answer:  # a result, or this raises: the child's word is read as data, once
+                answer = {"result": SubmissionResult.from_dict(answer["result"]).to_dict()}
+                if request.get("keep"):
+                    keep_executed_notebook(executed.executed_notebook, Path(request["keep"]))
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report; the checker goes on
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.grading.apart import ANSWER_MOST_BYTES, CRASHED, Apart, _answer, closed_to_others, import_folders
+from grader.grading.checker import CheckerFailed, ResidentChecker
 from grader.sandbox.process import user_processes
 from grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
 
@@ -110,6 +111,37 @@ def test_what_a_child_leaves_running_is_killed_with_it(evidence):
     assert uid != 0 and user_processes(uid) == []
 
 
+@as_root
+def test_where_no_network_namespace_can_be_made_children_still_take_a_user_of_their_own(evidence, monkeypatch):
+    """A container without CAP_SYS_ADMIN (Gradescope's may be one) cannot make a network namespace: every check
+    failed there until the checker tried one first."""
+    import grader.grading.apart as apart_module
+
+    monkeypatch.setattr(apart_module, "CLONE_NEWNET", 0x1)  # no namespace's flag: unshare refuses it, as it would
+    apart = Apart.here()
+    assert (apart.own_user, apart.own_network) == (True, False)
+    assert apart.why_not == ("no network namespace can be made here ([Errno 22] a network of its own: Invalid"
+                             " argument): the children of the checks take a user of their own but share the host's"
+                             " network")
+    uid = apart.run(lambda folder: {"result": os.getuid()}, str(evidence))["result"]
+    assert SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + SANDBOX_UIDS
+
+
+@as_root
+def test_where_no_user_can_be_had_children_stay_root_and_the_checker_says_why(evidence, monkeypatch):
+    import grader.sandbox.uids as uids
+    from grader.errors import SandboxUnavailableError
+
+    def none_left(first=None):
+        raise SandboxUnavailableError("no free user for a sandbox")
+
+    monkeypatch.setattr(uids, "lease_sandbox_uid", none_left)
+    apart = Apart.here()
+    assert apart == Apart(False, False, "the children of the checks cannot take a user of their own here (no free"
+                                        " user for a sandbox): they stay root")
+    assert apart.run(lambda folder: {"result": os.getuid()}, str(evidence)) == {"result": 0}
+
+
 def test_a_child_that_crashes_ends_its_own_checks_only(evidence):
     apart = Apart.here()
     crashed = apart.run(lambda folder: os.kill(os.getpid(), signal.SIGSEGV) or {}, str(evidence))
@@ -177,25 +209,57 @@ def test_the_checker_imports_late_only_from_folders_it_names():
     assert str(REPO / "grader") in folders
 
 
-def test_a_checker_answers_for_a_child_that_crashed_and_goes_on(evidence):
-    """The checker's own loop: a submission whose checks crash gets an answer that says so, from the same
-    checker, which answers the next."""
-    code = ("import dataclasses, os, signal, sys; import grader.grading.grade as g;"
+def _checker_code(check_executed: str) -> str:
+    """A real checker's program, but with ``check_executed`` (Python's text of a function) for the checks."""
+    return ("import dataclasses, os, signal, sys, types; import grader.grading.grade as g;"
             " E = dataclasses.make_dataclass('E', ['export_dir', 'executed_notebook'], frozen=True);"
             " g.Executed.from_wire = staticmethod(lambda wire: E(wire['export_dir'], ''));"
-            " g.check_executed = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL);"
+            f" g.check_executed = {check_executed};"
             " import grader.grading.checker as c; sys.exit(c.serve('by_hand'))")
-    checker = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+
+
+def _checker_answers(check_executed: str, evidence: Path, requests: int) -> list[dict]:
+    """What a real checker's loop answers to a request that is not one, then to ``requests`` requests."""
+    checker = subprocess.Popen([sys.executable, "-c", _checker_code(check_executed)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True, cwd=REPO)
     try:
         assert checker.stdin is not None and checker.stdout is not None
         request = json.dumps({"executed": {"export_dir": str(evidence)}})
-        checker.stdin.write(json.dumps({"not": "a request"}) + "\n" + request + "\n" + request + "\n")
+        checker.stdin.write(json.dumps({"not": "a request"}) + "\n" + (request + "\n") * requests)
         checker.stdin.flush()
-        answers = [json.loads(checker.stdout.readline()) for _ in range(3)]
+        answers = [json.loads(checker.stdout.readline()) for _ in range(requests + 1)]
         assert checker.poll() is None
     finally:
         checker.kill()
         checker.wait()
     assert "error" in answers[0]
-    assert answers[1] == answers[2] == {CRASHED: "ended by SIGKILL without an answer"}
+    return answers[1:]
+
+
+def test_a_checker_answers_for_a_child_that_crashed_and_goes_on(evidence):
+    """The checker's own loop: a submission whose checks crash gets an answer that says so, from the same
+    checker, which answers the next."""
+    answers = _checker_answers("lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)", evidence, 2)
+    assert answers == [{CRASHED: "ended by SIGKILL without an answer"}] * 2
+
+
+def test_the_host_tries_a_crashed_submission_once_more_without_restarting_the_checker(evidence):
+    class Crashing(ResidentChecker):
+        def command(self) -> list[str]:
+            return [sys.executable, "-c", _checker_code("lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV)")]
+
+    checker = Crashing("by_hand")
+    try:
+        pid = checker.pid
+        with pytest.raises(CheckerFailed, match=r"^the grader's checks crashed \(ended by SIGSEGV without an"
+                                                r" answer\) twice on this submission$"):
+            checker.check({"export_dir": str(evidence), "submission": "x.ipynb"})
+        assert checker.pid == pid and checker.restarts == 0
+    finally:
+        checker.close()
+
+
+def test_a_child_s_result_is_passed_on_only_when_it_is_a_result(evidence):
+    answers = _checker_answers("lambda *a, **k: types.SimpleNamespace(to_dict=lambda: {'points': 'all'})",
+                               evidence, 1)
+    assert answers == [{"error": "ValueError: its 'submission' is not text"}]  # read as a result, field by field

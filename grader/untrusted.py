@@ -233,8 +233,10 @@ def copy_wanted_files(source: Path, target: Path, wanted: Mapping[str, int],
             left_out[relative] = f"cannot be read ({exc.strerror})"
             continue
         destination = target / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with os.fdopen(data_fd, "rb") as src, open(destination, "xb") as dst:
+        destination.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the host's alone (a checks' child is
+        # let read its own submission's: grader/grading/apart.py)
+        copy_fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        with os.fdopen(data_fd, "rb") as src, os.fdopen(copy_fd, "wb") as dst:
             copied = 0
             for chunk in iter(lambda: src.read(2**20), b""):
                 copied += len(chunk)

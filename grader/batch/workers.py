@@ -98,7 +98,7 @@ class Worker:
         try:
             self.scratch.mkdir(parents=True, exist_ok=True)
             folder = Path(tempfile.mkdtemp(prefix=f"{job.key}-", dir=self.scratch))
-            os.chmod(folder, 0o755)  # the sandbox's unprivileged user passes through it to its own folders
+            os.chmod(folder, 0o711)  # the sandbox's unprivileged user passes through it to its own folders
             started = start_submission(Path(job.notebook), self.assignment, self.sandbox,
                                        Limits.from_dict(job.limits), folder)
         except Exception as exc:  # noqa: BLE001 - whatever failed, this submission gets a reason, the batch goes on
@@ -322,7 +322,7 @@ def _resident_worker(job: GradingJob, assignment: Course, slot: int) -> Worker:
         if key not in _RESIDENT:
             close_resident_workers(locked=True)  # one batch at a time: an earlier batch's worker goes
             scratch = Path(tempfile.mkdtemp(prefix=f"{WORKER_SCRATCH}{os.getpid()}-"))
-            os.chmod(scratch, 0o755)  # the sandbox's unprivileged user passes through it to its own folder
+            os.chmod(scratch, 0o711)  # the sandbox's unprivileged user passes through it to its own folder
             _RESIDENT[key] = Worker(assignment, job.sandbox, slot, scratch, job.batch, gpu=job.gpu)
         return _RESIDENT[key]
 

@@ -4,18 +4,21 @@ The checker imports TensorFlow and loads the data sets once; then, for each subm
 it and ends.  The checks parse what a student's code left (a ``.keras`` zip, HDF5 weights, ``.npy`` arrays, JSON)
 through total readers; this is the second wall, for a bug in the parsers underneath them (zipfile, h5py, HDF5,
 TensorFlow's ops on a student's model), so that such a bug gives a student neither the host nor another student's
-grade:
+grade (its own grade it could then write, as its answer: that stays the first wall's to prevent):
 
-- where the checker runs as root, the child takes a user of its own first (leased as a sandbox run's is, so that
-  no sandbox and no other child has it; every process of it is killed after the child), with no capability, no
-  supplementary group, ``no_new_privs``, no network (a network namespace of its own: not even the host's loopback)
-  and no core file; it reads its submission's evidence folder (made readable, never its own: it changes nothing
-  there) and owns a scratch folder, both reached through descriptors opened before the change of user (the folders
-  above them stay the host's, closed to it);
+- where the checker runs as root, the child takes a user of its own first (leased from a pool of the checks' own,
+  so that no sandbox ever had it and no other child has it now; every process of it is killed after the child),
+  with no capability, no supplementary group, ``no_new_privs``, no core file and at most ``CHILD_PROCESSES``
+  processes and threads; and, where they can be made, namespaces of its own: a PID namespace (the child is its
+  first process: whatever it starts dies with it, and with the checker), a network namespace (not even the host's
+  loopback), an IPC namespace, and a mount namespace in which every file system is read-only and ``/proc`` its own
+  but a private scratch folder, a tmpfs of ``SCRATCH_MB`` (``HOME``, ``TMPDIR``, the working folder).  Its
+  evidence it reads through a descriptor opened before the change of user: the host's copies, made readable to
+  the child's group only (the host writes them for root alone, ``grader/untrusted.py``), never its own;
 - whoever runs the checker, the child holds no descriptor but its own (not the host's requests, not the answers
-  channel: it answers the checker on a pipe, the checker checks that answer and passes on one), and nothing of
-  one submission (a model, Keras's session, a planted object) is there when the next is checked: each child starts
-  from the checker as it was after its warm-up.
+  channel, not the checker's log: it answers the checker on a pipe and writes its messages on another, which the
+  checker bounds), and nothing of one submission (a model, Keras's session, a planted object) is there when the
+  next is checked: each child starts from the checker as it was after its warm-up.
 
 A child that crashes (a signal, an exit without an answer) ends only that submission's checks: the checker says so,
 and the host tries once more.  Forking after TensorFlow's import and before its first operation is what the
@@ -23,8 +26,8 @@ kernels' template does too (``grader/sandbox/template_process.py``); the checker
 
 Children do not change user where a folder on the way to the Python environment or the grader is closed to other
 users (a project under ``/root``: a child could not import what the checks import late), nor where a probe child
-could not (no sandbox user is left, or the capabilities are missing); they have no network namespace where none
-can be made (a container without ``CAP_SYS_ADMIN``, as Gradescope's may be). The checker logs what it could not.
+could not (no user is left, or the capabilities are missing); they have no namespaces where none can be made (a
+container without ``CAP_SYS_ADMIN``, as Gradescope's may be). The checker logs what it could not.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ import json
 import logging
 import os
 import resource
+import select
 import shutil
 import signal
 import stat
@@ -44,8 +48,19 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-ANSWER_MOST_BYTES = 32 * 2**20  # a result is kilobytes; a child that says more is not believed
+ANSWER_MOST_BYTES = 4 * 2**20  # a result is kilobytes; a child that says more is not believed
+LOG_MOST_BYTES = 64 * 2**10  # of a child's messages, what goes to the checker's log
+CHILD_PROCESSES = 1024  # processes and threads of a child's user (TensorFlow's threads count)
+SCRATCH_MB = 2048  # a child's scratch tmpfs: a model's files extracted (within their own limits), Keras's temporaries
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+NAMESPACES = ("mount", "IPC", "PID", "network")
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture Linux numbers its calls alike for (x86_64, arm64)
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -99,12 +114,12 @@ def import_folders() -> list[str]:
 @dataclass(frozen=True)
 class Apart:
     """How this checker's children are confined: ``own_user`` where each takes a user of its own (the checker is
-    root, every folder it imports from is open to other users, and a child could change user here),
-    ``own_network`` where each has a network namespace of its own too; else only a process of its own.
-    ``why_not``: what could not be had, and why (the checker logs it)."""
+    root, every folder it imports from is open to other users, and a probe child could change user here),
+    ``own_namespaces`` where each has namespaces of its own too; else only a process of its own.  ``why_not``: what
+    could not be had, and why (the checker logs it)."""
 
     own_user: bool
-    own_network: bool = False
+    own_namespaces: bool = False
     why_not: str = ""
 
     @classmethod
@@ -116,52 +131,116 @@ class Apart:
             return cls(False, False, f"{closed[0]} is closed to other users, and the checks import from it: the"
                                      " children of the checks stay root (install the grader where others can read"
                                      " it)")
-        failed = _try_becoming(network=True)
+        failed = cls(True, True).probe()
         if failed is None:
             return cls(True, True)
-        without_network = _try_becoming(network=False)
-        if without_network is None:
-            return cls(True, False, f"no network namespace can be made here ({failed}): the children of the checks"
-                                    " take a user of their own but share the host's network")
+        without_namespaces = cls(True, False).probe()
+        if without_namespaces is None:
+            return cls(True, False, f"no namespaces can be made here ({failed}): the children of the checks take a"
+                                    " user of their own but share the host's processes, network and files")
         return cls(False, False, f"the children of the checks cannot take a user of their own here"
-                                 f" ({without_network}): they stay root")
+                                 f" ({without_namespaces}): they stay root")
+
+    def probe(self) -> str | None:
+        """Whether a child confined so can check here: None, or why not."""
+        from grader.errors import GraderError
+
+        folder = tempfile.mkdtemp(prefix="notebook-grader-probe-")
+        try:
+            answer = self.run(lambda evidence: {"result": "confined"}, folder)
+        except GraderError as exc:  # no user left
+            return str(exc)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if answer == {"result": "confined"}:
+            return None
+        return str(answer.get("error") or answer.get(CRASHED) or answer)[:300]
 
     def run(self, work: Callable[[str], dict[str, Any]], evidence: str) -> dict[str, Any]:
         """``work(evidence folder)``'s answer, done in a child (confined as this says, the evidence folder made
         readable to it), or ``{CRASHED: how}`` where it ended without one."""
         from grader.sandbox.process import kill_user_processes
-        from grader.sandbox.uids import lease_sandbox_uid
+        from grader.sandbox.uids import CHECKS_UID_BASE, lease_sandbox_uid
 
-        lease = lease_sandbox_uid() if self.own_user else None
+        lease = lease_sandbox_uid(base=CHECKS_UID_BASE) if self.own_user else None
         scratch = tempfile.mkdtemp(prefix="notebook-grader-checks-")
-        read_end, write_end = os.pipe()
+        answer_read, answer_write = os.pipe()
+        log_read, log_write = os.pipe()
         parent = os.getpid()
+        ends = [answer_read, answer_write, log_read, log_write]
         try:
             pid = os.fork()
-            if pid == 0:  # the child: never returns
-                os.close(read_end)
-                _child(work, evidence, scratch, lease.uid if lease else None, self.own_network, write_end, parent)
-            os.close(write_end)
-            write_end = -1
-            said = _read_most(read_end, ANSWER_MOST_BYTES + 1)
-            _, status = os.waitpid(pid, 0)
+            if pid == 0:  # never returns
+                os.close(answer_read)
+                os.close(log_read)
+                uid = lease.uid if lease else None
+                if self.own_namespaces:
+                    _namespaces_first(work, evidence, scratch, uid, answer_write, log_write, parent)
+                _child(work, evidence, scratch, uid, False, answer_write, log_write, parent)
+            for fd in (answer_write, log_write):
+                os.close(fd)
+                ends.remove(fd)
+            said, messages, status = _collect(pid, answer_read, log_read)
         finally:
-            for fd in (read_end, write_end):
-                if fd >= 0:
-                    os.close(fd)
+            for fd in ends:
+                os.close(fd)
             if lease is not None:
-                kill_user_processes(lease.uid)
-                lease.release()
+                if kill_user_processes(lease.uid):
+                    lease.release()
+                else:  # kept: a process of it could not be stopped
+                    log.warning("processes of user %d, a child's, could not be stopped", lease.uid)
             shutil.rmtree(scratch, ignore_errors=True)
+        if messages:
+            from grader.student_text import visible_lines
+
+            sys.stderr.write(f"the checks' child said: {visible_lines(messages.decode(errors='replace'))}\n")
         return _answer(said, status)
 
 
-def _read_most(fd: int, most: int) -> bytes:
-    chunks, count = [], 0
-    while count < most and (chunk := os.read(fd, min(2**20, most - count))):
-        chunks.append(chunk)
-        count += len(chunk)
-    return b"".join(chunks)
+def _collect(pid: int, answer_fd: int, log_fd: int) -> tuple[bytes, bytes, int]:
+    """The child's answer (up to one byte past the most believed) and messages (the first ``LOG_MOST_BYTES``),
+    until it has ended, whatever it left holding the pipes; and how it ended. A child that says too much is
+    killed."""
+    answer, messages = bytearray(), bytearray()
+    pidfd = os.pidfd_open(pid)
+    try:
+        poller = select.poll()
+        for fd in (answer_fd, log_fd, pidfd):
+            poller.register(fd, select.POLLIN)
+        pipes = {answer_fd: (answer, ANSWER_MOST_BYTES), log_fd: (messages, LOG_MOST_BYTES)}
+        for fd in pipes:
+            os.set_blocking(fd, False)
+        ended = False
+        while not ended:
+            for fd, _ in poller.poll():
+                if fd == pidfd:
+                    ended = True
+                elif fd in pipes and not _drain(fd, *pipes[fd], pipes, poller) and fd == answer_fd:
+                    os.kill(pid, signal.SIGKILL)  # it says more than is believed
+        for fd in list(pipes):  # what it wrote before it ended
+            _drain(fd, *pipes[fd], pipes, poller)
+    finally:
+        os.close(pidfd)
+    _, status = os.waitpid(pid, 0)
+    return bytes(answer[:ANSWER_MOST_BYTES + 1]), bytes(messages[:LOG_MOST_BYTES]), status
+
+
+def _drain(fd: int, into: bytearray, most: int, pipes: dict, poller: select.poll) -> bool:
+    """Read what ``fd`` holds now into ``into``, up to just past ``most`` (the rest read and dropped); whether
+    it is still within ``most``. A pipe at its end is forgotten. At most 16 MB a call: a writer that never stops
+    (a process the child left) holds nothing up."""
+    for _ in range(256):
+        try:
+            chunk = os.read(fd, 2**16)
+        except BlockingIOError:
+            return len(into) <= most
+        if not chunk:
+            del pipes[fd]
+            poller.unregister(fd)
+            return len(into) <= most
+        if len(into) <= most:
+            into.extend(chunk)
+    return len(into) <= most
 
 
 def _answer(said: bytes, status: int) -> dict[str, Any]:
@@ -170,59 +249,135 @@ def _answer(said: bytes, status: int) -> dict[str, Any]:
         return {CRASHED: f"said more than {ANSWER_MOST_BYTES // 2**20} MB ({how})"}
     try:
         answer = json.loads(said) if said else None
-    except ValueError:
+    except (ValueError, RecursionError):
         answer = None
-    if not isinstance(answer, dict) or not ({"result", "error"} & answer.keys()):
+    if isinstance(answer, dict) and set(answer) == {"error"}:
+        return {"error": str(answer["error"])[:500]}  # text, and no more than any error says
+    if not isinstance(answer, dict) or set(answer) != {"result"}:
         return {CRASHED: f"{how} without an answer" if not said else f"answered garbage ({how})"}
     return answer
 
 
 def _how_it_ended(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
+    code = os.waitstatus_to_exitcode(status)
+    number = -code if code < 0 else code - 128 if code > 128 else 0  # (128 + N: its first process's signal)
+    if number:
         try:
             return f"ended by {signal.Signals(number).name}"
         except ValueError:
             return f"ended by signal {number}"
-    return f"exited with {os.waitstatus_to_exitcode(status)}"
+    return f"exited with {code}"
 
 
-def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None, network: bool,
-           answer_fd: int, parent: int) -> None:
+def _namespaces_first(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None,
+                      answer_fd: int, log_fd: int, parent: int) -> None:
+    """As root: make the namespaces, then the child as the first process of the PID namespace; wait for it and
+    exit as it did (128 + N for its signal N).  Dies with the checker, and the child dies with this. Never
+    returns."""
+    code = 1
+    try:
+        try:
+            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+            if os.getppid() != parent:
+                os._exit(1)
+            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET),
+                   f"{', '.join(NAMESPACES)} namespaces of its own")
+            pid = os.fork()
+        except ConfinementError as exc:
+            _say(answer_fd, {"error": f"the checks could not be confined ({exc}); nothing was read"})
+            os._exit(0)
+        if pid == 0:
+            _child(work, evidence, scratch, uid, True, answer_fd, log_fd, None)
+        os.close(answer_fd)
+        os.close(log_fd)
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        code = 128 - code if code < 0 else code
+    finally:
+        os._exit(code)
+
+
+def _say(fd: int, answer: dict[str, Any]) -> None:
+    view = memoryview(json.dumps(answer).encode())
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None, namespaces: bool,
+           answer_fd: int, log_fd: int, parent: int | None) -> None:
+    """Confine this process, then answer ``work``'s answer on ``answer_fd``. Never returns."""
     code = 0
     try:
         try:
             evidence_fd = os.open(evidence, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            if uid is not None:
+                _readable_by(evidence_fd, uid)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            if namespaces:
+                _private_mounts(scratch, uid)
             scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             _leave_the_checker(answer_fd, evidence_fd, scratch_fd)
             if uid is not None:
-                _readable(evidence_fd)
-                os.chown(scratch_fd, uid, uid)
-                become(uid, network)
+                os.fchown(scratch_fd, uid, uid)
+                become(uid)
             _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
-            if os.getppid() != parent:
+            if parent is not None and os.getppid() != parent:  # (the first of a PID namespace sees no parent)
                 os._exit(1)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            tempfile.tempdir = f"/proc/self/fd/{scratch_fd}"  # the model files' private folders go in there
+            if uid is not None:
+                resource.setrlimit(resource.RLIMIT_NPROC, (CHILD_PROCESSES, CHILD_PROCESSES))
+            os.fchdir(scratch_fd)
+            here = f"/proc/self/fd/{scratch_fd}"  # the model files' private folders, and whatever a library writes
+            os.environ.update({"HOME": here, "TMPDIR": here, "KERAS_HOME": f"{here}/.keras",
+                               "XDG_CACHE_HOME": f"{here}/.cache", "MPLCONFIGDIR": f"{here}/.matplotlib"})
+            tempfile.tempdir = here
             answer = work(f"/proc/self/fd/{evidence_fd}")
         except ConfinementError as exc:
             answer = {"error": f"the checks could not be confined ({exc}); nothing was read"}
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        data = json.dumps(answer).encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(answer_fd, view):]
+        _say(answer_fd, answer)
     except BaseException:  # noqa: BLE001 - the child never returns into the checker's loop
         code = 1
     finally:
         os._exit(code)
 
 
+def _private_mounts(scratch: str, uid: int | None) -> None:
+    """In a mount namespace of its own: its own ``/proc`` (its PID namespace's), every file system read-only, and
+    a tmpfs of its own on ``scratch``."""
+    _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
+    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "a /proc of its own")
+    _read_only_everywhere()
+    owner = f",uid={uid},gid={uid}" if uid is not None else ""
+    _check(_libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                       f"size={SCRATCH_MB}m,mode=0700{owner}".encode()), "a scratch folder of its own")
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def _read_only_everywhere() -> None:
+    """Every mount read-only: at once (``mount_setattr``, Linux 5.12), else one by one."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.sizeof(attr)) == 0:
+        return
+    with open("/proc/self/mountinfo") as table:
+        points = [line.split()[4] for line in table]
+    for point in points:
+        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+        if _libc.mount(None, point.encode(), None, flags, None) != 0 and ctypes.get_errno() not in (2, 13):
+            _check(-1, f"{point} read-only")
+
+
 def _leave_the_checker(*keep: int) -> None:
     """Nothing of the checker's channels: standard input from /dev/null (the host's requests stay the checker's),
-    every descriptor closed but 1 and 2 (the log) and ``keep`` (the answers channel among those closed)."""
+    every descriptor closed but 1 and 2 (its messages' pipe by now) and ``keep`` (the answers channel and the
+    checker's log among those closed)."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -235,65 +390,32 @@ def _leave_the_checker(*keep: int) -> None:
                 pass  # the listing's own descriptor
 
 
-def _readable(folder_fd: int) -> None:
-    """Everyone may read the folder and what is in it (the host made them all, its copies of the evidence by names
-    it chose, with its umask; no link is followed): the child reads them, owns none, and can change none."""
-    os.fchmod(folder_fd, stat.S_IMODE(os.fstat(folder_fd).st_mode) | 0o555)
+def _readable_by(folder_fd: int, gid: int) -> None:
+    """The child's group may read the evidence folder and the files in it, which stay root's: the host's copies,
+    made by names it chose; anything else there (a link, a file with other links, one of another owner) is left
+    as it is, and unread."""
+    owner = os.geteuid()
+    os.fchown(folder_fd, -1, gid)
+    os.fchmod(folder_fd, stat.S_IMODE(os.fstat(folder_fd).st_mode) | 0o050)
     for _, _, files, root_fd in os.fwalk(".", dir_fd=folder_fd, follow_symlinks=False):
-        os.fchmod(root_fd, stat.S_IMODE(os.fstat(root_fd).st_mode) | 0o555)
+        os.fchown(root_fd, -1, gid)
+        os.fchmod(root_fd, stat.S_IMODE(os.fstat(root_fd).st_mode) | 0o050)
         for name in files:
             try:
                 fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=root_fd)
             except OSError:
-                continue  # not a file the checks read
+                continue  # a link: not a file the checks read
             try:
-                os.fchmod(fd, stat.S_IMODE(os.fstat(fd).st_mode) | 0o444)
+                info = os.fstat(fd)
+                if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_uid == owner:
+                    os.fchown(fd, -1, gid)
+                    os.fchmod(fd, stat.S_IMODE(info.st_mode) | 0o040)
             finally:
                 os.close(fd)
 
 
-def _try_becoming(network: bool) -> str | None:
-    """Whether a child can ``become`` a leased user here (with a network of its own or not): None, or why not."""
-    from grader.errors import GraderError
-    from grader.sandbox.process import kill_user_processes
-    from grader.sandbox.uids import lease_sandbox_uid
-
-    try:
-        lease = lease_sandbox_uid()
-    except GraderError as exc:
-        return str(exc)
-    read_end, write_end = os.pipe()
-    try:
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.close(read_end)
-                try:
-                    become(lease.uid, network)
-                    code = 0
-                except OSError as exc:
-                    os.write(write_end, str(exc).encode()[:1000])
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        write_end = -1
-        said = _read_most(read_end, 1000).decode(errors="replace")
-        _, status = os.waitpid(pid, 0)
-    finally:
-        for fd in (read_end, write_end):
-            if fd >= 0:
-                os.close(fd)
-        kill_user_processes(lease.uid)
-        lease.release()
-    return None if os.waitstatus_to_exitcode(status) == 0 else (said or _how_it_ended(status))
-
-
-def become(uid: int, network: bool = True) -> None:
-    """As root: ``uid`` and its group, no supplementary group, no capability, none to be gained; and a network
-    namespace of its own (no network) where ``network``."""
-    if network:
-        _check(_libc.unshare(CLONE_NEWNET), "a network of its own")
+def become(uid: int) -> None:
+    """As root: ``uid`` and its group, no supplementary group, no capability, none to be gained."""
     for cap in range(64):
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has

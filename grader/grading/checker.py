@@ -35,6 +35,7 @@ from grader.grading.apart import CRASHED
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 CHECK_TIMEOUT_S = 900.0
 TOO_SLOW = "took too long"
 ENDED = "crashed"  # the checks' child ended without an answer: the checker itself goes on
@@ -261,6 +262,7 @@ def serve(reference: str) -> int:
     assignment = load_assignment(reference)
     _warm_up(assignment)
     gc.freeze()  # what the warm-up made is never collected: a child's collections do not touch (and copy) it
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a child of its own user cannot trace it
     apart = Apart.here()
     if apart.why_not:
         log.warning("%s", apart.why_not)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -127,7 +128,10 @@ class StartedExecution:
         outcome = self.run.go()
         report = decode_report(outcome.report, self.report_bytes) if outcome.report else None
         if report is not None and report.notebook:
-            self.executed_notebook.write_text(report.notebook, encoding="utf-8")
+            fd = os.open(self.executed_notebook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)  # the host's alone: no other user reads a student's outputs
+            with os.fdopen(fd, "w", encoding="utf-8") as notebook:
+                notebook.write(report.notebook)
         return summarize(self.sandbox.name, outcome, report, self.prepared, self.limits), self.export_dir
 
     def cancel(self) -> None:

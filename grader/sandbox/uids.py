@@ -18,6 +18,9 @@ one can take them). Within them the ids those files give anybody are passed over
 machine knows as a user or a group (its own files, or a directory's through NSS: SSSD maps Active Directory's
 people to ids from 200,000 to 2,000,200,000; a directory that does not answer knows none), and an id this process's
 user namespace does not map (a container's: no process can take it).
+
+The children that check submissions (``grader/grading/apart.py``) take users of a pool of their own, 701,000,000 to
+701,999,999, leased the same way: a folder a sandbox's user was given on the host is never a child's.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SANDBOX_UID_BASE = 700_000_000
 SANDBOX_UIDS = 1_000_000  # 700,000,000 to 700,999,999 (see the module)
+CHECKS_UID_BASE = SANDBOX_UID_BASE + SANDBOX_UIDS  # 701,000,000 to 701,999,999: the checks' children's (the same count)
 LOCK_FILE = Path("/run/notebook-grader/sandbox-users.lock")
 TRIES = 1000
 ID_MAPS = (Path("/etc/subuid"), Path("/etc/subgid"))  # ids given to people's user namespaces: never a run's
@@ -47,7 +51,7 @@ NAMESPACE_MAPS = (Path("/proc/self/uid_map"), Path("/proc/self/gid_map"))  # the
 
 _lock = threading.Lock()
 _leased: set[int] = set()
-_next: int | None = None  # where this process's next lease is tried first: its users follow one another
+_next: dict[int, int] = {}  # by pool: where this process's next lease is tried first, its users following one another
 _lock_fd: int | None = None  # one descriptor for the process's life: closing any would drop all its POSIX locks
 _lock_failed = False
 
@@ -119,15 +123,15 @@ def reserved_ids() -> list[tuple[int, int]]:
     return [found for path in ID_MAPS for found in _ranges_in(path, ":", 1) or []]
 
 
-def unmapped_ids() -> list[tuple[int, int]]:
-    """The ranges of the sandbox users' ids (first, end) that this process's user namespace does not map, as user or
-    as group (``inside outside count`` lines; a file that cannot be read maps everything)."""
+def unmapped_ids(base: int = SANDBOX_UID_BASE) -> list[tuple[int, int]]:
+    """The ranges of the ids (first, end) of the pool from ``base`` that this process's user namespace does not map,
+    as user or as group (``inside outside count`` lines; a file that cannot be read maps everything)."""
     found = []
     for path in NAMESPACE_MAPS:
         mapped = _ranges_in(path, None, 0)
         if mapped is None:
             continue
-        position, last = SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS
+        position, last = base, base + SANDBOX_UIDS
         for first, end in sorted(mapped):
             if first > position:
                 found.append((position, min(first, last)))
@@ -148,57 +152,58 @@ def is_account(uid: int) -> bool:
     return False
 
 
-def _past_reserved(offset: int, reserved: list[tuple[int, int]]) -> int | None:
-    """``offset``, or the first after the reserved ranges it falls in (from the first of the sandbox's users past
+def _past_reserved(offset: int, reserved: list[tuple[int, int]], base: int = SANDBOX_UID_BASE) -> int | None:
+    """``offset``, or the first after the reserved ranges it falls in (from the first of the pool's users past
     the last); None when they leave none."""
     for _ in range(2 * len(reserved) + 2):
-        uid = SANDBOX_UID_BASE + offset
+        uid = base + offset
         end = next((end for first, end in reserved if first <= uid < end), None)
         if end is None:
             return offset
-        offset = end - SANDBOX_UID_BASE if end - SANDBOX_UID_BASE < SANDBOX_UIDS else 0
+        offset = end - base if end - base < SANDBOX_UIDS else 0
     return None
 
 
-def lease_sandbox_uid(first: int | None = None) -> UidLease:
+def lease_sandbox_uid(first: int | None = None, base: int = SANDBOX_UID_BASE) -> UidLease:
     """A user no other sandbox run has now, here or in another grading process, and nobody else's (see the
     module); tried from ``first`` upwards (by default from the one after this process's last: a random one for its
-    first)."""
-    global _next
+    first). ``base``: the pool's first id (``CHECKS_UID_BASE``: the checks' children's, which never had a sandbox's
+    folders)."""
     with _lock:
         if first is not None:
-            start = first - SANDBOX_UID_BASE
+            start = first - base
         else:
-            start = random.randrange(SANDBOX_UIDS) if _next is None else _next
+            start = _next[base] if base in _next else random.randrange(SANDBOX_UIDS)
         fd = _lock_file()
-        reserved = reserved_ids() + unmapped_ids()
+        reserved = reserved_ids() + unmapped_ids(base)
         position = start
         for _ in range(TRIES):
-            found = _past_reserved(position % SANDBOX_UIDS, reserved)
+            found = _past_reserved(position % SANDBOX_UIDS, reserved, base)
             if found is None:
                 raise SandboxUnavailableError(
-                    f"no id from {SANDBOX_UID_BASE} to {SANDBOX_UID_BASE + SANDBOX_UIDS - 1} can be a sandbox's"
+                    f"no id from {base} to {base + SANDBOX_UIDS - 1} can be a sandbox's"
                     f" user: {' and '.join(str(p) for p in ID_MAPS)} give them to people's containers, or this"
                     f" process's user namespace does not map them ({NAMESPACE_MAPS[0]})")
             offset, position = found, found + 1
-            uid = SANDBOX_UID_BASE + offset
+            uid = base + offset
+            lock_at = uid - SANDBOX_UID_BASE  # one lock file for both pools
             if uid in _leased or is_account(uid):
                 continue
             if fd is not None:
                 try:
-                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, lock_at)
                 except OSError:
                     continue  # another grading process's run has it
             try:
                 left = user_processes(uid)  # left running by a grading process that died: not this run's
             except BaseException:
-                _unlock(fd, offset)
+                _unlock(fd, lock_at)
                 raise
             if left:
-                _unlock(fd, offset)
+                _unlock(fd, lock_at)
                 continue
             _leased.add(uid)
             if first is None:
-                _next = position % SANDBOX_UIDS
+                _next[base] = position % SANDBOX_UIDS
             return UidLease(uid)
-    raise SandboxUnavailableError(f"no free user for a sandbox in {TRIES} tries from {SANDBOX_UID_BASE + start}")
+    raise SandboxUnavailableError(f"no free user for a sandbox in {TRIES} tries from {base + start}")

@@ -3,20 +3,30 @@ group, network, descriptor of the checker's, or process left after it), its own 
 a child that crashes ends only its own checks; nothing of one submission is there for the next."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from grader.grading.apart import ANSWER_MOST_BYTES, CRASHED, Apart, _answer, closed_to_others, import_folders
+from grader.grading.apart import (
+    ANSWER_MOST_BYTES,
+    CRASHED,
+    LOG_MOST_BYTES,
+    Apart,
+    _answer,
+    closed_to_others,
+    import_folders,
+)
 from grader.grading.checker import CheckerFailed, ResidentChecker
 from grader.sandbox.process import user_processes
-from grader.sandbox.uids import SANDBOX_UID_BASE, SANDBOX_UIDS
+from grader.sandbox.uids import CHECKS_UID_BASE, SANDBOX_UIDS
 
 REPO = Path(__file__).resolve().parents[2]
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="a child takes a user of its own only where the checker is root")
@@ -37,26 +47,31 @@ def evidence(tmp_path):
 def _what_the_child_has(folder: str) -> dict:
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     wrote = {}
-    for path in ("/etc/passwd", f"{folder}/planted", f"{folder}/task/answer.json"):
+    planted = f"planted-{time.time_ns()}"
+    for path in ("/etc/passwd", f"/tmp/{planted}", f"/dev/shm/{planted}", f"{folder}/planted",
+                 f"{folder}/task/answer.json"):
         try:
             Path(path).open("a").close()
-            wrote[path] = "written"
+            wrote[path.replace(planted, "planted")] = "written"
+            if path.startswith(("/tmp", "/dev/shm")):
+                os.unlink(path)
         except OSError as exc:
-            wrote[path] = type(exc).__name__
+            wrote[path.replace(planted, "planted")] = exc.strerror
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "model.keras").write_bytes(b"PK")
         scratch_ok = (Path(scratch) / "model.keras").read_bytes() == b"PK"
     return {"result": {
-        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(),
+        "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+        "processes": sorted(int(name) for name in os.listdir("/proc") if name.isdigit()),
         "capabilities": {k: status[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")},
         "no_new_privs": status["NoNewPrivs"].strip(),
         "networks": [name for _, name in socket.if_nameindex()],
         "answer": (Path(folder) / "task" / "answer.json").read_text(),
         "descriptors": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
-        "stdin": os.readlink("/proc/self/fd/0"),
-        "wrote": wrote, "scratch_ok": scratch_ok,
+        "stdin": os.readlink("/proc/self/fd/0"), "home": os.environ["HOME"], "cwd": os.getcwd(),
+        "wrote": wrote, "scratch_ok": scratch_ok, "answer_folder": folder,
     }}
 
 
@@ -71,20 +86,27 @@ def _listable(path: str) -> bool:
 @as_root
 def test_as_root_a_child_checks_as_a_user_of_its_own_with_nothing_else(evidence):
     apart = Apart.here()
-    assert apart.own_user, apart.why_not
+    assert (apart.own_user, apart.own_namespaces) == (True, True), apart.why_not
     apart.run(_what_the_child_has, str(evidence))  # the first lease opens the leases' lock file, for good
     before = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
     answer = apart.run(_what_the_child_has, str(evidence))
     assert "result" in answer, answer
     got = answer["result"]
-    assert SANDBOX_UID_BASE <= got["uid"] < SANDBOX_UID_BASE + SANDBOX_UIDS and got["gid"] == got["uid"]
+    assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["gid"] == got["uid"]
     assert got["groups"] == []
     assert set(got["capabilities"].values()) == {"0000000000000000"} and got["no_new_privs"] == "1"
+    assert got["pid"] == 1 and got["processes"] == [1]  # a PID namespace of its own, and its own /proc
     assert got["networks"] == ["lo"]  # a network namespace of its own: its loopback only, down
     assert got["answer"] == "42"  # its own evidence, which root alone could read before, in a closed folder
-    assert set(got["wrote"].values()) == {"PermissionError"} and got["scratch_ok"]  # its evidence unchanged
+    assert set(got["wrote"]) == {"/etc/passwd", "/tmp/planted", "/dev/shm/planted", f"{got['answer_folder']}/planted",
+                                 f"{got['answer_folder']}/task/answer.json"}
+    assert got["wrote"]["/tmp/planted"] == got["wrote"]["/dev/shm/planted"] == "Read-only file system", got["wrote"]
+    assert set(got["wrote"].values()) <= {"Read-only file system", "Permission denied"}  # its evidence too
+    assert got["scratch_ok"] and got["home"].startswith("/proc/self/fd/")
+    assert Path(got["cwd"]).name.startswith("notebook-grader-checks-")  # the scratch tmpfs, its working folder
     assert os.stat(evidence / "task" / "answer.json").st_uid == 0 and not (evidence / "planted").exists()
-    assert got["stdin"] == "/dev/null" and len(got["descriptors"]) <= 7  # 0-2, the answer pipe, its two folders, the listing
+    assert got["stdin"] == "/dev/null" and len(got["descriptors"]) <= 7  # 0-2, the answer pipe, its two folders,
+    # the listing's own
     assert sorted(int(fd) for fd in os.listdir("/proc/self/fd")) == before  # the checker closed its side
     assert user_processes(got["uid"]) == []
 
@@ -98,33 +120,44 @@ def test_the_folders_above_the_evidence_stay_closed_to_the_child(evidence):
     assert os.stat(above).st_mode & 0o777 == 0o700
 
 
+@pytest.mark.parametrize("how", ["a daemon", "a fork holding the pipes"])
 @as_root
-def test_what_a_child_leaves_running_is_killed_with_it(evidence):
-    def leave_a_daemon(folder: str) -> dict:
+def test_what_a_child_leaves_running_is_killed_with_it_and_holds_nothing_up(evidence, how):
+    """A child's processes die with it (the first of its PID namespace), even one that keeps the answer's pipe
+    open: the checker waits for the child, not for its pipes."""
+    def leave_a_process(folder: str) -> dict:
         if os.fork() == 0:
-            os.setsid()
-            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
-            os.execv("/bin/sleep", ["sleep", "300"])
+            if how == "a daemon":
+                os.setsid()
+                os.execv("/bin/sleep", ["sleep", "300"])
+            time.sleep(300)
         return {"result": {"uid": os.getuid()}}
 
-    uid = Apart.here().run(leave_a_daemon, str(evidence))["result"]["uid"]
+    answers: list[dict] = []
+    asking = threading.Thread(target=lambda: answers.append(Apart.here().run(leave_a_process, str(evidence))))
+    asking.start()
+    asking.join(120)
+    assert answers, "the checker waited for what the child left"
+    uid = answers[0]["result"]["uid"]
     assert uid != 0 and user_processes(uid) == []
 
 
 @as_root
-def test_where_no_network_namespace_can_be_made_children_still_take_a_user_of_their_own(evidence, monkeypatch):
-    """A container without CAP_SYS_ADMIN (Gradescope's may be one) cannot make a network namespace: every check
-    failed there until the checker tried one first."""
+def test_where_no_namespace_can_be_made_children_still_take_a_user_of_their_own(evidence, monkeypatch):
+    """A container without CAP_SYS_ADMIN (Gradescope's may be one) cannot make namespaces: every check failed
+    there until the checker tried them first."""
     import grader.grading.apart as apart_module
 
     monkeypatch.setattr(apart_module, "CLONE_NEWNET", 0x1)  # no namespace's flag: unshare refuses it, as it would
     apart = Apart.here()
-    assert (apart.own_user, apart.own_network) == (True, False)
-    assert apart.why_not == ("no network namespace can be made here ([Errno 22] a network of its own: Invalid"
-                             " argument): the children of the checks take a user of their own but share the host's"
-                             " network")
-    uid = apart.run(lambda folder: {"result": os.getuid()}, str(evidence))["result"]
-    assert SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + SANDBOX_UIDS
+    assert (apart.own_user, apart.own_namespaces) == (True, False)
+    assert apart.why_not == (
+        "no namespaces can be made here (the checks could not be confined ([Errno 22] mount, IPC, PID, network"
+        " namespaces of its own: Invalid argument); nothing was read): the children of the checks take a user of"
+        " their own but share the host's processes, network and files")
+    got = apart.run(_what_the_child_has, str(evidence))["result"]
+    assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["pid"] != 1
+    assert got["answer"] == "42" and got["wrote"]["/etc/passwd"] == "Permission denied" and got["scratch_ok"]
 
 
 @as_root
@@ -132,7 +165,7 @@ def test_where_no_user_can_be_had_children_stay_root_and_the_checker_says_why(ev
     import grader.sandbox.uids as uids
     from grader.errors import SandboxUnavailableError
 
-    def none_left(first=None):
+    def none_left(first=None, base=None):
         raise SandboxUnavailableError("no free user for a sandbox")
 
     monkeypatch.setattr(uids, "lease_sandbox_uid", none_left)
@@ -142,9 +175,19 @@ def test_where_no_user_can_be_had_children_stay_root_and_the_checker_says_why(ev
     assert apart.run(lambda folder: {"result": os.getuid()}, str(evidence)) == {"result": 0}
 
 
+def test_what_a_child_says_goes_to_the_checker_s_log_bounded(evidence, capfd):
+    def chatter(folder: str) -> dict:
+        os.write(1, b"x" * 10**6)  # what TensorFlow or Keras would print, on the descriptor
+        return {"result": "said"}
+
+    assert Apart.here().run(chatter, str(evidence)) == {"result": "said"}
+    log = capfd.readouterr().err
+    assert log.startswith("the checks' child said: xxx") and LOG_MOST_BYTES <= len(log) < LOG_MOST_BYTES + 100
+
+
 def test_a_child_that_crashes_ends_its_own_checks_only(evidence):
     apart = Apart.here()
-    crashed = apart.run(lambda folder: os.kill(os.getpid(), signal.SIGSEGV) or {}, str(evidence))
+    crashed = apart.run(lambda folder: ctypes.string_at(0) or {}, str(evidence))  # a parser's bad read
     assert crashed == {CRASHED: "ended by SIGSEGV without an answer"}
     assert apart.run(lambda folder: {"result": {"fine": True}}, str(evidence)) == {"result": {"fine": True}}
 
@@ -175,10 +218,18 @@ def test_nothing_of_one_submission_stays_for_the_next(evidence):
     (b"[1, 2]", 0, "answered garbage (exited with 0)"),
     (b'{"result": 1', 0, "answered garbage (exited with 0)"),
     (b'{"other": 1}', 0, "answered garbage (exited with 0)"),
-    (b" " * (ANSWER_MOST_BYTES + 1), 0, "said more than 32 MB (exited with 0)"),
+    (b'{"result": 1, "error": "x"}', 0, "answered garbage (exited with 0)"),
+    (b"[" * 100_000, 0, "answered garbage (exited with 0)"),
+    (b"", 139 << 8, "ended by SIGSEGV without an answer"),  # the first of its PID namespace, as the checker sees it
+    (b" " * (ANSWER_MOST_BYTES + 1), 0, "said more than 4 MB (exited with 0)"),
 ])
 def test_a_child_s_answer_is_believed_only_when_it_is_one(said, status, expected):
     assert _answer(said, status) == {CRASHED: expected}
+
+
+def test_a_child_s_error_is_passed_on_as_text_and_no_longer_than_any():
+    assert _answer(b'{"error": {"crashed": "forged"}}', 0) == {"error": "{'crashed': 'forged'}"}
+    assert _answer(json.dumps({"error": "x" * 10_000}).encode(), 0) == {"error": "x" * 500}
 
 
 def test_folders_closed_to_other_users_are_named():
@@ -211,7 +262,7 @@ def test_the_checker_imports_late_only_from_folders_it_names():
 
 def _checker_code(check_executed: str) -> str:
     """A real checker's program, but with ``check_executed`` (Python's text of a function) for the checks."""
-    return ("import dataclasses, os, signal, sys, types; import grader.grading.grade as g;"
+    return ("import ctypes, dataclasses, os, signal, sys, types; import grader.grading.grade as g;"
             " E = dataclasses.make_dataclass('E', ['export_dir', 'executed_notebook'], frozen=True);"
             " g.Executed.from_wire = staticmethod(lambda wire: E(wire['export_dir'], ''));"
             f" g.check_executed = {check_executed};"
@@ -239,14 +290,14 @@ def _checker_answers(check_executed: str, evidence: Path, requests: int) -> list
 def test_a_checker_answers_for_a_child_that_crashed_and_goes_on(evidence):
     """The checker's own loop: a submission whose checks crash gets an answer that says so, from the same
     checker, which answers the next."""
-    answers = _checker_answers("lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)", evidence, 2)
-    assert answers == [{CRASHED: "ended by SIGKILL without an answer"}] * 2
+    answers = _checker_answers("lambda *a, **k: ctypes.string_at(0)", evidence, 2)
+    assert answers == [{CRASHED: "ended by SIGSEGV without an answer"}] * 2
 
 
 def test_the_host_tries_a_crashed_submission_once_more_without_restarting_the_checker(evidence):
     class Crashing(ResidentChecker):
         def command(self) -> list[str]:
-            return [sys.executable, "-c", _checker_code("lambda *a, **k: os.kill(os.getpid(), signal.SIGSEGV)")]
+            return [sys.executable, "-c", _checker_code("lambda *a, **k: ctypes.string_at(0)")]
 
     checker = Crashing("by_hand")
     try:

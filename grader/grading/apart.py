@@ -35,6 +35,7 @@ import ctypes
 import json
 import logging
 import os
+import re
 import resource
 import select
 import shutil
@@ -64,6 +65,7 @@ AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 CRASHED = "crashed"  # the key of the checker's answer when a child ended without one
 
@@ -148,7 +150,7 @@ class Apart:
         folder = tempfile.mkdtemp(prefix="notebook-grader-probe-")
         try:
             answer = self.run(lambda evidence: {"result": "confined"}, folder)
-        except GraderError as exc:  # no user left
+        except (GraderError, OSError) as exc:  # no user left, no process to be had
             return str(exc)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -163,12 +165,16 @@ class Apart:
         from grader.sandbox.uids import CHECKS_UID_BASE, lease_sandbox_uid
 
         lease = lease_sandbox_uid(base=CHECKS_UID_BASE) if self.own_user else None
-        scratch = tempfile.mkdtemp(prefix="notebook-grader-checks-")
-        answer_read, answer_write = os.pipe()
-        log_read, log_write = os.pipe()
-        parent = os.getpid()
-        ends = [answer_read, answer_write, log_read, log_write]
+        ends: list[int] = []
+        scratch = pid = None
+        status = -1
         try:
+            scratch = tempfile.mkdtemp(prefix="notebook-grader-checks-")
+            answer_read, answer_write = os.pipe()
+            ends += [answer_read, answer_write]
+            log_read, log_write = os.pipe()
+            ends += [log_read, log_write]
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:  # never returns
                 os.close(answer_read)
@@ -181,7 +187,11 @@ class Apart:
                 os.close(fd)
                 ends.remove(fd)
             said, messages, status = _collect(pid, answer_read, log_read)
+            pid = None  # collected
         finally:
+            if pid is not None:  # something failed before its end was seen: it ends now
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             for fd in ends:
                 os.close(fd)
             if lease is not None:
@@ -189,7 +199,8 @@ class Apart:
                     lease.release()
                 else:  # kept: a process of it could not be stopped
                     log.warning("processes of user %d, a child's, could not be stopped", lease.uid)
-            shutil.rmtree(scratch, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         if messages:
             from grader.student_text import visible_lines
 
@@ -202,27 +213,32 @@ def _collect(pid: int, answer_fd: int, log_fd: int) -> tuple[bytes, bytes, int]:
     until it has ended, whatever it left holding the pipes; and how it ended. A child that says too much is
     killed."""
     answer, messages = bytearray(), bytearray()
-    pidfd = os.pidfd_open(pid)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # before Linux 5.3, or a filter that refuses it: its end is polled for
+        pidfd = -1
+    status = None
     try:
         poller = select.poll()
         for fd in (answer_fd, log_fd, pidfd):
-            poller.register(fd, select.POLLIN)
+            if fd >= 0:
+                poller.register(fd, select.POLLIN)
         pipes = {answer_fd: (answer, ANSWER_MOST_BYTES), log_fd: (messages, LOG_MOST_BYTES)}
         for fd in pipes:
             os.set_blocking(fd, False)
-        ended = False
-        while not ended:
-            for fd, _ in poller.poll():
-                if fd == pidfd:
-                    ended = True
-                elif fd in pipes and not _drain(fd, *pipes[fd], pipes, poller) and fd == answer_fd:
+        while status is None:
+            for fd, _ in poller.poll(None if pidfd >= 0 else 100):
+                if fd in pipes and not _drain(fd, *pipes[fd], pipes, poller) and fd == answer_fd:
                     os.kill(pid, signal.SIGKILL)  # it says more than is believed
+            if pidfd < 0 or select.select([pidfd], [], [], 0)[0]:
+                done, ended = os.waitpid(pid, os.WNOHANG)
+                status = ended if done else None
         for fd in list(pipes):  # what it wrote before it ended
             _drain(fd, *pipes[fd], pipes, poller)
     finally:
-        os.close(pidfd)
-    _, status = os.waitpid(pid, 0)
-    return bytes(answer[:ANSWER_MOST_BYTES + 1]), bytes(messages[:LOG_MOST_BYTES]), status
+        if pidfd >= 0:
+            os.close(pidfd)
+    return bytes(answer[:ANSWER_MOST_BYTES + 1]), bytes(messages[:LOG_MOST_BYTES]), status or 0
 
 
 def _drain(fd: int, into: bytearray, most: int, pipes: dict, poller: select.poll) -> bool:
@@ -271,9 +287,10 @@ def _how_it_ended(status: int) -> str:
 
 def _namespaces_first(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, uid: int | None,
                       answer_fd: int, log_fd: int, parent: int) -> None:
-    """As root: make the namespaces, then the child as the first process of the PID namespace; wait for it and
-    exit as it did (128 + N for its signal N).  Dies with the checker, and the child dies with this. Never
-    returns."""
+    """As root: make the namespaces; in them, a first process that only waits for the child and exits as it
+    did (128 + N for its signal N; the first of a PID namespace ignores the signals it sends itself, as an
+    ``abort()`` does, which the child then needs not be); wait for it and exit so too.  Dies with the checker,
+    and all in the namespaces die with it. Never returns."""
     code = 1
     try:
         try:
@@ -282,14 +299,27 @@ def _namespaces_first(work: Callable[[str], dict[str, Any]], evidence: str, scra
                 os._exit(1)
             _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET),
                    f"{', '.join(NAMESPACES)} namespaces of its own")
-            pid = os.fork()
+            first = os.fork()
+            if first == 0:
+                _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+                pid = os.fork()
+                if pid == 0:
+                    _child(work, evidence, scratch, uid, True, answer_fd, log_fd, os.getppid())
+                _exit_as(pid, answer_fd, log_fd)
         except ConfinementError as exc:
             _say(answer_fd, {"error": f"the checks could not be confined ({exc}); nothing was read"})
             os._exit(0)
-        if pid == 0:
-            _child(work, evidence, scratch, uid, True, answer_fd, log_fd, None)
-        os.close(answer_fd)
-        os.close(log_fd)
+        _exit_as(first, answer_fd, log_fd)
+    finally:
+        os._exit(code)
+
+
+def _exit_as(pid: int, *close: int) -> None:
+    """Wait for ``pid`` and exit as it did (128 + N for its signal N). Never returns."""
+    code = 1
+    try:
+        for fd in close:
+            os.close(fd)
         code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         code = 128 - code if code < 0 else code
     finally:
@@ -308,20 +338,24 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
     code = 0
     try:
         try:
+            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+            if parent is not None and os.getppid() != parent:
+                os._exit(1)
             evidence_fd = os.open(evidence, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             if uid is not None:
                 _readable_by(evidence_fd, uid)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             if namespaces:
-                _private_mounts(scratch, uid)
+                scratch = _private_mounts(uid)
             scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             _leave_the_checker(answer_fd, evidence_fd, scratch_fd)
             if uid is not None:
                 os.fchown(scratch_fd, uid, uid)
                 become(uid)
-            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
-            if parent is not None and os.getppid() != parent:  # (the first of a PID namespace sees no parent)
+            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")  # (again: the
+            # change of user cleared it)
+            if parent is not None and os.getppid() != parent:
                 os._exit(1)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             if uid is not None:
@@ -337,6 +371,11 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
         _say(answer_fd, answer)
     except BaseException:  # noqa: BLE001 - the child never returns into the checker's loop
         code = 1
@@ -344,15 +383,29 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
         os._exit(code)
 
 
-def _private_mounts(scratch: str, uid: int | None) -> None:
-    """In a mount namespace of its own: its own ``/proc`` (its PID namespace's), every file system read-only, and
-    a tmpfs of its own on ``scratch``."""
+HIDDEN = ("/home", "/root", "/srv", "/var", "/run", "/mnt", "/media", "/opt", "/tmp", "/boot")  # an empty folder
+# in a child's mount namespace, unless the checks import from it: people's files, services' sockets, batches
+SCRATCH = "/dev/shm"  # where a child's scratch tmpfs goes in its mount namespace (covering the host's)
+
+
+def _private_mounts(uid: int | None) -> str:
+    """In a mount namespace of its own: ``HIDDEN`` folders empty, every file system read-only, its own ``/proc``
+    (its PID namespace's), and a tmpfs of its own on ``SCRATCH``, which it returns."""
     _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
-    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None), "a /proc of its own")
+    needed = [Path(folder) for folder in import_folders() + [sys.prefix, sys.exec_prefix, os.path.dirname(
+        os.path.realpath(sys.executable))]]
+    for folder in HIDDEN:
+        if os.path.isdir(folder) and not os.path.islink(folder) and not any(
+                path.is_relative_to(folder) or path.resolve().is_relative_to(folder) for path in needed):
+            _check(_libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               b"size=4k,mode=0755"), f"hiding {folder}")
     _read_only_everywhere()
+    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+           "a /proc of its own")
     owner = f",uid={uid},gid={uid}" if uid is not None else ""
-    _check(_libc.mount(b"tmpfs", scratch.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+    _check(_libc.mount(b"tmpfs", SCRATCH.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
                        f"size={SCRATCH_MB}m,mode=0700{owner}".encode()), "a scratch folder of its own")
+    return SCRATCH
 
 
 class _MountAttr(ctypes.Structure):
@@ -361,17 +414,26 @@ class _MountAttr(ctypes.Structure):
 
 
 def _read_only_everywhere() -> None:
-    """Every mount read-only: at once (``mount_setattr``, Linux 5.12), else one by one."""
+    """Every mount read-only: at once (``mount_setattr``, Linux 5.12), else one by one (keeping each one's
+    ``nosuid``, ``nodev``, ``noexec``; a mount another covers is left, unreachable)."""
     attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
     if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
                      ctypes.sizeof(attr)) == 0:
         return
     with open("/proc/self/mountinfo") as table:
-        points = [line.split()[4] for line in table]
-    for point in points:
+        mounts = [(_unescape(fields[4]), fields[5].split(",")) for fields in (line.split() for line in table)]
+    for point, options in mounts:
         flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        if _libc.mount(None, point.encode(), None, flags, None) != 0 and ctypes.get_errno() not in (2, 13):
+        for name, flag in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC)):
+            if name in options:
+                flags |= flag
+        if _libc.mount(None, point.encode(), None, flags, None) != 0 and ctypes.get_errno() not in (2, 13, 22):
             _check(-1, f"{point} read-only")
+
+
+def _unescape(field: str) -> str:
+    """A mount point as ``/proc/self/mountinfo`` writes it (space, tab, newline and backslash as octal escapes)."""
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
 
 
 def _leave_the_checker(*keep: int) -> None:
@@ -421,12 +483,17 @@ def become(uid: int) -> None:
             if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has
                 break
             _check(-1, f"dropping capability {cap}")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
     try:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     except OSError as exc:
         raise ConfinementError(exc.errno, f"taking user {uid}: {exc.strerror}") from None
+    from grader.sandbox.template_process import LINUX_CAPABILITY_VERSION_3, SYS_CAPSET, _CapData, _CapHeader
+
+    header, sets = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(sets)), "no capability inherited")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     with open("/proc/self/status") as status:
         left = [line.split()[0] for line in status if line.startswith(CAPABILITY_FIELDS) and int(line.split()[1], 16)]

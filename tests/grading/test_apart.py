@@ -48,12 +48,12 @@ def _what_the_child_has(folder: str) -> dict:
     status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     wrote = {}
     planted = f"planted-{time.time_ns()}"
-    for path in ("/etc/passwd", f"/tmp/{planted}", f"/dev/shm/{planted}", f"{folder}/planted",
+    for path in ("/etc/passwd", f"/tmp/{planted}", f"/var/tmp/{planted}", f"{folder}/planted",
                  f"{folder}/task/answer.json"):
         try:
             Path(path).open("a").close()
             wrote[path.replace(planted, "planted")] = "written"
-            if path.startswith(("/tmp", "/dev/shm")):
+            if path.startswith(("/tmp", "/var/tmp")):
                 os.unlink(path)
         except OSError as exc:
             wrote[path.replace(planted, "planted")] = exc.strerror
@@ -72,6 +72,8 @@ def _what_the_child_has(folder: str) -> dict:
         "descriptors": sorted(int(fd) for fd in os.listdir("/proc/self/fd")),
         "stdin": os.readlink("/proc/self/fd/0"), "home": os.environ["HOME"], "cwd": os.getcwd(),
         "wrote": wrote, "scratch_ok": scratch_ok, "answer_folder": folder,
+        "hidden": {name: os.listdir(name) if _listable(name) else "closed" for name in ("/root", "/run", "/var")
+                   if os.path.isdir(name)},
     }}
 
 
@@ -95,15 +97,18 @@ def test_as_root_a_child_checks_as_a_user_of_its_own_with_nothing_else(evidence)
     assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["gid"] == got["uid"]
     assert got["groups"] == []
     assert set(got["capabilities"].values()) == {"0000000000000000"} and got["no_new_privs"] == "1"
-    assert got["pid"] == 1 and got["processes"] == [1]  # a PID namespace of its own, and its own /proc
+    assert got["pid"] == 2 and got["processes"] == [1, 2]  # a PID namespace of its own (its first process
+    # waits for it), and its own /proc
+    assert got["hidden"] == {"/root": [], "/run": [], "/var": []}  # people's files, services' sockets
     assert got["networks"] == ["lo"]  # a network namespace of its own: its loopback only, down
     assert got["answer"] == "42"  # its own evidence, which root alone could read before, in a closed folder
-    assert set(got["wrote"]) == {"/etc/passwd", "/tmp/planted", "/dev/shm/planted", f"{got['answer_folder']}/planted",
+    assert set(got["wrote"]) == {"/etc/passwd", "/tmp/planted", "/var/tmp/planted", f"{got['answer_folder']}/planted",
                                  f"{got['answer_folder']}/task/answer.json"}
-    assert got["wrote"]["/tmp/planted"] == got["wrote"]["/dev/shm/planted"] == "Read-only file system", got["wrote"]
-    assert set(got["wrote"].values()) <= {"Read-only file system", "Permission denied"}  # its evidence too
+    assert got["wrote"]["/tmp/planted"] == "Read-only file system", got["wrote"]
+    assert got["wrote"]["/var/tmp/planted"] == "No such file or directory"  # /var hidden
+    assert set(got["wrote"].values()) <= {"Read-only file system", "Permission denied", "No such file or directory"}
     assert got["scratch_ok"] and got["home"].startswith("/proc/self/fd/")
-    assert Path(got["cwd"]).name.startswith("notebook-grader-checks-")  # the scratch tmpfs, its working folder
+    assert got["cwd"] == "/dev/shm"  # the scratch tmpfs, its working folder
     assert os.stat(evidence / "task" / "answer.json").st_uid == 0 and not (evidence / "planted").exists()
     assert got["stdin"] == "/dev/null" and len(got["descriptors"]) <= 7  # 0-2, the answer pipe, its two folders,
     # the listing's own
@@ -155,8 +160,10 @@ def test_where_no_namespace_can_be_made_children_still_take_a_user_of_their_own(
         "no namespaces can be made here (the checks could not be confined ([Errno 22] mount, IPC, PID, network"
         " namespaces of its own: Invalid argument); nothing was read): the children of the checks take a user of"
         " their own but share the host's processes, network and files")
-    got = apart.run(_what_the_child_has, str(evidence))["result"]
-    assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["pid"] != 1
+    answer = apart.run(_what_the_child_has, str(evidence))
+    assert "result" in answer, answer
+    got = answer["result"]
+    assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["pid"] > 2
     assert got["answer"] == "42" and got["wrote"]["/etc/passwd"] == "Permission denied" and got["scratch_ok"]
 
 
@@ -190,6 +197,24 @@ def test_a_child_that_crashes_ends_its_own_checks_only(evidence):
     crashed = apart.run(lambda folder: ctypes.string_at(0) or {}, str(evidence))  # a parser's bad read
     assert crashed == {CRASHED: "ended by SIGSEGV without an answer"}
     assert apart.run(lambda folder: {"result": {"fine": True}}, str(evidence)) == {"result": {"fine": True}}
+
+
+def test_a_library_that_aborts_ends_its_child_by_sigabrt(evidence):
+    """An HDF5 or TensorFlow check that fails calls abort(): the first process of a PID namespace would ignore the
+    signal it sends itself, and the child is not that process."""
+    assert Apart.here().run(lambda folder: os.abort(), str(evidence)) == {CRASHED: "ended by SIGABRT without an"
+                                                                                    " answer"}
+
+
+def test_where_a_child_s_end_cannot_be_watched_it_is_polled_for(evidence, monkeypatch):
+    def refused(pid, flags=0):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", refused)
+    apart = Apart.here()
+    assert apart.run(lambda folder: {"result": "polled"}, str(evidence)) == {"result": "polled"}
+    assert apart.run(lambda folder: ctypes.string_at(0), str(evidence)) == {CRASHED: "ended by SIGSEGV without an"
+                                                                                      " answer"}
 
 
 def test_checks_that_raise_answer_with_the_error(evidence):

@@ -1,28 +1,30 @@
 """Each submission's checks in a process of their own, as a user of their own: the resident checker's child.
 
-The checker imports TensorFlow and loads the data sets once; then, for each submission, it forks a child that checks
-it and ends.  The checks parse what a student's code left (a ``.keras`` zip, HDF5 weights, ``.npy`` arrays, JSON)
-through total readers; this is the second wall, for a bug in the parsers underneath them (zipfile, h5py, HDF5,
-TensorFlow's ops on a student's model), so that such a bug gives a student neither the host nor another student's
-grade (its own grade it could then write, as its answer: that stays the first wall's to prevent):
+The checker imports TensorFlow and loads the data sets once, then forks a holder, which makes a child for each
+submission that checks it and ends: every child starts from the checker as it was after its warm-up, never from
+the checker after it read a request or an answer.  The checks parse what a student's code left (a ``.keras`` zip,
+HDF5 weights, ``.npy`` arrays, JSON) through total readers; this is the second wall, for a bug in the parsers
+underneath them (zipfile, h5py, HDF5, TensorFlow's ops on a student's model), so that such a bug gives a student
+neither the host nor another student's evidence or grade (its own grade it could then write, as its answer: that
+stays the first wall's to prevent):
 
 - where the checker runs as root, the child takes a user of its own first (leased from a pool of the checks' own,
   so that no sandbox ever had it and no other child has it now; every process of it is killed after the child),
   with no capability, no supplementary group, ``no_new_privs``, no core file and at most ``CHILD_PROCESSES``
-  processes and threads; and, where they can be made, namespaces of its own: a PID namespace (the child is its
-  first process: whatever it starts dies with it, and with the checker), a network namespace (not even the host's
-  loopback), an IPC namespace, and a mount namespace in which every file system is read-only and ``/proc`` its own
-  but a private scratch folder, a tmpfs of ``SCRATCH_MB`` (``HOME``, ``TMPDIR``, the working folder).  Its
-  evidence it reads through a descriptor opened before the change of user: the host's copies, made readable to
-  the child's group only (the host writes them for root alone, ``grader/untrusted.py``), never its own;
+  processes and threads; and, where they can be made, namespaces of its own: PID (under a first process that only
+  waits for it: whatever it starts dies with it, and all die with the checker), network (not even the host's
+  loopback), IPC, and mount, in which every file system is read-only, ``/proc`` its own, the ``HIDDEN`` folders
+  empty, and ``SCRATCH`` a tmpfs of ``SCRATCH_MB`` (its working folder, ``HOME``, ``TMPDIR``).  Its evidence it
+  reads through a descriptor opened before the change of user: the host's copies, made readable to the child's
+  group only (the host writes them for root alone, ``grader/untrusted.py``), never its own;
 - whoever runs the checker, the child holds no descriptor but its own (not the host's requests, not the answers
   channel, not the checker's log: it answers the checker on a pipe and writes its messages on another, which the
   checker bounds), and nothing of one submission (a model, Keras's session, a planted object) is there when the
-  next is checked: each child starts from the checker as it was after its warm-up.
+  next is checked.
 
 A child that crashes (a signal, an exit without an answer) ends only that submission's checks: the checker says so,
 and the host tries once more.  Forking after TensorFlow's import and before its first operation is what the
-kernels' template does too (``grader/sandbox/template_process.py``); the checker itself never runs an operation.
+kernels' template does too (``grader/sandbox/template_process.py``); neither the checker nor the holder runs one.
 
 Children do not change user where a folder on the way to the Python environment or the grader is closed to other
 users (a project under ``/root``: a child could not import what the checks import late), nor where a probe child
@@ -40,6 +42,7 @@ import resource
 import select
 import shutil
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -68,6 +71,8 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 CAPABILITY_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 CRASHED = "crashed"  # the key of the checker's answer when a child ended without one
+PROBED = "confined"  # a probe child's answer
+Work = Callable[[bytes, str], dict[str, Any]]  # a request and an evidence folder to an answer
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -125,7 +130,8 @@ class Apart:
     why_not: str = ""
 
     @classmethod
-    def here(cls) -> "Apart":
+    def here(cls, holder: "Holder") -> "Apart":
+        """What ``holder``'s children can have here (probed: a child of each kind is made)."""
         if os.geteuid() != 0:
             return cls(False, False, "the checker is not root: the children of its checks stay its own user")
         closed = closed_to_others(import_folders())
@@ -133,34 +139,35 @@ class Apart:
             return cls(False, False, f"{closed[0]} is closed to other users, and the checks import from it: the"
                                      " children of the checks stay root (install the grader where others can read"
                                      " it)")
-        failed = cls(True, True).probe()
+        failed = cls(True, True).probe(holder)
         if failed is None:
             return cls(True, True)
-        without_namespaces = cls(True, False).probe()
+        without_namespaces = cls(True, False).probe(holder)
         if without_namespaces is None:
             return cls(True, False, f"no namespaces can be made here ({failed}): the children of the checks take a"
                                     " user of their own but share the host's processes, network and files")
         return cls(False, False, f"the children of the checks cannot take a user of their own here"
                                  f" ({without_namespaces}): they stay root")
 
-    def probe(self) -> str | None:
-        """Whether a child confined so can check here: None, or why not."""
+    def probe(self, holder: "Holder") -> str | None:
+        """Whether a child confined so can be made here: None, or why not."""
         from grader.errors import GraderError
 
         folder = tempfile.mkdtemp(prefix="notebook-grader-probe-")
         try:
-            answer = self.run(lambda evidence: {"result": "confined"}, folder)
+            answer = self.run(holder, b"", folder, probe=True)
         except (GraderError, OSError) as exc:  # no user left, no process to be had
             return str(exc)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        if answer == {"result": "confined"}:
+        if answer == {"result": PROBED}:
             return None
         return str(answer.get("error") or answer.get(CRASHED) or answer)[:300]
 
-    def run(self, work: Callable[[str], dict[str, Any]], evidence: str) -> dict[str, Any]:
-        """``work(evidence folder)``'s answer, done in a child (confined as this says, the evidence folder made
-        readable to it), or ``{CRASHED: how}`` where it ended without one."""
+    def run(self, holder: "Holder", request: bytes, evidence: str, probe: bool = False) -> dict[str, Any]:
+        """The answer of ``holder``'s work on ``request`` and the evidence folder, done in a child the holder makes
+        (confined as this says, the evidence folder made readable to it), or ``{CRASHED: how}`` where it ended
+        without one."""
         from grader.sandbox.process import kill_user_processes
         from grader.sandbox.uids import CHECKS_UID_BASE, lease_sandbox_uid
 
@@ -170,28 +177,27 @@ class Apart:
         status = -1
         try:
             scratch = tempfile.mkdtemp(prefix="notebook-grader-checks-")
-            answer_read, answer_write = os.pipe()
-            ends += [answer_read, answer_write]
-            log_read, log_write = os.pipe()
-            ends += [log_read, log_write]
-            parent = os.getpid()
-            pid = os.fork()
-            if pid == 0:  # never returns
-                os.close(answer_read)
-                os.close(log_read)
-                uid = lease.uid if lease else None
-                if self.own_namespaces:
-                    _namespaces_first(work, evidence, scratch, uid, answer_write, log_write, parent)
-                _child(work, evidence, scratch, uid, False, answer_write, log_write, parent)
-            for fd in (answer_write, log_write):
+            for _ in range(3):
+                ends += os.pipe()
+            order_read, order_write, answer_read, answer_write, log_read, log_write = ends
+            pid = holder.make([order_read, answer_write, log_write])
+            for fd in (order_read, answer_write, log_write):
                 os.close(fd)
                 ends.remove(fd)
-            said, messages, status = _collect(pid, answer_read, log_read)
+            order = {"uid": lease.uid if lease else None, "namespaces": self.own_namespaces, "scratch": scratch,
+                     "evidence": evidence, "probe": probe, "request": request.decode()}
+            try:
+                _say(order_write, order)
+            except OSError:
+                pass  # it ended before it read its order: its end says how
+            os.close(order_write)
+            ends.remove(order_write)
+            said, messages, status = _collect(pid, answer_read, log_read, holder)
             pid = None  # collected
         finally:
             if pid is not None:  # something failed before its end was seen: it ends now
                 os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+                holder.ended()
             for fd in ends:
                 os.close(fd)
             if lease is not None:
@@ -208,37 +214,129 @@ class Apart:
         return _answer(said, status)
 
 
-def _collect(pid: int, answer_fd: int, log_fd: int) -> tuple[bytes, bytes, int]:
-    """The child's answer (up to one byte past the most believed) and messages (the first ``LOG_MOST_BYTES``),
-    until it has ended, whatever it left holding the pipes; and how it ended. A child that says too much is
-    killed."""
-    answer, messages = bytearray(), bytearray()
+class HolderGone(OSError):
+    """The holder ended (killed): no child can be made; the checker ends too, and the host starts another."""
+
+
+class Holder:
+    """A process forked from the checker right after its warm-up, which makes every child: a child is forked from
+    the checker as it was then, never from the checker after it read a request or an answer (a child could read
+    those in its memory).  It waits for each child, tells the checker its end, and ends with the checker."""
+
+    def __init__(self, work: Work) -> None:
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:  # never returns
+            self._socket.close()
+            _hold(theirs, work, os.getppid())
+        theirs.close()
+
+    def make(self, fds: list[int]) -> int:
+        """A child with ``fds`` (its order's, answer's and messages' pipes): its PID."""
+        try:
+            socket.send_fds(self._socket, [b"make"], fds)
+        except OSError as exc:
+            raise HolderGone(f"the checks' holder is gone ({exc})") from None
+        return int(self._said("pid"))
+
+    def ended(self) -> int:
+        """The wait status of the child made last, once it has ended."""
+        return int(self._said("status"))
+
+    def fileno(self) -> int:
+        return self._socket.fileno()
+
+    def _said(self, what: str) -> Any:
+        message = self._socket.recv(256)
+        if not message:
+            raise HolderGone("the checks' holder is gone")
+        name, _, value = message.decode().partition(" ")
+        if name != what:
+            raise HolderGone(f"the checks' holder said {message[:80]!r}")
+        return value
+
+    def alive(self) -> bool:
+        try:
+            done, _ = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        return done == 0
+
+    def close(self) -> None:
+        self._socket.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _hold(sock: socket.socket, work: Work, checker: int) -> None:
+    """The holder's loop: a child for each ``make``, its PID, and its end. Never returns."""
+    code = 0
     try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # before Linux 5.3, or a filter that refuses it: its end is polled for
-        pidfd = -1
-    status = None
-    try:
-        poller = select.poll()
-        for fd in (answer_fd, log_fd, pidfd):
-            if fd >= 0:
-                poller.register(fd, select.POLLIN)
-        pipes = {answer_fd: (answer, ANSWER_MOST_BYTES), log_fd: (messages, LOG_MOST_BYTES)}
-        for fd in pipes:
-            os.set_blocking(fd, False)
-        while status is None:
-            for fd, _ in poller.poll(None if pidfd >= 0 else 100):
-                if fd in pipes and not _drain(fd, *pipes[fd], pipes, poller) and fd == answer_fd:
-                    os.kill(pid, signal.SIGKILL)  # it says more than is believed
-            if pidfd < 0 or select.select([pidfd], [], [], 0)[0]:
-                done, ended = os.waitpid(pid, os.WNOHANG)
-                status = ended if done else None
-        for fd in list(pipes):  # what it wrote before it ended
-            _drain(fd, *pipes[fd], pipes, poller)
+        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+        if os.getppid() != checker:
+            os._exit(1)
+        _leave_the_checker(sock.fileno())  # not the host's requests, nor the answers channel
+        me = os.getpid()
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, 16, 3)
+            if not message or len(fds) != 3:
+                break
+            pid = os.fork()
+            if pid == 0:  # never returns
+                sock.close()
+                _start(work, fds[0], fds[1], fds[2], me)
+            for fd in fds:
+                os.close(fd)
+            sock.send(f"pid {pid}".encode())
+            _, status = os.waitpid(pid, 0)
+            sock.send(f"status {status}".encode())
+    except BaseException:  # noqa: BLE001 - the holder never returns into the checker's loop
+        code = 1
     finally:
-        if pidfd >= 0:
-            os.close(pidfd)
-    return bytes(answer[:ANSWER_MOST_BYTES + 1]), bytes(messages[:LOG_MOST_BYTES]), status or 0
+        os._exit(code)
+
+
+def _start(work: Work, order_fd: int, answer_fd: int, log_fd: int, holder: int) -> None:
+    """A new child: read its order, then be confined as it says and do the work. Never returns."""
+    try:
+        chunks = []
+        while chunk := os.read(order_fd, 2**20):
+            chunks.append(chunk)
+        os.close(order_fd)
+        order = json.loads(b"".join(chunks))
+        request = order["request"].encode()
+        task: Callable[[str], dict[str, Any]] = (
+            (lambda evidence: {"result": PROBED}) if order["probe"] else (lambda evidence: work(request, evidence)))
+        if order["namespaces"]:
+            _namespaces_first(task, order["evidence"], order["scratch"], order["uid"], answer_fd, log_fd, holder)
+        _child(task, order["evidence"], order["scratch"], order["uid"], False, answer_fd, log_fd, holder)
+    finally:
+        os._exit(1)
+
+
+def _collect(pid: int, answer_fd: int, log_fd: int, holder: Holder) -> tuple[bytes, bytes, int]:
+    """The child's answer (up to one byte past the most believed) and messages (the first ``LOG_MOST_BYTES``),
+    until the holder says it has ended, whatever it left holding the pipes; and how it ended. A child that says
+    too much is killed."""
+    answer, messages = bytearray(), bytearray()
+    poller = select.poll()
+    for fd in (answer_fd, log_fd, holder.fileno()):
+        poller.register(fd, select.POLLIN)
+    pipes = {answer_fd: (answer, ANSWER_MOST_BYTES), log_fd: (messages, LOG_MOST_BYTES)}
+    for fd in pipes:
+        os.set_blocking(fd, False)
+    status = None
+    while status is None:
+        for fd, _ in poller.poll():
+            if fd == holder.fileno():
+                status = holder.ended()
+            elif fd in pipes and not _drain(fd, *pipes[fd], pipes, poller) and fd == answer_fd:
+                os.kill(pid, signal.SIGKILL)  # it says more than is believed
+    for fd in list(pipes):  # what it wrote before it ended
+        _drain(fd, *pipes[fd], pipes, poller)
+    return bytes(answer[:ANSWER_MOST_BYTES + 1]), bytes(messages[:LOG_MOST_BYTES]), status
 
 
 def _drain(fd: int, into: bytearray, most: int, pipes: dict, poller: select.poll) -> bool:

@@ -255,32 +255,40 @@ def serve(reference: str) -> int:
     from dataclasses import replace
 
     from grader.course.assignment import load_assignment
-    from grader.grading.apart import Apart
+    from grader.grading.apart import Apart, Holder, HolderGone
     from grader.grading.grade import Executed, check_executed, keep_executed_notebook
     from grader.results import SubmissionResult
 
     assignment = load_assignment(reference)
     _warm_up(assignment)
+
+    def check(request: bytes, evidence: str) -> dict[str, Any]:  # in a child
+        executed = replace(Executed.from_wire(json.loads(request)), export_dir=evidence)
+        return {"result": check_executed(executed, assignment).to_dict()}
+
     gc.freeze()  # what the warm-up made is never collected: a child's collections do not touch (and copy) it
+    holder = Holder(check)  # every child is forked from the checker as it is now, before any request
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a child of its own user cannot trace it
-    apart = Apart.here()
+    apart = Apart.here(holder)
     if apart.why_not:
         log.warning("%s", apart.why_not)
     for line in sys.stdin:
         try:
             request = json.loads(line)
             executed = Executed.from_wire(request["executed"])
-            answer = apart.run(lambda evidence: {"result": check_executed(replace(executed, export_dir=evidence),
-                                                                          assignment).to_dict()},
-                               executed.export_dir)
+            answer = apart.run(holder, json.dumps(request["executed"]).encode(), executed.export_dir)
             if "result" in answer:  # a result, or this raises: the child's word is read as data, once
                 answer = {"result": SubmissionResult.from_dict(answer["result"]).to_dict()}
                 if request.get("keep"):
                     keep_executed_notebook(executed.executed_notebook, Path(request["keep"]))
+        except HolderGone:
+            log.exception("no child can be made")
+            return 1  # the host starts another checker, and checks the submission again
         except Exception as exc:  # noqa: BLE001 - a failure is the host's to report; the checker goes on
             log.exception("checking failed")
             answer = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         answers.write(json.dumps(answer) + "\n")
+    holder.close()
     return 0
 
 

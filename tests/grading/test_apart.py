@@ -20,6 +20,8 @@ from grader.grading.apart import (
     CRASHED,
     LOG_MOST_BYTES,
     Apart,
+    Holder,
+    HolderGone,
     _answer,
     closed_to_others,
     import_folders,
@@ -42,6 +44,24 @@ def evidence(tmp_path):
     (folder / "task" / "answer.json").write_text("42")
     os.chmod(folder / "task" / "answer.json", 0o600)
     return folder
+
+
+def _run(work, evidence, apart: Apart | None = None) -> dict:
+    """``work(evidence folder)`` in a child of a holder of its own, confined as ``apart`` says (as it can be here,
+    by default)."""
+    holder = Holder(lambda request, folder: work(folder))
+    try:
+        return (apart or Apart.here(holder)).run(holder, b"", str(evidence))
+    finally:
+        holder.close()
+
+
+def _here() -> Apart:
+    holder = Holder(lambda request, folder: {})
+    try:
+        return Apart.here(holder)
+    finally:
+        holder.close()
 
 
 def _what_the_child_has(folder: str) -> dict:
@@ -87,11 +107,16 @@ def _listable(path: str) -> bool:
 
 @as_root
 def test_as_root_a_child_checks_as_a_user_of_its_own_with_nothing_else(evidence):
-    apart = Apart.here()
-    assert (apart.own_user, apart.own_namespaces) == (True, True), apart.why_not
-    apart.run(_what_the_child_has, str(evidence))  # the first lease opens the leases' lock file, for good
-    before = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
-    answer = apart.run(_what_the_child_has, str(evidence))
+    holder = Holder(lambda request, folder: _what_the_child_has(folder))
+    try:
+        apart = Apart.here(holder)
+        assert (apart.own_user, apart.own_namespaces) == (True, True), apart.why_not
+        apart.run(holder, b"", str(evidence))  # the first lease opens the leases' lock file, for good
+        before = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+        answer = apart.run(holder, b"", str(evidence))
+        after = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+    finally:
+        holder.close()
     assert "result" in answer, answer
     got = answer["result"]
     assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["gid"] == got["uid"]
@@ -112,15 +137,14 @@ def test_as_root_a_child_checks_as_a_user_of_its_own_with_nothing_else(evidence)
     assert os.stat(evidence / "task" / "answer.json").st_uid == 0 and not (evidence / "planted").exists()
     assert got["stdin"] == "/dev/null" and len(got["descriptors"]) <= 7  # 0-2, the answer pipe, its two folders,
     # the listing's own
-    assert sorted(int(fd) for fd in os.listdir("/proc/self/fd")) == before  # the checker closed its side
+    assert after == before  # the checker closed its side
     assert user_processes(got["uid"]) == []
 
 
 @as_root
 def test_the_folders_above_the_evidence_stay_closed_to_the_child(evidence):
     above = str(evidence.parent)
-    answer = Apart.here().run(lambda folder: {"result": {"above": _listable(above), "root": os.getuid()}},
-                              str(evidence))
+    answer = _run(lambda folder: {"result": {"above": _listable(above), "root": os.getuid()}}, evidence)
     assert answer["result"]["above"] is False and answer["result"]["root"] != 0
     assert os.stat(above).st_mode & 0o777 == 0o700
 
@@ -139,7 +163,7 @@ def test_what_a_child_leaves_running_is_killed_with_it_and_holds_nothing_up(evid
         return {"result": {"uid": os.getuid()}}
 
     answers: list[dict] = []
-    asking = threading.Thread(target=lambda: answers.append(Apart.here().run(leave_a_process, str(evidence))))
+    asking = threading.Thread(target=lambda: answers.append(_run(leave_a_process, evidence)))
     asking.start()
     asking.join(120)
     assert answers, "the checker waited for what the child left"
@@ -154,13 +178,13 @@ def test_where_no_namespace_can_be_made_children_still_take_a_user_of_their_own(
     import grader.grading.apart as apart_module
 
     monkeypatch.setattr(apart_module, "CLONE_NEWNET", 0x1)  # no namespace's flag: unshare refuses it, as it would
-    apart = Apart.here()
+    apart = _here()
     assert (apart.own_user, apart.own_namespaces) == (True, False)
     assert apart.why_not == (
         "no namespaces can be made here (the checks could not be confined ([Errno 22] mount, IPC, PID, network"
         " namespaces of its own: Invalid argument); nothing was read): the children of the checks take a user of"
         " their own but share the host's processes, network and files")
-    answer = apart.run(_what_the_child_has, str(evidence))
+    answer = _run(_what_the_child_has, evidence, apart)
     assert "result" in answer, answer
     got = answer["result"]
     assert CHECKS_UID_BASE <= got["uid"] < CHECKS_UID_BASE + SANDBOX_UIDS and got["pid"] > 2
@@ -176,10 +200,10 @@ def test_where_no_user_can_be_had_children_stay_root_and_the_checker_says_why(ev
         raise SandboxUnavailableError("no free user for a sandbox")
 
     monkeypatch.setattr(uids, "lease_sandbox_uid", none_left)
-    apart = Apart.here()
+    apart = _here()
     assert apart == Apart(False, False, "the children of the checks cannot take a user of their own here (no free"
                                         " user for a sandbox): they stay root")
-    assert apart.run(lambda folder: {"result": os.getuid()}, str(evidence)) == {"result": 0}
+    assert _run(lambda folder: {"result": os.getuid()}, evidence, apart) == {"result": 0}
 
 
 def test_what_a_child_says_goes_to_the_checker_s_log_bounded(evidence, capfd):
@@ -187,54 +211,69 @@ def test_what_a_child_says_goes_to_the_checker_s_log_bounded(evidence, capfd):
         os.write(1, b"x" * 10**6)  # what TensorFlow or Keras would print, on the descriptor
         return {"result": "said"}
 
-    assert Apart.here().run(chatter, str(evidence)) == {"result": "said"}
+    assert _run(chatter, evidence) == {"result": "said"}
     log = capfd.readouterr().err
     assert log.startswith("the checks' child said: xxx") and LOG_MOST_BYTES <= len(log) < LOG_MOST_BYTES + 100
 
 
 def test_a_child_that_crashes_ends_its_own_checks_only(evidence):
-    apart = Apart.here()
-    crashed = apart.run(lambda folder: ctypes.string_at(0) or {}, str(evidence))  # a parser's bad read
+    def crash_once(folder: str) -> dict:
+        if not os.path.exists(f"{folder}/task"):
+            return {"result": {"fine": True}}
+        return ctypes.string_at(0) or {}  # a parser's bad read
+
+    holder = Holder(lambda request, folder: crash_once(folder if request else f"{folder}/none"))
+    try:
+        apart = Apart.here(holder)
+        crashed = apart.run(holder, b"crash", str(evidence))
+        fine = apart.run(holder, b"", str(evidence))
+    finally:
+        holder.close()
     assert crashed == {CRASHED: "ended by SIGSEGV without an answer"}
-    assert apart.run(lambda folder: {"result": {"fine": True}}, str(evidence)) == {"result": {"fine": True}}
+    assert fine == {"result": {"fine": True}}
 
 
 def test_a_library_that_aborts_ends_its_child_by_sigabrt(evidence):
     """An HDF5 or TensorFlow check that fails calls abort(): the first process of a PID namespace would ignore the
     signal it sends itself, and the child is not that process."""
-    assert Apart.here().run(lambda folder: os.abort(), str(evidence)) == {CRASHED: "ended by SIGABRT without an"
+    assert _run(lambda folder: os.abort(), evidence) == {CRASHED: "ended by SIGABRT without an"
                                                                                     " answer"}
 
 
-def test_where_a_child_s_end_cannot_be_watched_it_is_polled_for(evidence, monkeypatch):
-    def refused(pid, flags=0):
-        raise OSError(38, "Function not implemented")
-
-    monkeypatch.setattr(os, "pidfd_open", refused)
-    apart = Apart.here()
-    assert apart.run(lambda folder: {"result": "polled"}, str(evidence)) == {"result": "polled"}
-    assert apart.run(lambda folder: ctypes.string_at(0), str(evidence)) == {CRASHED: "ended by SIGSEGV without an"
-                                                                                      " answer"}
-
-
 def test_checks_that_raise_answer_with_the_error(evidence):
-    answer = Apart.here().run(lambda folder: {"result": 1 / 0}, str(evidence))
+    answer = _run(lambda folder: {"result": 1 / 0}, evidence)
     assert answer == {"error": "ZeroDivisionError: division by zero"}
 
 
 def test_nothing_of_one_submission_stays_for_the_next(evidence):
-    """Each child starts from the checker as it was: Keras's session (the names of the layers it made) and
-    anything a submission's checks planted are gone."""
+    """Each child starts from the checker as it was after its warm-up, when it made its holder: Keras's session
+    (the names of the layers it made), anything a submission's checks planted, and whatever the checker held since
+    (the last request, the last answer) are not there."""
     import keras
 
     def make_a_layer(folder: str) -> dict:
         planted = getattr(sys, "planted", None)
         sys.planted = "by the last submission"  # type: ignore[attr-defined]
-        return {"result": {"layer": keras.layers.Dense(1).name, "planted": planted}}
+        return {"result": {"layer": keras.layers.Dense(1).name, "planted": planted,
+                           "the checker's since": getattr(sys, "checkers_since", None)}}
 
-    apart = Apart.here()
-    first, second = (apart.run(make_a_layer, str(evidence))["result"] for _ in range(2))
-    assert first == second and first["planted"] is None
+    holder = Holder(lambda request, folder: make_a_layer(folder))
+    sys.checkers_since = "the last answer"  # type: ignore[attr-defined]
+    try:
+        apart = Apart.here(holder)
+        first, second = (apart.run(holder, b"", str(evidence))["result"] for _ in range(2))
+    finally:
+        holder.close()
+        del sys.checkers_since  # type: ignore[attr-defined]
+    assert first == second and first["planted"] is None and first["the checker's since"] is None
+
+
+def test_a_holder_that_is_gone_makes_no_child_and_says_so(evidence):
+    holder = Holder(lambda request, folder: {"result": 1})
+    os.kill(holder.pid, 9)
+    os.waitpid(holder.pid, 0)
+    with pytest.raises(HolderGone, match="the checks' holder is gone"):
+        Apart(False).run(holder, b"", str(evidence))
 
 
 @pytest.mark.parametrize("said, status, expected", [

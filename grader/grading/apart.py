@@ -14,7 +14,8 @@ stays the first wall's to prevent):
   processes and threads; and, where they can be made, namespaces of its own: PID (under a first process that only
   waits for it: whatever it starts dies with it, and all die with the checker), network (not even the host's
   loopback), IPC, and mount, in which every file system is read-only, ``/proc`` its own, the ``HIDDEN`` folders
-  empty, and ``SCRATCH`` a tmpfs of ``SCRATCH_MB`` (its working folder, ``HOME``, ``TMPDIR``).  Its evidence it
+  empty, and ``SCRATCH`` a tmpfs of ``SCRATCH_MB`` (its working folder, ``HOME``, ``TMPDIR``; these, and how each
+  step is done, in ``grader/grading/confine.py``).  Its evidence it
   reads through a descriptor opened before the change of user: the host's copies, made readable to the child's
   group only (the host writes them for root alone, ``grader/untrusted.py``), never its own;
 - whoever runs the checker, the child holds no descriptor but its own (not the host's requests, not the answers
@@ -33,90 +34,38 @@ container without ``CAP_SYS_ADMIN``, as Gradescope's may be). The checker logs w
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
-import re
-import resource
 import select
 import shutil
 import signal
 import socket
-import stat
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
+
+from grader.grading.confine import (
+    ConfinementError,
+    become,
+    closed_to_others,
+    die_with_parent,
+    import_folders,
+    keep_only_descriptors,
+    limit_resources,
+    private_mounts,
+    readable_by,
+    unshare_namespaces,
+)
 
 log = logging.getLogger(__name__)
 
 ANSWER_MOST_BYTES = 4 * 2**20  # a result is kilobytes; a child that says more is not believed
 LOG_MOST_BYTES = 64 * 2**10  # of a child's messages, what goes to the checker's log
-CHILD_PROCESSES = 1024  # processes and threads of a child's user (TensorFlow's threads count)
-SCRATCH_MB = 2048  # a child's scratch tmpfs: a model's files extracted (within their own limits), Keras's temporaries
-CLONE_NEWNS = 0x00020000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-NAMESPACES = ("mount", "IPC", "PID", "network")
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
-SYS_MOUNT_SETATTR = 442  # the same number on every architecture Linux numbers its calls alike for (x86_64, arm64)
-AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
-PR_SET_PDEATHSIG = 1
-PR_CAPBSET_DROP = 24
-PR_SET_NO_NEW_PRIVS = 38
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-CAPABILITY_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 CRASHED = "crashed"  # the key of the checker's answer when a child ended without one
 PROBED = "confined"  # a probe child's answer
 Work = Callable[[bytes, str], dict[str, Any]]  # a request and an evidence folder to an answer
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-class ConfinementError(OSError):
-    """A child could not give up what it must before it reads a student's files: it reads none of them."""
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise ConfinementError(errno, f"{what}: {os.strerror(errno)}")
-
-
-def closed_to_others(paths: list[str]) -> list[str]:
-    """Those of ``paths`` (folders) another user cannot read: the folder, or one on its way, lacks the permission
-    bits for others (read and search for the folder, search on the way)."""
-    closed = []
-    for path in paths:
-        folder = Path(path).resolve()
-        if not folder.is_dir():
-            continue
-        try:
-            ok = all(os.stat(up).st_mode & stat.S_IXOTH for up in (folder, *folder.parents)) \
-                and os.stat(folder).st_mode & stat.S_IROTH
-        except OSError:
-            ok = False
-        if not ok:
-            closed.append(str(folder))
-    return closed
-
-
-LATE_IMPORTS = ("grader", "numpy", "h5py", "keras", "tensorflow")  # what the checks may still import from
-
-
-def import_folders() -> list[str]:
-    """The folders the checks may still import from: the standard library's and those of the packages they use."""
-    folders = {os.path.dirname(os.__file__)}
-    for name in LATE_IMPORTS:
-        module = sys.modules.get(name)
-        for folder in getattr(module, "__path__", None) or ():
-            folders.add(folder)
-    return sorted(folders)
-
 
 @dataclass(frozen=True)
 class Apart:
@@ -274,10 +223,8 @@ def _hold(sock: socket.socket, work: Work, checker: int) -> None:
     """The holder's loop: a child for each ``make``, its PID, and its end. Never returns."""
     code = 0
     try:
-        _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
-        if os.getppid() != checker:
-            os._exit(1)
-        _leave_the_checker(sock.fileno())  # not the host's requests, nor the answers channel
+        die_with_parent(checker)
+        keep_only_descriptors(sock.fileno())  # not the host's requests, nor the answers channel
         me = os.getpid()
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 16, 3)
@@ -392,14 +339,11 @@ def _namespaces_first(work: Callable[[str], dict[str, Any]], evidence: str, scra
     code = 1
     try:
         try:
-            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
-            if os.getppid() != parent:
-                os._exit(1)
-            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET),
-                   f"{', '.join(NAMESPACES)} namespaces of its own")
+            die_with_parent(parent)
+            unshare_namespaces()
             first = os.fork()
             if first == 0:
-                _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
+                die_with_parent()
                 pid = os.fork()
                 if pid == 0:
                     _child(work, evidence, scratch, uid, True, answer_fd, log_fd, os.getppid())
@@ -436,28 +380,21 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
     code = 0
     try:
         try:
-            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")
-            if parent is not None and os.getppid() != parent:
-                os._exit(1)
+            die_with_parent(parent)
             evidence_fd = os.open(evidence, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             if uid is not None:
-                _readable_by(evidence_fd, uid)
+                readable_by(evidence_fd, uid)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
             if namespaces:
-                scratch = _private_mounts(uid)
+                scratch = private_mounts(uid)
             scratch_fd = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            _leave_the_checker(answer_fd, evidence_fd, scratch_fd)
+            keep_only_descriptors(answer_fd, evidence_fd, scratch_fd)
             if uid is not None:
                 os.fchown(scratch_fd, uid, uid)
                 become(uid)
-            _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "parent death signal")  # (again: the
-            # change of user cleared it)
-            if parent is not None and os.getppid() != parent:
-                os._exit(1)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if uid is not None:
-                resource.setrlimit(resource.RLIMIT_NPROC, (CHILD_PROCESSES, CHILD_PROCESSES))
+            die_with_parent(parent)  # (again: the change of user cleared it)
+            limit_resources(uid is not None)
             os.fchdir(scratch_fd)
             here = f"/proc/self/fd/{scratch_fd}"  # the model files' private folders, and whatever a library writes
             os.environ.update({"HOME": here, "TMPDIR": here, "KERAS_HOME": f"{here}/.keras",
@@ -481,119 +418,3 @@ def _child(work: Callable[[str], dict[str, Any]], evidence: str, scratch: str, u
         os._exit(code)
 
 
-HIDDEN = ("/home", "/root", "/srv", "/var", "/run", "/mnt", "/media", "/opt", "/tmp", "/boot")  # an empty folder
-# in a child's mount namespace, unless the checks import from it: people's files, services' sockets, batches
-SCRATCH = "/dev/shm"  # where a child's scratch tmpfs goes in its mount namespace (covering the host's)
-
-
-def _private_mounts(uid: int | None) -> str:
-    """In a mount namespace of its own: ``HIDDEN`` folders empty, every file system read-only, its own ``/proc``
-    (its PID namespace's), and a tmpfs of its own on ``SCRATCH``, which it returns."""
-    _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
-    needed = [Path(folder) for folder in import_folders() + [sys.prefix, sys.exec_prefix, os.path.dirname(
-        os.path.realpath(sys.executable))]]
-    for folder in HIDDEN:
-        if os.path.isdir(folder) and not os.path.islink(folder) and not any(
-                path.is_relative_to(folder) or path.resolve().is_relative_to(folder) for path in needed):
-            _check(_libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                               b"size=4k,mode=0755"), f"hiding {folder}")
-    _read_only_everywhere()
-    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
-           "a /proc of its own")
-    owner = f",uid={uid},gid={uid}" if uid is not None else ""
-    _check(_libc.mount(b"tmpfs", SCRATCH.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-                       f"size={SCRATCH_MB}m,mode=0700{owner}".encode()), "a scratch folder of its own")
-    return SCRATCH
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
-                ("userns_fd", ctypes.c_uint64)]
-
-
-def _read_only_everywhere() -> None:
-    """Every mount read-only: at once (``mount_setattr``, Linux 5.12), else one by one (keeping each one's
-    ``nosuid``, ``nodev``, ``noexec``; a mount another covers is left, unreachable)."""
-    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
-                     ctypes.sizeof(attr)) == 0:
-        return
-    with open("/proc/self/mountinfo") as table:
-        mounts = [(_unescape(fields[4]), fields[5].split(",")) for fields in (line.split() for line in table)]
-    for point, options in mounts:
-        flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-        for name, flag in (("nosuid", MS_NOSUID), ("nodev", MS_NODEV), ("noexec", MS_NOEXEC)):
-            if name in options:
-                flags |= flag
-        if _libc.mount(None, point.encode(), None, flags, None) != 0 and ctypes.get_errno() not in (2, 13, 22):
-            _check(-1, f"{point} read-only")
-
-
-def _unescape(field: str) -> str:
-    """A mount point as ``/proc/self/mountinfo`` writes it (space, tab, newline and backslash as octal escapes)."""
-    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
-
-
-def _leave_the_checker(*keep: int) -> None:
-    """Nothing of the checker's channels: standard input from /dev/null (the host's requests stay the checker's),
-    every descriptor closed but 1 and 2 (its messages' pipe by now) and ``keep`` (the answers channel and the
-    checker's log among those closed)."""
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2 and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass  # the listing's own descriptor
-
-
-def _readable_by(folder_fd: int, gid: int) -> None:
-    """The child's group may read the evidence folder and the files in it, which stay root's: the host's copies,
-    made by names it chose; anything else there (a link, a file with other links, one of another owner) is left
-    as it is, and unread."""
-    owner = os.geteuid()
-    os.fchown(folder_fd, -1, gid)
-    os.fchmod(folder_fd, stat.S_IMODE(os.fstat(folder_fd).st_mode) | 0o050)
-    for _, _, files, root_fd in os.fwalk(".", dir_fd=folder_fd, follow_symlinks=False):
-        os.fchown(root_fd, -1, gid)
-        os.fchmod(root_fd, stat.S_IMODE(os.fstat(root_fd).st_mode) | 0o050)
-        for name in files:
-            try:
-                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=root_fd)
-            except OSError:
-                continue  # a link: not a file the checks read
-            try:
-                info = os.fstat(fd)
-                if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_uid == owner:
-                    os.fchown(fd, -1, gid)
-                    os.fchmod(fd, stat.S_IMODE(info.st_mode) | 0o040)
-            finally:
-                os.close(fd)
-
-
-def become(uid: int) -> None:
-    """As root: ``uid`` and its group, no supplementary group, no capability, none to be gained."""
-    for cap in range(64):
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has
-                break
-            _check(-1, f"dropping capability {cap}")
-    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
-    try:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    except OSError as exc:
-        raise ConfinementError(exc.errno, f"taking user {uid}: {exc.strerror}") from None
-    from grader.sandbox.template_process import LINUX_CAPABILITY_VERSION_3, SYS_CAPSET, _CapData, _CapHeader
-
-    header, sets = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
-    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(sets)), "no capability inherited")
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    with open("/proc/self/status") as status:
-        left = [line.split()[0] for line in status if line.startswith(CAPABILITY_FIELDS) and int(line.split()[1], 16)]
-    if left or os.getuid() == 0 or os.getgid() == 0 or os.getgroups():
-        raise ConfinementError(f"privileges left: {left or 'root'}")

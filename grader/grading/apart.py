@@ -67,6 +67,7 @@ CRASHED = "crashed"  # the key of the checker's answer when a child ended withou
 PROBED = "confined"  # a probe child's answer
 Work = Callable[[bytes, str], dict[str, Any]]  # a request and an evidence folder to an answer
 
+
 @dataclass(frozen=True)
 class Apart:
     """How this checker's children are confined: ``own_user`` where each takes a user of its own (the checker is
@@ -145,8 +146,11 @@ class Apart:
             pid = None  # collected
         finally:
             if pid is not None:  # something failed before its end was seen: it ends now
-                os.kill(pid, signal.SIGKILL)
-                holder.ended()
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    holder.ended()
+                except OSError:  # ended already, or the holder is gone (which says so itself)
+                    pass
             for fd in ends:
                 os.close(fd)
             if lease is not None:
@@ -203,13 +207,6 @@ class Holder:
         if name != what:
             raise HolderGone(f"the checks' holder said {message[:80]!r}")
         return value
-
-    def alive(self) -> bool:
-        try:
-            done, _ = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            return False
-        return done == 0
 
     def close(self) -> None:
         self._socket.close()

@@ -267,8 +267,9 @@ def serve(reference: str) -> int:
         return {"result": check_executed(executed, assignment).to_dict()}
 
     gc.freeze()  # what the warm-up made is never collected: a child's collections do not touch (and copy) it
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a child of its own user cannot trace
+    # it, nor its holder, which is forked from it
     holder = Holder(check)  # every child is forked from the checker as it is now, before any request
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # a child of its own user cannot trace it
     apart = Apart.here(holder)
     if apart.why_not:
         log.warning("%s", apart.why_not)

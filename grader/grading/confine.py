@@ -14,6 +14,8 @@ import stat
 import sys
 from pathlib import Path
 
+from grader.sandbox.template_process import LINUX_CAPABILITY_VERSION_3, SYS_CAPSET, _CapData, _CapHeader
+
 CHILD_PROCESSES = 1024  # processes and threads of a child's user (TensorFlow's threads count)
 SCRATCH_MB = 2048  # a child's scratch tmpfs: a model's files extracted (within their own limits), Keras's temporaries
 CLONE_NEWNS = 0x00020000
@@ -182,8 +184,6 @@ def become(uid: int) -> None:
         os.setresuid(uid, uid, uid)
     except OSError as exc:
         raise ConfinementError(exc.errno, f"taking user {uid}: {exc.strerror}") from None
-    from grader.sandbox.template_process import LINUX_CAPABILITY_VERSION_3, SYS_CAPSET, _CapData, _CapHeader
-
     header, sets = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
     _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(sets)), "no capability inherited")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")

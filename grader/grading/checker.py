@@ -22,7 +22,6 @@ import logging
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,13 +31,12 @@ from typing import Any
 
 from grader.errors import GraderError
 from grader.grading.apart import CRASHED
+from grader.grading.confine import die_with_parent
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 CHECK_TIMEOUT_S = 900.0
 TOO_SLOW = "took too long"
-ENDED = "crashed"  # the checks' child ended without an answer: the checker itself goes on
 WARM_MODULES = ("tensorflow", "keras")
 KERAS_KINDS = {"keras_model"}  # what the checks always load with Keras ("any": when the notebook's value is a model)
 CPU_ONLY = {"CUDA_VISIBLE_DEVICES": ""}  # checks measure on the CPU, the same on every machine, --gpu or not
@@ -63,10 +61,6 @@ class ChecksTooSlow(CheckerFailed):
         super().__init__(f"the grader's checks of this notebook took longer than {seconds:g} s and were stopped:"
                          " is a model or an array far larger than the task asks?")
         self.seconds = seconds
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ResidentChecker:
@@ -96,7 +90,7 @@ class ResidentChecker:
             try:
                 with (self._log_dir / "checker.log").open("ab") as log_file:
                     reply.put(subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                               stderr=log_file, preexec_fn=_die_with_parent, text=True,
+                                               stderr=log_file, preexec_fn=die_with_parent, text=True,
                                                env={**os.environ, **CPU_ONLY}))
             except OSError as exc:
                 reply.put(exc)
@@ -160,7 +154,7 @@ class ResidentChecker:
                     self.checked += 1
                     return answer["result"]
                 log.warning("the checker %s on %s (attempt %d): %s", answer, name, attempt, self.log_tail()[-800:])
-                if not answer.startswith(ENDED):  # a child that crashed took nothing of the checker with it
+                if not answer.startswith(CRASHED):  # a child that crashed took nothing of the checker with it
                     self._stop()
                 if answer == TOO_SLOW:
                     raise ChecksTooSlow(timeout_s)
@@ -185,7 +179,7 @@ class ResidentChecker:
         except ValueError:
             return "answered garbage"
         if isinstance(answer, dict) and CRASHED in answer:
-            return f"{ENDED} ({str(answer[CRASHED])[:200]})"
+            return f"{CRASHED} ({str(answer[CRASHED])[:200]})"
         return answer if isinstance(answer, dict) and ("result" in answer or "error" in answer) \
             else "answered garbage"
 

@@ -14,7 +14,7 @@ import stat
 import sys
 from pathlib import Path
 
-from grader.sandbox.template_process import LINUX_CAPABILITY_VERSION_3, SYS_CAPSET, _CapData, _CapHeader
+from grader.sandbox.template_process import close_descriptors, drop_bounding_set, drop_capability_sets
 
 CHILD_PROCESSES = 1024  # processes and threads of a child's user (TensorFlow's threads count)
 SCRATCH_MB = 2048  # a child's scratch tmpfs: a model's files extracted (within their own limits), Keras's temporaries
@@ -28,10 +28,6 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
 SYS_MOUNT_SETATTR = 442  # the same number on every architecture Linux numbers its calls alike for (x86_64, arm64)
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 0x1
 PR_SET_PDEATHSIG = 1
-PR_CAPBSET_DROP = 24
-PR_SET_NO_NEW_PRIVS = 38
-PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
-CAPABILITY_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -137,13 +133,7 @@ def keep_only_descriptors(*keep: int) -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2 and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass  # the listing's own descriptor
+    close_descriptors(*keep)
 
 
 def readable_by(folder_fd: int, gid: int) -> None:
@@ -172,25 +162,16 @@ def readable_by(folder_fd: int, gid: int) -> None:
 
 def become(uid: int) -> None:
     """As root: ``uid`` and its group, no supplementary group, no capability, none to be gained."""
-    for cap in range(64):
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has
-                break
-            _check(-1, f"dropping capability {cap}")
-    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
     try:
+        drop_bounding_set()
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+        drop_capability_sets()  # (the inheritable and ambient sets outlive a change of user)
     except OSError as exc:
-        raise ConfinementError(exc.errno, f"taking user {uid}: {exc.strerror}") from None
-    header, sets = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)()
-    _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(sets)), "no capability inherited")
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    with open("/proc/self/status") as status:
-        left = [line.split()[0] for line in status if line.startswith(CAPABILITY_FIELDS) and int(line.split()[1], 16)]
-    if left or os.getuid() == 0 or os.getgid() == 0 or os.getgroups():
-        raise ConfinementError(f"privileges left: {left or 'root'}")
+        raise ConfinementError(exc.errno, f"becoming user {uid}: {exc.strerror or exc}") from None
+    if os.getuid() == 0 or os.getgid() == 0 or os.getgroups():
+        raise ConfinementError(f"privileges left: user {os.getuid()}, group {os.getgid()}, {os.getgroups()}")
 
 
 def die_with_parent(parent: int | None = None) -> None:

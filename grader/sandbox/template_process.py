@@ -83,13 +83,24 @@ class _CapData(ctypes.Structure):
 
 
 def drop_capabilities() -> None:
-    """No capability left, none to be gained: the bounding and ambient sets emptied, then all three sets."""
-    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
+    """No capability left, none to be gained: the bounding set emptied, then the ambient set and all three sets."""
+    drop_bounding_set()
+    drop_capability_sets()
+
+
+def drop_bounding_set() -> None:
+    """No capability to be had again (needs ``CAP_SETPCAP``: before a change of user takes it)."""
     for cap in range(64):
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel has
                 break
             _check(-1, f"dropping capability {cap}")
+
+
+def drop_capability_sets() -> None:
+    """The ambient, inheritable, permitted and effective sets emptied, ``no_new_privs`` set; raises ``OSError``
+    where any capability is left."""
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "ambient capabilities")
     header = _CapHeader(LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     _check(_libc.syscall(SYS_CAPSET, ctypes.byref(header), ctypes.byref(data)), "capset")
@@ -167,7 +178,7 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
     os.dup2(null, 0)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
-    close_descriptors(keep=ready_fd)
+    close_descriptors(ready_fd)
     os.environ.clear()
     os.environ.update(request["env"])
     _leave_what_the_imports_left(os.environ.get("HOME", "/nonexistent"))
@@ -204,12 +215,12 @@ def become_kernel(request: dict[str, Any], output_fd: int, ready_fd: int) -> Non
     os._exit(code)
 
 
-def close_descriptors(keep: int) -> None:
+def close_descriptors(*keep: int) -> None:
     """Every descriptor but 0, 1, 2 and ``keep`` closed, whatever its number (the template's, and those the fork
     inherited: its socket to the host, the namespaces' handles)."""
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd > 2 and fd != keep:
+        if fd > 2 and fd not in keep:
             try:
                 os.close(fd)
             except OSError:

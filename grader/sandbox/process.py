@@ -234,11 +234,43 @@ def kill_user_processes(uid: int, timeout_s: float = 10.0) -> bool:
         if time.monotonic() > deadline:
             return False
         for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_if_of(pid, uid)
         time.sleep(0.02)
+
+
+def kill_if_of(pid: int, uid: int) -> None:
+    """SIGKILL the process ``pid`` if its real user is still ``uid``: held by a descriptor of its own (a pidfd)
+    while its user is read again, so that a PID reused meanwhile by another user's process (the listing and the
+    signal are apart) is never signalled. Where the kernel has no pidfd (before 5.3), by PID, as before."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # no pidfd here
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
+    try:
+        if real_user_of(pid) == uid:  # the process the descriptor holds, while it lives
+            signal.pidfd_send_signal(handle, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    finally:
+        os.close(handle)
+
+
+def real_user_of(pid: int) -> int | None:
+    """The real user of process ``pid`` (None when it has ended)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _kill_group(process: subprocess.Popen) -> None:

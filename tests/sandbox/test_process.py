@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from grader.sandbox.process import kill_user_processes, user_processes
+from grader.sandbox.process import kill_if_of, kill_user_processes, user_processes
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="a process of another user needs root")
 UID = 190_000 + os.getpid() % 1000  # below the sandboxes' own (700,000,000 and up): no sandbox run has it
@@ -63,6 +63,21 @@ def test_a_process_whose_first_thread_ended_while_another_runs_is_still_running(
         assert user_processes(UID) == [process.pid]
         assert kill_user_processes(UID)
         assert process.wait(5) == -9 and user_processes(UID) == []
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_process_is_killed_only_while_its_user_is_the_one_named():
+    """The user is read again through a descriptor that holds the process (a pidfd): a PID listed as the
+    sandbox user's and reused by another user's process before the signal is not signalled."""
+    process = as_user("sleep", "60")
+    try:
+        kill_if_of(process.pid, UID + 1)  # as if the PID now belonged to another user
+        time.sleep(0.1)
+        assert process.poll() is None, "killed a process of another user"
+        kill_if_of(process.pid, UID)
+        assert process.wait(5) == -9
     finally:
         process.kill()
         process.wait()

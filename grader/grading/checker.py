@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -274,8 +275,10 @@ def serve(reference: str) -> int:
             answer = apart.run(holder, json.dumps(request["executed"]).encode(), executed.export_dir)
             if "result" in answer:  # a result, or this raises: the child's word is read as data, once
                 answer = {"result": SubmissionResult.from_dict(answer["result"]).to_dict()}
+                started = time.monotonic()
                 if request.get("keep"):
                     keep_executed_notebook(executed.executed_notebook, Path(request["keep"]))
+                answer["result"]["execution"].setdefault("phases", {})["keep"] = round(time.monotonic() - started, 3)
         except HolderGone:
             log.exception("no child can be made")
             return 1  # the host starts another checker, and checks the submission again

@@ -34,8 +34,7 @@ def grade_submission(path: str | Path, assignment: Course, sandbox: Sandbox, lim
     """Grade the notebook at ``path``; ``keep`` is a folder to keep the executed notebook in.
 
     The checks run in a checker process of their own (``grader/grading/checker.py``), started first: its imports and
-    data
-    overlap the notebook's run, and its time limit (``limits.check_timeout_s``) holds however slow the checks."""
+    data overlap the notebook's run, and its time limit (``limits.check_timeout_s``) holds however slow the checks."""
     from grader.course.assignment import assignment_reference
     from grader.grading.checker import ChecksTooSlow, ResidentChecker
 
@@ -144,9 +143,10 @@ def start_submission(path: str | Path, assignment: Course, sandbox: Sandbox, lim
     return StartedSubmission(path, assignment, started, used, clock)
 
 
-def check_executed(executed: Executed, assignment: Course, keep: Path | None = None) -> SubmissionResult:
-    """Score each task from the evidence an execution left (never running student code); keep the executed
-    notebook in ``keep``.  The same whether it runs in the grading process or in a worker's resident checker."""
+def check_executed(executed: Executed, assignment: Course) -> SubmissionResult:
+    """Score each task from the evidence an execution left (never running student code).  The same whether it runs
+    in the grading process or in a checks child of a resident checker (which keeps the executed notebook after,
+    its ``keep`` phase)."""
     spec = assignment.spec
     clock = _Phases()
     export_dir = Path(executed.export_dir)
@@ -157,9 +157,6 @@ def check_executed(executed: Executed, assignment: Course, keep: Path | None = N
                                 executed.limits, counted))
         clock.lap(f"checks:{task.name}")
     checks_seconds = sum(clock.seconds.values())
-    if keep is not None:
-        keep_executed_notebook(executed.executed_notebook, keep)
-    clock.lap("keep")
     tasks = tuple(graded)
     execution = {**executed.summary.to_dict(), "checks_seconds": round(checks_seconds, 2),
                  "datasets": dict(executed.datasets), "phases": {**executed.phases, **clock.seconds}}

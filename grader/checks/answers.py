@@ -4,7 +4,8 @@ One rule reads an answer, for the student's format check and the grader's check 
 
 * a choice is the option's letter in any case, alone (``"b"``, ``"B"``, ``"(b)"``, ``"b)"``, ``"option b"``)
   or followed by ``)``, ``.``, ``:`` or ``-`` and that option's own text (``"b) A technique to isolate features
-  in images"``, with small typos or cut short), or the text of one option alone;
+  in images"``, with small typos or cut short) or words of the student's own (``"b) the colour channels"``), but
+  not another option's text; or the text of one option alone;
 * a number is an int, a float with an integral value where an integer is asked, or a string of digits
   (``"1,600"`` and ``"1 600"`` too); NumPy's numbers (``np.prod((13, 13, 32))``) are numbers like any other;
 * a shape is a tuple or list of integers, or a string such as ``"26x26"``, ``"26 × 26"`` or ``"(26, 26)"``;
@@ -67,6 +68,13 @@ def _closest(text: str, options: Mapping[str, str]) -> list[tuple[float, str]]:
     return sorted(scores, reverse=True)
 
 
+def quotes_instead(other: float, named: float) -> bool:
+    """Whether text written after a letter is another option's own (as close as ``SIMILAR`` to it, and clearly
+    closer to it than to the named option's): only then do the letter and the text disagree. Words of the
+    student's own, near no option, leave the letter the answer."""
+    return other >= SIMILAR and other >= named + 0.1
+
+
 def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(the letter chosen, None) or (None, what is wrong with the form of the answer)."""
     if value is None or value is Ellipsis or (isinstance(value, str) and not value.strip()):
@@ -85,9 +93,11 @@ def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str
     if with_text and with_text.group(1).lower() in options:
         letter, quoted = with_text.group(1).lower(), with_text.group(2)
         scores = _closest(quoted, options)
-        if not scores or (scores[0][1] == letter or dict((l, r) for r, l in scores).get(letter, 0) >= SIMILAR):
-            return letter, None
-        return None, (f"the answer names option {letter} but quotes the text of option {scores[0][1]}:"
+        named = dict((l, r) for r, l in scores).get(letter, 0.0)
+        other = next(((r, l) for r, l in scores if l != letter), None)
+        if other is None or not quotes_instead(other[0], named):
+            return letter, None  # its own text, or words of the student's own ("b) the colour channels")
+        return None, (f"the answer names option {letter} but quotes the text of option {other[1]}:"
                       f" {_format_help(options)}")
     scores = _closest(text, options)
     if scores and scores[0][0] >= 0.9 and (len(scores) == 1 or scores[1][0] < scores[0][0] - 0.1):

@@ -122,6 +122,31 @@ def test_a_choice_in_the_forms_students_write_it(answer):
     assert choice_format(answer, QUIZ).passed
 
 
+CHANNEL = {"options": {"a": "the number of images in a batch",
+                       "b": "the number of colour channels: one, because the images are grayscale",
+                       "c": "the number of filters"}, "expected": "b"}
+SPEED = {"options": {"a": "Faster", "b": "It depends on many factors: it might make training faster or slower, and a"
+                     " poorly designed convolutional layer may even be less efficient than a plain dense network"},
+         "expected": "b"}
+
+
+@pytest.mark.parametrize("answer, params", [
+    ("b) the number of color channels", CHANNEL), ("B) color channels", CHANNEL), ("b: grayscale, one channel", CHANNEL),
+    ("b) It depends.", SPEED), ("b - depends on the design", SPEED), ("b) isolating features", QUIZ)])
+def test_a_letter_with_words_of_the_student_s_own_is_that_letter(answer, params):
+    """Fairness audit: a right letter followed by a paraphrase near no option's text (US spelling, a short
+    summary) was read as quoting "the closest" option and scored 0; only another option's own text disagrees."""
+    assert choice(answer, params).passed, choice(answer, params).message
+
+
+@pytest.mark.parametrize("answer, params, message", [
+    ("c) the number of color channels", CHANNEL, "option c is not the right answer"),
+    ("b) the number of filters", CHANNEL, "the answer names option b but quotes the text of option c"),
+    ("b) Faster", SPEED, "the answer names option b but quotes the text of option a")])
+def test_a_letter_with_another_option_s_words(answer, params, message):
+    assert message in choice(answer, params).message
+
+
 @pytest.mark.parametrize("answer, message", [
     ("a", "option a is not the right answer"),
     ("a) A technique to filter out unwanted images", "option a is not the right answer"),

@@ -160,7 +160,8 @@ def _load_any(folder: ExportFolder, task: TaskSpec, variable: str, said: Any) ->
             if suffix == ".keras":
                 return load_model(path, limits)
             if suffix == ".npy":
-                return load_array(path, most)
+                array = load_array(path, most)
+                return array[()] if array.ndim == 0 else array  # a NumPy number (np.int64(26)) is one again
             text = read_bytes(path, most)
             parse_json(text, ANY_JSON_LIMITS)  # its size, nesting and values, before the tagged reading
             data = json_loads_tagged(text.decode("utf-8"))

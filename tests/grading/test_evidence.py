@@ -120,3 +120,20 @@ def test_a_callback_defined_in_a_later_cell_is_graded_from_the_probe_after_the_l
     assert found["callbacks"].stopped[sent[0]] is False and found["callbacks"].stopped[sent[-1]] is True
     assert set(found["callbacks"].stopped) == set(sent), "only the cases the host sent are read"
     assert found["other"].reason == "other is still the placeholder ...: replace it with your answer"
+
+
+def test_a_numpy_number_read_back_for_a_test_is_a_numpy_number(tmp_path):
+    """Fairness audit: ``output_size = np.int64(26)`` passed otter's ``isinstance(output_size, (int, np.integer))``
+    in the kernel, and failed it in the grader, which read the exported number back as a 0-d array."""
+    from grader.inside.inkernel import save_any
+
+    folder = export(tmp_path)
+    save_any(np.int64(26), str(folder / "size"))
+    save_any(np.floor_divide(np.int64(26), 2), str(folder / "half"))
+    save_any(np.float32(0.5), str(folder / "ratio"))
+    save_any(np.arange(3), str(folder / "many"))
+    found = load_task_evidence(tmp_path, "t", {"size": "any", "half": "any", "ratio": "any", "many": "any"})
+    assert isinstance(found["size"], np.integer) and found["size"] == 26
+    assert isinstance(found["half"], np.integer) and found["half"] == 13
+    assert isinstance(found["ratio"], np.floating) and found["ratio"] == 0.5
+    assert isinstance(found["many"], np.ndarray) and found["many"].tolist() == [0, 1, 2]

@@ -131,8 +131,11 @@ def choice(value: Any, params: Mapping[str, Any]) -> Outcome:
 
 
 def plain(value: Any) -> Any:
-    """A NumPy number or array as the Python number or list it holds (what the grader's export saves); else
-    ``value``."""
+    """A NumPy number or array, or a TensorFlow shape or tensor, as the Python number or list it holds (what the
+    grader's export saves); else ``value``."""
+    from grader.inside.inkernel import tensorflow_plain
+
+    value = tensorflow_plain(value)
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return value.tolist()
     return value

@@ -126,10 +126,33 @@ def save_array(value, path):
 
 
 def _plain_numbers(value):
-    """A NumPy number or array as the Python number or list it holds (``np.prod((13, 13, 32))`` is 5408)."""
+    """A NumPy number or array as the Python number or list it holds (``np.prod((13, 13, 32))`` is 5408); a
+    TensorFlow shape or tensor likewise (``conv(x).shape[1:3]`` is ``[30, 46]``)."""
+    value = tensorflow_plain(value)
     if type(value).__module__ == "numpy" and hasattr(value, "tolist") and getattr(value, "dtype", None) != object:  # noqa: E721 (NumPy's dtype equality)
         return value.tolist()
+    if isinstance(value, list):
+        return value
     raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
+def tensorflow_plain(value):
+    """A TensorFlow ``TensorShape`` as the list of its sizes (None where one is unknown), an eager tensor as the
+    NumPy value it holds; anything else as it is. TensorFlow itself is never imported here."""
+    kind = type(value)
+    if not kind.__module__.startswith("tensorflow"):
+        return value
+    if kind.__name__ == "TensorShape" and hasattr(value, "as_list"):
+        try:
+            return value.as_list()
+        except ValueError:  # a shape of unknown rank
+            return value
+    if hasattr(value, "numpy") and hasattr(value, "dtype"):
+        try:
+            return value.numpy()
+        except Exception:  # noqa: BLE001 - a symbolic tensor, in a graph: no value
+            return value
+    return value
 
 
 def save_value(value, path):

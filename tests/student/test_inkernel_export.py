@@ -36,3 +36,25 @@ def test_tagged_values_hold_plain_numbers():
     assert _tagged({"size": (np.int64(26), 26), "ok": np.bool_(True)}) == {"size": {"__tuple__": [26, 26]}, "ok": True}
     with pytest.raises(TypeError, match="cannot be saved as data"):
         _tagged(object())
+
+
+def test_a_tensorflow_shape_or_tensor_is_saved_as_the_numbers_it_holds(tmp_path, keras):
+    """Fairness audit: ``Conv2D(64, (3, 3))(tf.zeros((1, 32, 48, 3))).shape[1:3]`` is ``TensorShape([30, 46])``,
+    a right answer the export refused ("not JSON serializable") and the student's check called "not a shape"."""
+    import tensorflow as tf
+
+    from grader.checks.answers import shape_format
+
+    conv = tf.keras.layers.Conv2D(64, (3, 3))(tf.zeros((1, 32, 48, 3)))
+    layer = tf.keras.layers.Conv2D(64, (3, 3))
+    layer.build((None, 32, 48, 3))
+    answers = {"q4_conv_output": conv.shape[1:3], "q6_conv_params": tf.constant(layer.count_params()),
+               "q5_pool_output": tf.keras.layers.MaxPooling2D(2, 2)(conv).shape[1:3]}
+    for name, expected in (("q4_conv_output", [30, 46]), ("q5_pool_output", [15, 23])):
+        assert shape(answers[name], {"expected": expected}).passed  # the student's check, on the live value
+        assert shape_format(answers[name], {}).passed
+    evidence = exported(tmp_path, answers)
+    assert shape(evidence["q4_conv_output"], {"expected": [30, 46]}).passed, evidence
+    assert shape(evidence["q5_pool_output"], {"expected": [15, 23]}).passed, evidence
+    assert number(evidence["q6_conv_params"], {"expected": 1792}).passed, evidence
+    assert not shape(tf.TensorShape([None, 30]), {"expected": [30, 46]}).passed

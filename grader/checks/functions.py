@@ -9,6 +9,7 @@ where the reference names them.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -70,8 +71,22 @@ def example_cases(params: Mapping[str, Any]) -> list[Arrays]:
     return [_example(params)]
 
 
+def mistake_in(name: str) -> str:
+    """What a wrong function counts (``Outcome.causes``): the submission's own way of computing reference
+    ``name``, which an array made with it then follows from (``array_from_reference``)."""
+    return f"@reference:{name}"
+
+
+def _counted(outcome: Outcome, params: Mapping[str, Any]) -> Outcome:
+    return outcome if outcome.passed else replace(outcome, causes=(mistake_in(str(params["reference"])),))
+
+
 @check("function_example", "function")
 def function_example(value: Any, params: Mapping[str, Any]) -> Outcome:
+    return _counted(_function_example(value, params), params)
+
+
+def _function_example(value: Any, params: Mapping[str, Any]) -> Outcome:
     """The function gives the notebook's example answer (its expected result is in the notebook); a wrong one is
     named from the example's typical mistakes, which the solution's reference wrote into the check (``mistakes``)."""
     args = _example(params)
@@ -93,6 +108,10 @@ def hidden_cases(params: Mapping[str, Any]) -> list[Arrays]:
 @check("function_matches", "function")
 def function_matches(value: Any, params: Mapping[str, Any]) -> Outcome:
     """The function gives the grader's answers on held-out cases (only the grader has them)."""
+    return _counted(_function_matches(value, params), params)
+
+
+def _function_matches(value: Any, params: Mapping[str, Any]) -> Outcome:
     if not isinstance(value, ProbedFunction):
         return Outcome(False, "this check needs the grader's held-out cases")
     found = reference(params["reference"])
@@ -192,9 +211,12 @@ def array_from_reference(value: Any, params: Mapping[str, Any]) -> Outcome:
     got = np.asarray(value)
     if _matches(got, result, float(params.get("tolerance", TOLERANCE))):
         return Outcome(True, f"the expected {_size(result.shape)} result")
+    # made with the student's own functions: wrong where one of them is (counted there, not again here)
+    made_with = ("|".join(mistake_in(str(step["reference"])) for step in params["steps"]),)
     if len(params["steps"]) == 1:
-        return Outcome(False, explain(got, result, reference_mistakes(found, args, result)))
+        return Outcome(False, explain(got, result, reference_mistakes(found, args, result)), follows_from=made_with)
     if got.shape != result.shape:
-        return Outcome(False, f"the result is {_size(got.shape)}, expected {_size(result.shape)}")
+        return Outcome(False, f"the result is {_size(got.shape)}, expected {_size(result.shape)}",
+                       follows_from=made_with)
     return Outcome(False, f"the result differs from the expected one by up to {float(np.abs(got - result).max()):.4g}"
-                          " (is it computed from the filtered image, with your own functions?)")
+                          " (is it computed from the filtered image, with your own functions?)", follows_from=made_with)

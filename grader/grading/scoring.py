@@ -43,19 +43,30 @@ def check_title(check: CheckSpec) -> str:
 
 def _named(check: CheckSpec, names: tuple[str, ...]) -> set[str]:
     """A check's causes as the submission knows them: the evidence's own prefixed with its variable."""
-    return {name if name.startswith("@") else f"{check.evidence}:{name}" for name in names}
+    return {_one_name(check, name) for name in names}
+
+
+def _one_name(check: CheckSpec, name: str) -> str:
+    return name if name.startswith("@") else f"{check.evidence}:{name}"
 
 
 def consequence(check: CheckSpec, outcome: Outcome, counted: Mapping[str, str]) -> str | None:
     """The check that already counted the mistake this failure follows from (None when it is a mistake of its own,
     or the assignment charges it anyway: ``charge_consequences``).  One mistake costs once: a CNN with 32 filters
-    where 64 are asked loses the layer check, and the shapes that change with it cost nothing more."""
+    where 64 are asked loses the layer check, and the shapes that change with it cost nothing more.
+
+    It follows from every name of ``follows_from``; a name may be alternatives, ``"a|b"``, any one of which
+    counted is enough (an image filtered then pooled by hand follows from a wrong convolution or a wrong
+    pooling)."""
     if outcome.passed or not outcome.follows_from or check.params.get("charge_consequences"):
         return None
-    named = _named(check, outcome.follows_from)
-    if not named <= counted.keys():
-        return None
-    return next(counted[name] for name in sorted(named))
+    found = []
+    for name in sorted(outcome.follows_from):
+        counted_by = [counted[n] for n in (_one_name(check, a) for a in name.split("|")) if n in counted]
+        if not counted_by:
+            return None
+        found.append(counted_by[0])
+    return found[0]
 
 
 def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str | None = None,

@@ -296,3 +296,22 @@ def test_a_callback_reading_another_key_is_told_which(key, words):
 def test_figures():
     assert figure_shown({"pictures": 2}, {"min_pictures": 1}).passed
     assert "plt.show()" in figure_shown({"pictures": 0}, {}).message
+
+
+def test_an_array_made_with_a_wrong_function_is_not_charged_again():
+    """One mistake costs once: a wrong convolution loses its own checks; the image filtered then pooled with it
+    follows from that mistake (any of the functions of its steps counted wrong is enough), and an image made
+    wrong with right functions costs its points."""
+    from grader.grading.scoring import score_task
+    from grader.spec import CheckSpec, TaskSpec
+
+    steps = [{"reference": "correlate_3x3", "args": [[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]]}, {"reference": "max_pool_2x2"}]
+    made = TaskSpec("pictures", "Pictures", {"pooled": "array"}, (
+        CheckSpec("array_from_reference", "pooled", 1.0, params={
+            "image": {"dataset": "fashion_mnist", "split": "train", "index": 0}, "steps": steps}),))
+    wrong = {"pooled": np.zeros((13, 13))}
+    for counted, charged in (({"@reference:correlate_3x3": "convolve (Task 1)"}, False),
+                             ({"@reference:max_pool_2x2": "max_pool (Task 2)"}, False), ({}, True)):
+        scored = score_task(made, wrong, counted=dict(counted))
+        assert scored.points == (0.0 if charged else 1.0), scored.feedback
+        assert ("not counted again" in scored.feedback) is not charged

@@ -101,8 +101,13 @@ def test_right_functions_written_another_way_get_full_marks(by_hand):
 
 def test_a_flipped_filter(by_hand):
     result = by_hand["flipped_filter"]
-    assert points_by_task(result) == {"convolve": 0, "pool": 3, "pictures": 1, "quiz": 5}
+    assert points_by_task(result) == {"convolve": 0, "pool": 3, "pictures": 3, "quiz": 5}
     assert "the filter is flipped (a mathematical convolution" in messages(result, "convolve")
+    # one mistake costs once: the filtered and pooled images made with that convolution are not charged again
+    for variable in ("filtered", "pooled"):
+        made = next(c for c in task(result, "pictures").checks if c.kind == "array_from_reference"
+                    and variable in c.title)
+        assert not made.passed and made.consequence_of.startswith("convolve on the example"), made
 
 
 def test_a_function_that_hard_codes_the_public_example(by_hand):
@@ -156,7 +161,7 @@ def test_the_untouched_functions_are_not_done_yet(by_hand):
 
 def test_average_pooling(by_hand):
     result = by_hand["average_pool"]
-    assert points_by_task(result) == {"convolve": 4, "pool": 0, "pictures": 2, "quiz": 5}
+    assert points_by_task(result) == {"convolve": 4, "pool": 0, "pictures": 3, "quiz": 5}  # pooled: not again
     assert "each block is averaged: max pooling keeps the largest" in messages(result, "pool")
 
 

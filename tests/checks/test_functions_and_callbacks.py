@@ -315,3 +315,25 @@ def test_an_array_made_with_a_wrong_function_is_not_charged_again():
         scored = score_task(made, wrong, counted=dict(counted))
         assert scored.points == (0.0 if charged else 1.0), scored.feedback
         assert ("not counted again" in scored.feedback) is not charged
+
+
+def test_a_callback_whose_logs_have_another_name_is_called_as_keras_calls_it(tmp_path):
+    """Fairness audit: Keras calls ``on_epoch_end(epoch, logs)`` by position, so ``def on_epoch_end(self, epoch,
+    log={})`` and ``(self, epoch, *args)`` stop training in a real fit; the probe called it with ``logs=`` and the
+    callback lost its 3 points to a TypeError."""
+    import keras
+
+    class NamedLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, log={}):  # noqa: B006 - as students write it
+            if log.get("accuracy") >= 0.995:
+                self.model.stop_training = True
+
+    class Starred(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, *args):
+            if args[0].get("accuracy") >= 0.995:
+                self.model.stop_training = True
+
+    for callback in (NamedLog(), Starred()):
+        assert callback_stops(callback, THRESHOLD).passed  # live
+        outcome = callback_stops(probed_in_kernel(callback, tmp_path / type(callback).__name__), THRESHOLD)
+        assert outcome.passed, outcome.message

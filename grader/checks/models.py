@@ -6,6 +6,7 @@ from a ``.keras`` file (the grader), since both are ``keras.Model`` objects.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -256,12 +257,20 @@ def _loss_name(loss: Any) -> str | None:
     if loss is None:
         return None
     if isinstance(loss, str):
-        return loss
+        return snake_case(loss)  # Keras takes a loss's class name too: "SparseCategoricalCrossentropy"
     function = getattr(loss, "fn", None)
     if callable(function):
         return getattr(function, "__name__", None)
     name = getattr(loss, "name", None) or getattr(loss, "__name__", None)
     return str(name) if name else type(loss).__name__
+
+
+def snake_case(name: str) -> str:
+    """A name as Keras names its functions: ``SparseCategoricalCrossentropy`` is ``sparse_categorical_crossentropy``
+    (a name in lower case already is left as it is)."""
+    if name.islower() or "_" in name:
+        return name
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 @check("model_compile", "keras_model")

@@ -1,6 +1,7 @@
 """Model checks on tiny Keras models: right and wrong architectures."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from grader.checks.models import describe, model_compile, model_layers, model_shapes
@@ -245,3 +246,22 @@ def test_a_model_built_for_the_images_it_was_given_is_not_charged_for_their_shap
     score_task(data, {"training_images": np.zeros((5, 28, 28), np.float32)}, counted=counted)
     assert score_task(model_task, {"dense_model": other}, counted=counted).points == 0
     assert score_task(model_task, {"dense_model": model}).points == 0, "alone, the input shape is a mistake"
+
+
+@pytest.mark.parametrize("loss", ["SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"])
+def test_a_loss_named_by_its_class_is_that_loss(keras, make_model, tmp_path, loss):
+    """Fairness audit: Keras takes ``loss="SparseCategoricalCrossentropy"`` and trains with it; the check compared
+    the string as written and took the compile point. Live and after the trip through a .keras file alike."""
+    from grader.grading.evidence import load_model
+    from grader.inside.inkernel import save_model
+
+    L = keras.layers
+    model = make_model(L.Flatten(), L.Dense(10), compile_with=("adam", loss))
+    model.fit(np.zeros((2, 28, 28, 1)), np.zeros(2), verbose=0)
+    wanted = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}
+    assert model_compile(model, wanted).passed, model_compile(model, wanted).message
+    save_model(model, str(tmp_path / "m.keras"))
+    assert model_compile(load_model(tmp_path / "m.keras"), wanted).passed
+    wrong = make_model(L.Flatten(), L.Dense(10), compile_with=("adam", "CategoricalCrossentropy"))
+    assert "loss is categorical_crossentropy, expected sparse_categorical_crossentropy (the task keeps" in \
+        model_compile(wrong, wanted).message

@@ -273,6 +273,9 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+OUTPUTS_NOT_PAIRED = "outputs-not-one-per-layer"  # what activation_outputs counts, activation_values follows from
+
+
 @check("model_compile", "keras_model")
 def model_compile(model: Any, params: Mapping[str, Any]) -> Outcome:
     optimizer = getattr(model, "optimizer", None)
@@ -363,7 +366,7 @@ def activation_outputs(model: Any, params: Mapping[str, Any], other: Any = None)
         return Outcome(False, "the trained model to compare with is missing")
     paired = _one_output_per_layer(model, other)
     if paired.problems:
-        return Outcome(False, "\n".join(paired.problems))
+        return Outcome(False, "\n".join(paired.problems), causes=(OUTPUTS_NOT_PAIRED,))
     skipped = " (the first, the model's input, left out)" if paired.skipped else ""
     return Outcome(True, f"{len(paired.layers)} outputs, one for each layer, of the layers' shapes{skipped}")
 
@@ -380,7 +383,8 @@ def activation_values(model: Any, params: Mapping[str, Any], other: Any = None) 
         return Outcome(False, "the trained model to compare with is missing")
     paired = _one_output_per_layer(model, other)
     if paired.problems:
-        return Outcome(False, "its outputs are not one per layer of the trained model (see the check above)")
+        return Outcome(False, "its outputs are not one per layer of the trained model (see the check above)",
+                       follows_from=(OUTPUTS_NOT_PAIRED,))
     layers = paired.layers
     images, _ = datasets.load(params["dataset"], params["split"])
     picks = np.random.default_rng(int(params.get("seed", 0))).choice(len(images), int(params.get("images", 8)),

@@ -284,6 +284,16 @@ def test_an_activation_model_that_leaves_a_layer_out_is_told_which(tf, tmp_path,
     outputs, values = activation_checks(activation_model, cnn_model, tmp_path)
     assert not outputs.passed and not values.passed
     assert outputs.message == message
+    # one mistake costs once (fairness audit): the values that cannot be compared are not charged again
+    from grader.grading.scoring import score_task
+    from grader.spec import CheckSpec, TaskSpec
+
+    task = TaskSpec("inside", "Inside", {"activation_model": "keras_model", "cnn_model": "keras_model"}, (
+        CheckSpec("activation_outputs", "activation_model", 2.0, params={"compare_to": "cnn_model"}),
+        CheckSpec("activation_values", "activation_model", 2.0, params={**ACTIVATION_PARAMS,
+                                                                       "compare_to": "cnn_model"})))
+    scored = score_task(task, {"activation_model": activation_model, "cnn_model": cnn_model})
+    assert scored.points == 2.0 and "not counted again" in scored.checks[1].message, scored.feedback
 
 
 def test_an_input_output_that_is_not_first_is_named(tf, tmp_path):

@@ -12,11 +12,13 @@ the name Keras logs the metric under.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
 
 from grader.checks.base import Missing, Outcome, check, guard, with_article
+from grader.checks.training import STOPS_WRONG
 from grader.grading.probes import ProbedCallback, case_builder, case_id
 from grader.inside.inkernel import callback_hooks, epoch_end, one_callback
 
@@ -136,7 +138,13 @@ def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
 
 @check("callback_stops", "callback")
 def callback_stops(value: Any, params: Mapping[str, Any]) -> Outcome:
-    """Training goes on below the threshold and stops at it and above it; a key the logs do not hold is named."""
+    """Training goes on below the threshold and stops at it and above it; a key the logs do not hold is named.
+    A callback that does not is a mistake the training it stopped (or did not) follows from (``STOPS_WRONG``)."""
+    outcome = _callback_stops(value, params)
+    return outcome if outcome.passed else replace(outcome, causes=(STOPS_WRONG,))
+
+
+def _callback_stops(value: Any, params: Mapping[str, Any]) -> Outcome:
     metric = str(params.get("metric", "accuracy"))
     outcome = _stops_at_threshold(value, params)
     wrong_keys = _keys_not_logged(value, params)

@@ -52,13 +52,20 @@ def training_contradiction(value: Any, params: Mapping[str, Any], model: Any) ->
                               f" confirmed: compile {name} and train it with {name}.fit(...)")
     epochs = len(next(iter(_metrics(value).values()), []))
     per_epoch = _steps_per_epoch(value)
-    claimed = epochs * (per_epoch or 1)
+    claimed = (epochs - 1) * (per_epoch or 1) + 1 if epochs else 0  # the last epoch may have been stopped after a
+    # step (a callback's on_train_batch_end): Keras records it all the same
     if done < claimed:
         steps = f" of {per_epoch:,} steps" if per_epoch else ""
         return Outcome(False, f"the history says {name} trained {epochs} epoch{'s' if epochs != 1 else ''}{steps},"
                               f" but its optimizer took {done:,} steps: this history was not made by training"
                               f" {name}")
     return None
+
+
+# A callback that does not stop training where it should (``callbacks.callback_stops``): a training that stopped at
+# the wrong epoch follows from it, and is not charged again (one that ran more epochs than allowed, or whose
+# history contradicts the model, is a mistake of its own).
+STOPS_WRONG = "@callback-stops-wrong"
 
 
 @check("training_stopped", "history")
@@ -75,7 +82,8 @@ def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -
     most = int(params["max_epochs"])
     values = _metrics(value).get(metric)
     if not values:
-        return Outcome(False, f"the history has no '{metric}': compile the model with metrics=['{metric}']")
+        return Outcome(False, f"the history has no '{metric}': compile the model with metrics=['{metric}']",
+                       follows_from=(STOPS_WRONG,))
     if len(values) > most:
         return Outcome(False, f"training ran {len(values)} epochs, more than the {most} allowed")
     reached = [i for i, v in enumerate(values) if v >= threshold]
@@ -87,11 +95,11 @@ def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -
         return Outcome(True, f"{metric} stayed below {threshold:g} for the {most} epochs allowed (best"
                              f" {max(values):.4f}), so there was nothing to stop, and training was not stopped early")
     if not reached:
-        return Outcome(False, _never_reached(value, metric, threshold, values, most))
+        return Outcome(False, _never_reached(value, metric, threshold, values, most), follows_from=(STOPS_WRONG,))
     first = reached[0]
     if first < len(values) - 1:
         return Outcome(False, f"{metric} reached {values[first]:.4f} at epoch {first + 1}, but training went on to"
-                              f" epoch {len(values)}: the callback did not stop it")
+                              f" epoch {len(values)}: the callback did not stop it", follows_from=(STOPS_WRONG,))
     return Outcome(True, f"training stopped after epoch {len(values)}, the first to reach {metric} {threshold:g}"
                          f" ({values[-1]:.4f})")
 

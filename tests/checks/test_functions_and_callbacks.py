@@ -187,8 +187,11 @@ def test_a_right_callback_passes_with_ge_or_gt(test):
     (lambda logs: logs.get("accuracy") > 0.9951, "it does not stop at accuracy"),
 ])
 def test_wrong_callbacks_are_named(test, words):
+    from grader.checks.training import STOPS_WRONG
+
     outcome = callback_stops(probed_callback(make_callback(test)), THRESHOLD)
     assert not outcome.passed and words in outcome.message, outcome.message
+    assert outcome.causes == (STOPS_WRONG,)  # the training it stopped wrong follows from it, not charged again
 
 
 def test_the_form_of_a_callback():

@@ -92,3 +92,33 @@ def test_ten_epochs_below_the_threshold_pass_only_when_the_model_trained_them(mo
     model.fit(*data, epochs=10, batch_size=16, verbose=0)
     outcome = run_check(CHECK, below, {"model": model})
     assert outcome.passed and "nothing to stop" in outcome.message
+
+
+def test_a_training_stopped_within_an_epoch_is_honest(model, data, keras):
+    """Fairness audit: a callback that stops at a batch's end ends the fit within its epoch, which Keras records
+    all the same (2 epochs of 4 steps, 5 steps taken): not a history 'made up', whatever else is wrong."""
+    class StopAtStep5(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 5:
+                self.model.stop_training = True
+
+    history = model.fit(*data, epochs=10, batch_size=16, verbose=0, callbacks=[StopAtStep5()])
+    assert len(history.epoch) == 2 and int(model.optimizer.iterations.numpy()) == 5
+    history.history = dict(STOPPED_AT_2)
+    outcome = run_check(CHECK, exported(history), {"model": model})
+    assert outcome.passed, outcome.message
+
+
+def test_a_training_that_went_on_because_the_callback_never_stops_is_not_charged_again(model, data):
+    """One mistake costs once (fairness audit): a callback that never stops loses callback_stops; the training it
+    did not stop follows from it. Without that counted, the same training costs its points."""
+    from grader.checks.training import STOPS_WRONG
+    from grader.grading.scoring import score_task
+    from grader.spec import TaskSpec
+
+    model.fit(*data, epochs=4, batch_size=16, verbose=0)
+    went_on = {"metrics": {"accuracy": [0.4, 0.6, 0.7, 0.8]}, "epochs": [0, 1, 2, 3], "steps": 4}
+    task = TaskSpec("model", "Model", {"history": "history", "model": "keras_model"}, (CHECK,))
+    evidence = {"history": went_on, "model": model}
+    assert score_task(task, evidence, counted={STOPS_WRONG: "callback stops (Callback)"}).points == 2
+    assert score_task(task, evidence, counted={}).points == 0

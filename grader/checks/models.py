@@ -208,6 +208,7 @@ def model_layers(model: Any, params: Mapping[str, Any]) -> Outcome:
         first, shifted = first_change(found, params["layers"])
         first = 0 if input_changed else first
         causes = _changed_from(first, len(found), shifted) if first is not None else ()
+        causes += (INPUT_SHAPE,) if input_changed else ()
         # a model whose only difference is the input shape of the images it was given follows from their shape
         return Outcome(False, "\n".join(lines), tuple(rows), causes=causes,
                        follows_from=follows if not layer_lines else ())
@@ -273,6 +274,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+INPUT_SHAPE = "input-shape"  # what model_layers counts when the model takes inputs of another shape
 OUTPUTS_NOT_PAIRED = "outputs-not-one-per-layer"  # what activation_outputs counts, activation_values follows from
 
 

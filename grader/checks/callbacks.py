@@ -93,7 +93,8 @@ def _wrong_key(key: str, metric: str) -> str:
 
 
 def _list_form(value: Any) -> str | None:
-    """What to say when the variable holds a list (or tuple) instead of the callback itself; None if it does not."""
+    """What to say when the variable holds a list (or tuple), or the class, instead of the callback itself; None if it
+    does not."""
     if isinstance(value, ProbedCallback):
         container, variable, name = value.container, value.name, value.class_name
     elif isinstance(value, (list, tuple)):
@@ -103,6 +104,8 @@ def _list_form(value: Any) -> str | None:
         return None
     if not container:
         return None
+    if container == "class":
+        return f"{variable} is the class {name} itself: create the callback object, {variable} = {name}()"
     kind = container.split(" of ")[0]
     name = name if container.endswith(" of 1") else "myCallback"
     if variable:

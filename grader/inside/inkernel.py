@@ -396,6 +396,12 @@ def probe_callback(user_ns, spec):
         if isinstance(callback, (list, tuple)):
             report["container"] = "%s of %d" % (type(callback).__name__, len(callback))
             callback = one_callback(callback)
+        if isinstance(callback, type) and issubclass(callback, keras.callbacks.Callback):
+            report["container"] = "class"  # callbacks = myCallback: the form's mistake; its logic is probed on
+            try:  # an object of it, so that it is not charged twice
+                callback = callback()
+            except Exception:  # noqa: BLE001 - a class that needs arguments is probed as it is
+                pass
         report["is_callback"] = isinstance(callback, keras.callbacks.Callback)
         report["class"] = type(callback).__name__
         report["hooks"] = list(callback_hooks(callback))

@@ -340,3 +340,19 @@ def test_a_callback_whose_logs_have_another_name_is_called_as_keras_calls_it(tmp
         assert callback_stops(callback, THRESHOLD).passed  # live
         outcome = callback_stops(probed_in_kernel(callback, tmp_path / type(callback).__name__), THRESHOLD)
         assert outcome.passed, outcome.message
+
+
+def test_a_callback_variable_holding_the_class_loses_the_form_point_only(tmp_path):
+    """Fairness audit: ``callbacks = myCallback`` (no parentheses) was told "it is a type ... define your class as
+    class type(...)" and lost callback_stops too; now the form names it, and the logic is probed on an object."""
+    import keras
+
+    class MyCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs.get("accuracy") >= 0.995:
+                self.model.stop_training = True
+
+    probed = probed_in_kernel(MyCallback, tmp_path)
+    assert callback_form(probed, {}).message == \
+        "callbacks is the class MyCallback itself: create the callback object, callbacks = MyCallback()"
+    assert callback_stops(probed, THRESHOLD).passed

@@ -264,16 +264,25 @@ PLACEHOLDER_LINE = r"^\s*\.\.\.\s*(#.*)?$"  # the line the student's notebook ha
 
 
 def still_placeholder(function):
-    """Whether ``function``'s code still holds the template's placeholder, a line ``...  # YOUR CODE HERE`` (Python
-    drops that line when it compiles the function, so its source is read)."""
+    """Whether ``function`` is still the template's: its code holds the placeholder, a line ``...  # YOUR CODE
+    HERE`` (Python drops that line when it compiles the function, so its source is read), and returns nothing (a
+    student who wrote the function under the line they left, with its ``return``, has written it)."""
+    import ast
     import inspect
     import re
+    import textwrap
 
     try:
         source = inspect.getsource(function)
     except (OSError, TypeError):
         return False
-    return re.search(PLACEHOLDER_LINE, source, re.M) is not None
+    if re.search(PLACEHOLDER_LINE, source, re.M) is None:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return True
+    return not any(isinstance(node, ast.Return) and node.value is not None for node in ast.walk(tree))
 
 
 def probe_function(user_ns, spec):

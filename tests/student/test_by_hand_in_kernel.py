@@ -19,6 +19,7 @@ FORGOT_RETURN = """def convolve(image, kernel):
         for b in range(3):
             result += kernel[a, b] * image[a:a + height, b:b + width]
 """
+PLACEHOLDER_KEPT = FORGOT_RETURN.replace("):\n", "):\n    ...  # YOUR CODE HERE\n", 1) + "    return result\n"
 FLIPPED = FORGOT_RETURN.replace("kernel[a, b]", "kernel[2 - a, 2 - b]") + "    return result\n"
 
 
@@ -67,3 +68,11 @@ def test_the_installed_grader_holds_no_reference(by_hand_kernel):
     assert shown.error.startswith("ImportError: cannot import name 'correlate_valid'"), shown.error
     shown = by_hand_kernel.run("from grader.checks import references\nprint(sorted(references.REFERENCES))")
     assert not shown.error and shown.text.strip() == "[]"
+
+
+def test_a_function_written_under_the_placeholder_line_it_kept_is_written(by_hand_kernel):
+    """Fairness audit: the template's ``...  # YOUR CODE HERE`` left above a working body was "not done yet" in the
+    student's check, under the right result the cell printed; the grader gave full marks."""
+    assert not by_hand_kernel.run(PLACEHOLDER_KEPT).error
+    shown = by_hand_kernel.run('check("convolve")').text
+    assert "not done yet" not in shown and "PASS convolve on the example" in shown, shown

@@ -47,6 +47,12 @@ def guard(evidence_kind: str) -> Callable[[Guard], Guard]:
     return register
 
 
+# What a check's failure on missing evidence counts and follows from, by kind: a function that returned None (or
+# raised on every case) is a mistake in the way it computes its reference, and an image the notebook made with it,
+# missing then, follows from that mistake (counted once).
+WHEN_MISSING: dict[str, Callable[[Mapping[str, Any], str], Outcome]] = {}  # (params, why it is missing)
+
+
 def check(kind: str, evidence_kind: str) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under ``kind``; it runs only on evidence that passes the kind's guard."""
 

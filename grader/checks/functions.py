@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from grader.checks.base import Missing, Outcome, check, guard
+from grader.checks.base import WHEN_MISSING, Missing, Outcome, check, guard
 from grader.checks.references import Arrays, Reference, held_out_cases, reference
 from grader.grading.probes import ProbedFunction, case_builder, case_id
 from grader.student_text import one_line
@@ -78,7 +78,11 @@ def mistake_in(name: str) -> str:
 
 
 def _counted(outcome: Outcome, params: Mapping[str, Any]) -> Outcome:
-    return outcome if outcome.passed else replace(outcome, causes=(mistake_in(str(params["reference"])),))
+    """A wrong answer counts its mistake; a function not written yet made nothing that could follow from it (an
+    untouched notebook scores nothing)."""
+    if outcome.passed or NOT_DONE in outcome.message:
+        return outcome
+    return replace(outcome, causes=(mistake_in(str(params["reference"])),))
 
 
 @check("function_example", "function")
@@ -203,6 +207,18 @@ def _reference_steps(params: Mapping[str, Any]) -> tuple[np.ndarray, Reference, 
     return result, found, args
 
 
+def made_with_own_functions(params: Mapping[str, Any]) -> tuple[str, ...]:
+    """An array made with the student's own functions (the steps' references) is wrong, or missing, where one of
+    them is: counted there, not again here."""
+    return ("|".join(mistake_in(str(step["reference"])) for step in params["steps"]),)
+
+
+WHEN_MISSING["array_from_reference"] = lambda params, why: Outcome(False, why,
+                                                                    follows_from=made_with_own_functions(params))
+WHEN_MISSING["function_example"] = WHEN_MISSING["function_matches"] = lambda params, why: _counted(
+    Outcome(False, why), params)
+
+
 @check("array_from_reference", "array")
 def array_from_reference(value: Any, params: Mapping[str, Any]) -> Outcome:
     """The array is what the instructor's reference functions give on a data set's image: ``steps`` applied in
@@ -211,8 +227,7 @@ def array_from_reference(value: Any, params: Mapping[str, Any]) -> Outcome:
     got = np.asarray(value)
     if _matches(got, result, float(params.get("tolerance", TOLERANCE))):
         return Outcome(True, f"the expected {_size(result.shape)} result")
-    # made with the student's own functions: wrong where one of them is (counted there, not again here)
-    made_with = ("|".join(mistake_in(str(step["reference"])) for step in params["steps"]),)
+    made_with = made_with_own_functions(params)
     if len(params["steps"]) == 1:
         return Outcome(False, explain(got, result, reference_mistakes(found, args, result)), follows_from=made_with)
     if got.shape != result.shape:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from grader.checks.base import Missing, Outcome, lookup
+from grader.checks.base import WHEN_MISSING, Missing, Outcome, lookup
 from grader.results import NOT_GRADED, CheckResult, TaskResult
 from grader.spec import CheckSpec, TaskSpec
 from grader.student_text import one_line
@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None = None) -> Outcome:
     """One check on one piece of evidence; a crash on hostile data fails the check, never the grader."""
     evidence = evidence or {}
-    if isinstance(value, Missing):
-        return Outcome(False, value.reason)
     _, function = lookup(check.kind)
+    if isinstance(value, Missing):
+        return WHEN_MISSING[check.kind](check.params, value.reason) if check.kind in WHEN_MISSING \
+            else Outcome(False, value.reason)
     others = {}
     if "compare_to" in check.params:
         other = evidence.get(check.params["compare_to"], Missing(f"{check.params['compare_to']} was not exported"))

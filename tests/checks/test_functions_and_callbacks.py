@@ -140,12 +140,38 @@ def test_right_poolings_pass(function):
     (lambda im: im[: im.shape[0] // 2 * 2, : im.shape[1] // 2 * 2].reshape(im.shape[0] // 2, 2, im.shape[1] // 2, 2)
      .mean(axis=(1, 3)), "each block is averaged"),
     (lambda im: np.maximum.reduce([im[:-1, :-1], im[1:, :-1], im[:-1, 1:], im[1:, 1:]]), "moved one pixel at a time"),
-    (lambda im: np.pad(im, ((0, im.shape[0] % 2), (0, im.shape[1] % 2)), constant_values=-1)
+    (lambda im: np.pad(im, ((0, im.shape[0] % 2), (0, im.shape[1] % 2)))
      .reshape(-(-im.shape[0] // 2), 2, -(-im.shape[1] // 2), 2).max(axis=(1, 3)), "does not fill a 2 x 2 block is kept"),
 ])
 def test_wrong_poolings_are_named(function, words):
     outcome = function_matches(probed(function, POOL), POOL)
     assert not outcome.passed and words in outcome.message, outcome.message
+
+
+def pool_from_zero(image):
+    """The loop students write with ``biggest = 0``: right on images of pixels (0 to 255), wrong on a filtered one."""
+    image = np.asarray(image, dtype=float)
+    out = np.zeros((image.shape[0] // 2, image.shape[1] // 2))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            biggest = 0
+            for value in image[2 * i:2 * i + 2, 2 * j:2 * j + 2].ravel():
+                biggest = max(biggest, value)
+            out[i, j] = biggest
+    return out
+
+
+@pytest.mark.parametrize("function, words", [
+    (pool_from_zero, "a block whose four values are all below zero gives 0"),
+    (lambda im: pool_loops(np.abs(im)), "each block keeps its largest absolute value")])
+def test_a_pooling_right_only_on_positive_images_fails_on_held_out_filtered_ones(function, words):
+    """Fairness audit: every held-out image was of pixels (0 to 255), so a maximum that starts from 0 took the
+    pooling's points, and the pooled image of the notebook's own filtered one failed instead, its message
+    blaming the wrong step. The held-out images are filtered pieces of real images now, with negative blocks."""
+    for params in (POOL, {"reference": "max_pool_2x2", "seed": 7, "shapes": [[26, 26], [31, 17], [11, 11], [64, 40]]}):
+        outcome = function_matches(probed(function, params), params)
+        assert not outcome.passed and words in outcome.message, outcome.message
+        assert function_matches(probed(pool_loops, params), params).passed
 
 
 THRESHOLD = {"threshold": 0.995, "metric": "accuracy"}
@@ -315,9 +341,11 @@ def test_an_array_made_with_a_wrong_function_is_not_charged_again():
     wrong = {"pooled": np.zeros((13, 13))}
     for counted, charged in (({"@reference:correlate_3x3": "convolve (Task 1)"}, False),
                              ({"@reference:max_pool_2x2": "max_pool (Task 2)"}, False), ({}, True)):
-        scored = score_task(made, wrong, counted=dict(counted))
-        assert scored.points == (0.0 if charged else 1.0), scored.feedback
-        assert ("not counted again" in scored.feedback) is not charged
+        for evidence in (wrong, {"pooled": Missing("pooled could not be saved as an array: it is None")}):
+            # missing too: a convolve that printed its result instead of returning it made filtered None
+            scored = score_task(made, evidence, counted=dict(counted))
+            assert scored.points == (0.0 if charged else 1.0), scored.feedback
+            assert ("not counted again" in scored.feedback) is not charged
 
 
 def test_a_callback_whose_logs_have_another_name_is_called_as_keras_calls_it(tmp_path):
@@ -356,3 +384,29 @@ def test_a_callback_variable_holding_the_class_loses_the_form_point_only(tmp_pat
     assert callback_form(probed, {}).message == \
         "callbacks is the class MyCallback itself: create the callback object, callbacks = MyCallback()"
     assert callback_stops(probed, THRESHOLD).passed
+
+
+def test_a_function_that_gave_nothing_counts_its_mistake_once():
+    """A convolve that printed its result instead of returning it: its checks see no answer (missing evidence),
+    and count the mistake all the same, so the images the notebook made with it are not charged again."""
+    from grader.grading.scoring import score_task
+    from grader.spec import CheckSpec, TaskSpec
+
+    task = TaskSpec("convolve", "Convolution", {"convolve": "function"},
+                    (CheckSpec("function_matches", "convolve", 3.0, params=CONV),))
+    counted: dict[str, str] = {}
+    scored = score_task(task, {"convolve": Missing("convolve is a function that returned None")}, counted=counted)
+    assert scored.points == 0 and "@reference:correlate_3x3" in counted
+
+
+def test_a_function_not_written_yet_counts_nothing_that_could_be_forgiven():
+    """An untouched notebook scores nothing: a convolve still the template's made nothing that follows from it."""
+    from grader.grading.scoring import score_task
+    from grader.spec import CheckSpec, TaskSpec
+
+    task = TaskSpec("convolve", "Convolution", {"convolve": "function"},
+                    (CheckSpec("function_matches", "convolve", 3.0, params=CONV),))
+    counted: dict[str, str] = {}
+    score_task(task, {"convolve": Missing("convolve is not done yet: its code still holds the placeholder")},
+               counted=counted)
+    assert counted == {}

@@ -204,6 +204,10 @@ def read_shape(value: Any, length: int | None = None) -> tuple[tuple[int, ...] |
         return _square(tuple(int(plain(v)) for v in value), length), None
     if _integral(value):
         return _square((int(value),), length), None
+    if isinstance(value, (list, tuple)) and len(value) > 1 and value[0] is None \
+            and all(_integral(plain(v)) for v in value[1:]):
+        asked = "the height and width only" if length == 2 else "the sizes without it"
+        return None, f"{_shown(value)} is a layer's output shape, with the batch's size (None) first: give {asked}"
     if isinstance(value, str) and len(value.strip()) <= LONGEST_NUMBER:
         match = SHAPE_TEXT.match(value.strip().lower())
         if match:
@@ -262,4 +266,5 @@ def shape(value: Any, params: Mapping[str, Any]) -> Outcome:
     assert got is not None  # read_shape gives the shape wherever it finds no problem
     if got == expected or (params.get("ignore_channels") and got == expected[:-1]):
         return Outcome(True, "correct")
-    return Outcome(False, _form_problem(got, len(expected)) or f"{_shown(got)} is not the right answer")
+    said = _shown(got) if got == read_shape(value)[0] else f"{_shown(plain(value))} (a square size, {_shown(got)})"
+    return Outcome(False, _form_problem(got, len(expected)) or f"{said} is not the right answer")

@@ -214,7 +214,7 @@ def test_shapes_in_the_forms_students_write_them(answer):
 
 def test_wrong_shapes_and_forms():
     assert shape((28, 28), {"expected": [26, 26]}).message == "(28, 28) is not the right answer"
-    assert shape(28, {"expected": [26, 26]}).message == "(28, 28) is not the right answer"
+    assert shape(28, {"expected": [26, 26]}).message == "28 (a square size, (28, 28)) is not the right answer"
     assert shape((26, 26), {"expected": [26, 26, 64], "ignore_channels": True}).passed
     assert "is not a shape" in shape("twenty-six", {"expected": [26, 26]}).message
     assert "has 4 numbers, the answer has 2" in shape_format((26, 26, 1, 1), {"length": 2}).message
@@ -317,3 +317,13 @@ def test_huge_shapes_are_named_without_a_crash(answer, message):
     for outcome in (shape(answer, {"expected": [26, 26]}), shape_format(answer, {"length": 2})):
         assert not outcome.passed and message in outcome.message and len(outcome.message) < 150
     assert time.perf_counter() - started < 0.5
+
+
+def test_a_shape_message_says_what_the_student_wrote():
+    """Fairness audit: ``q1_conv_size = 48`` was told "(48, 48) is not the right answer"; a layer's output shape
+    with its batch size was "not a shape"."""
+    assert shape(48, {"expected": [48, 38]}).message == "48 (a square size, (48, 48)) is not the right answer"
+    assert shape((48, 48), {"expected": [48, 38]}).message == "(48, 48) is not the right answer"
+    said = shape((None, 30, 46, 64), {"expected": [30, 46]}).message
+    assert said == "(None, 30, 46, 64) is a layer's output shape, with the batch's size (None) first: give the height" \
+                   " and width only"

@@ -88,7 +88,8 @@ def _wrong_key(key: str, metric: str) -> str:
         return (f"your callback reads logs['{key}'], the {metric} on the validation data (logged only when fit is"
                 f" given validation data); the task stops at the training {metric}: read logs['{metric}']")
     if "acc" in key.lower():
-        return f"your callback reads logs['{key}']; Keras logs this metric as '{metric}' (metrics=['{metric}'])"
+        return (f"your callback reads logs['{key}']; the task's metric is '{metric}', which Keras logs as"
+                f" '{metric}' when the model is compiled with metrics=['{metric}']: read logs['{metric}']")
     return f"your callback reads logs['{key}'], which Keras does not log; the training accuracy is logs['{metric}']"
 
 

@@ -272,7 +272,8 @@ def test_a_list_of_one_callback_loses_the_form_point_only(tmp_path):
                                   lambda logs: (logs.get("acc") or 0) > 0.995])
 def test_a_callback_that_reads_acc_is_told_the_key_keras_logs(test, tmp_path):
     callback = make_callback(test)
-    expected = "your callback reads logs['acc']; Keras logs this metric as 'accuracy' (metrics=['accuracy'])"
+    expected = ("your callback reads logs['acc']; the task's metric is 'accuracy', which Keras logs as 'accuracy' when"
+                " the model is compiled with metrics=['accuracy']: read logs['accuracy']")
     assert callback_stops(probed_in_kernel(callback, tmp_path), THRESHOLD).message == expected
     assert callback_stops(callback, THRESHOLD).message == expected  # live, as in the student's check
 
@@ -315,7 +316,7 @@ def test_a_training_that_ended_below_the_threshold_is_told_why(values, planned, 
     ("val_accuracy", "the accuracy on the validation data (logged only when fit is given validation data); the task"
                      " stops at the training accuracy: read logs['accuracy']"),
     ("val_acc", "Keras logs the validation metric as 'val_accuracy', and the task watches the training accuracy"),
-    ("acc", "Keras logs this metric as 'accuracy'"),
+    ("acc", "the task's metric is 'accuracy', which Keras logs as 'accuracy'"),
 ])
 def test_a_callback_reading_another_key_is_told_which(key, words):
     outcome = callback_stops(make_callback(lambda logs: logs[key] >= 0.995), THRESHOLD)

@@ -209,10 +209,12 @@ def test_a_callback_that_stops_too_early(mnist):
 def test_a_callback_that_never_stops(mnist):
     result = mnist["reads_acc"]
     assert points_by_task(result)["callback"] == 1
-    assert "your callback reads logs['acc']; Keras logs this metric as 'accuracy'" in \
+    assert "your callback reads logs['acc']; the task's metric is 'accuracy'" in \
         check_result(result, "callback", "callback_stops").message
-    assert "but training went on to epoch 10: the callback did not stop it" in \
-        check_result(result, "model", "training_stopped").message
+    went_on = check_result(result, "model", "training_stopped")
+    assert "but training went on to epoch 10: the callback did not stop it" in went_on.message
+    assert went_on.consequence_of.startswith("it stops training at 99.5%") and went_on.points == went_on.max_points, \
+        went_on
 
 
 def test_the_wrong_number_of_filters(mnist):

@@ -133,6 +133,9 @@ def callback_form(value: Any, params: Mapping[str, Any]) -> Outcome:
     if not is_callback:
         return Outcome(False, f"it is {with_article(name)}, not a tf.keras.callbacks.Callback: define your class as"
                               f" class {name}(tf.keras.callbacks.Callback)")
+    if name == "LambdaCallback":
+        return Outcome(False, "it is a LambdaCallback: the task asks for a class of your own, class"
+                              " myCallback(tf.keras.callbacks.Callback), with its own on_epoch_end")
     if "on_epoch_end" not in hooks:
         defined = f" (it defines {', '.join(hooks)})" if hooks else ""
         return Outcome(False, f"{name} does not define on_epoch_end{defined}: the task stops training at the end of"

@@ -234,6 +234,8 @@ def test_the_form_of_a_callback():
     assert "not a tf.keras.callbacks.Callback" in callback_form(NotACallback(), {}).message
     assert "does not define on_epoch_end (it defines on_train_batch_end)" in callback_form(OnBatch(), {}).message
     assert "is a class: create the callback with OnBatch()" in callback_form(OnBatch, {}).message
+    lambda_callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: None)
+    assert callback_form(lambda_callback, {}).message.startswith("it is a LambdaCallback: the task asks for a class")
 
 
 def probed_in_kernel(value, tmp_path):

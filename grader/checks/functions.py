@@ -82,7 +82,7 @@ def _counted(outcome: Outcome, params: Mapping[str, Any]) -> Outcome:
     untouched notebook scores nothing)."""
     if outcome.passed or NOT_DONE in outcome.message:
         return outcome
-    return replace(outcome, causes=(mistake_in(str(params["reference"])),))
+    return replace(outcome, causes=(*outcome.causes, mistake_in(str(params["reference"]))))
 
 
 @check("function_example", "function")
@@ -134,8 +134,15 @@ def _function_matches(value: Any, params: Mapping[str, Any]) -> Outcome:
         return Outcome(False, "it returns the same result whatever the input (is the example's answer written"
                               " into it?)")
     slowest = max(value.seconds.values(), default=0.0)
+    changed = sum(1 for args in cases if case_id(args) in value.changed_input)
+    writes = (f"it writes into the image it is given (on {changed} of {len(cases)} held-out cases), so the image"
+              " it was called on is changed too: compute the result in an array of its own (np.array(image,"
+              " dtype=float) makes a copy)") if changed else ""
     if wrong:
-        return Outcome(False, f"wrong on {len(wrong)} of {len(cases)} held-out cases; " + "; ".join(wrong[:3]))
+        return Outcome(False, f"wrong on {len(wrong)} of {len(cases)} held-out cases; " + "; ".join(wrong[:3])
+                       + (f"; {writes}" if writes else ""), causes=(CHANGES_ITS_INPUT,) if writes else ())
+    if writes:
+        return Outcome(False, writes, causes=(CHANGES_ITS_INPUT,))
     return Outcome(True, f"right on all {len(cases)} held-out cases (slowest call {slowest:.2f} s)")
 
 
@@ -207,10 +214,14 @@ def _reference_steps(params: Mapping[str, Any]) -> tuple[np.ndarray, Reference, 
     return result, found, args
 
 
+CHANGES_ITS_INPUT = "@function-changes-its-input"  # a function that writes into its argument (counted there)
+
+
 def made_with_own_functions(params: Mapping[str, Any]) -> tuple[str, ...]:
     """An array made with the student's own functions (the steps' references) is wrong, or missing, where one of
-    them is: counted there, not again here."""
-    return ("|".join(mistake_in(str(step["reference"])) for step in params["steps"]),)
+    them is: counted there, not again here; or where a function of the notebook writes into the images it is
+    given (a pooling in place changes the filtered image it pooled)."""
+    return ("|".join([*(mistake_in(str(step["reference"])) for step in params["steps"]), CHANGES_ITS_INPUT]),)
 
 
 WHEN_MISSING["array_from_reference"] = lambda params, why: Outcome(False, why,

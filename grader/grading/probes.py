@@ -140,6 +140,7 @@ class ProbedFunction:
     name: str
     outputs: Mapping[str, Any] = field(default_factory=dict)
     seconds: Mapping[str, float] = field(default_factory=dict)
+    changed_input: frozenset[str] = frozenset()  # the cases whose arguments it wrote into
 
 
 @dataclass(frozen=True)
@@ -208,10 +209,13 @@ def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Ma
 
     outputs: dict[str, np.ndarray | Missing] = {}
     seconds: dict[str, float] = {}
+    changed: set[str] = set()
     for identifier, outcome in cases.items():
         if not isinstance(outcome, dict):
             outputs[identifier] = Missing(f"{variable} was not tried on this case")
             continue
+        if outcome.get("changed_input") is True:
+            changed.add(identifier)
         took = outcome.get("seconds")
         seconds[identifier] = float(took) if isinstance(took, (int, float)) and 0 <= took < 10**6 else 0.0
         if outcome.get("status") != "ok":
@@ -223,7 +227,7 @@ def _probed_function(folder: "ExportFolder", base: str, variable: str, cases: Ma
         except EvidenceError as exc:
             said = "was not saved" if str(exc) == "not exported" else str(exc)
             outputs[identifier] = Missing(f"the result of {variable} {said}")
-    return ProbedFunction(variable, outputs, seconds)
+    return ProbedFunction(variable, outputs, seconds, frozenset(changed))
 
 
 def _probed_calls(folder: "ExportFolder", base: str, variable: str, cases: Mapping[str, Any],

@@ -300,6 +300,7 @@ def probe_function(user_ns, spec):
     else:
         for case in spec["cases"]:
             args = [numpy.load(path, allow_pickle=False) for path in case["args"]]
+            before = [(a.shape, a.dtype.str, a.tobytes()) for a in args]
             started = time.monotonic()
             try:
                 returned = function(*args)
@@ -315,6 +316,8 @@ def probe_function(user_ns, spec):
             except Exception as exc:  # noqa: BLE001 - the student's function failing is a finding
                 outcome = {"status": "error", "detail": _describe_error(exc)}
             outcome["seconds"] = round(time.monotonic() - started, 4)
+            if [(a.shape, a.dtype.str, a.tobytes()) for a in args] != before:
+                outcome["changed_input"] = True  # it wrote into an argument (an image pooled in place)
             report["cases"][case["id"]] = outcome
         outcomes = list(report["cases"].values())
         if outcomes and all(o["status"] == "none" for o in outcomes):

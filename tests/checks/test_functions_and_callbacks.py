@@ -413,3 +413,40 @@ def test_a_function_not_written_yet_counts_nothing_that_could_be_forgiven():
     score_task(task, {"convolve": Missing("convolve is not done yet: its code still holds the placeholder")},
                counted=counted)
     assert counted == {}
+
+
+def pool_in_place(image):
+    """Right answers, written into the image it is given (``np.asarray`` does not copy a float array)."""
+    image = np.asarray(image)
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    for i in range(h):
+        for j in range(w):
+            image[i, j] = image[2 * i:2 * i + 2, 2 * j:2 * j + 2].max()
+    return image[:h, :w].copy()
+
+
+def test_a_function_that_writes_into_its_image_is_told_so(tmp_path):
+    """Fairness audit: a max_pool that pools in place passed its checks, and the notebook's filtered image, which it
+    changed, failed instead, blamed on the convolution. The probe sees the argument change; the check names it,
+    and the filtered image follows from it (counted once)."""
+    import json
+
+    from grader.checks.functions import CHANGES_ITS_INPUT
+    from grader.inside.inkernel import probe_function
+
+    cases = []
+    for number, args in enumerate(hidden_cases(POOL)):
+        path = tmp_path / f"case{number}.npy"
+        np.save(path, args[0])
+        cases.append({"id": case_id(args), "args": [str(path)]})
+    probe_function({"max_pool": pool_in_place}, {"name": "max_pool", "folder": str(tmp_path), "cases": cases})
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert all(outcome.get("changed_input") is True for outcome in report["cases"].values())
+    right = probed(pool_in_place, POOL)  # its answers are right
+    outcome = function_matches(ProbedFunction("max_pool", right.outputs, right.seconds,
+                                              frozenset(c["id"] for c in cases)), POOL)
+    assert not outcome.passed and "it writes into the image it is given (on 3 of 3 held-out cases)" in outcome.message
+    assert CHANGES_ITS_INPUT in outcome.causes
+    assert function_matches(right, POOL).passed
+    probe_function({"max_pool": pool_loops}, {"name": "max_pool", "folder": str(tmp_path), "cases": cases})
+    assert not any("changed_input" in o for o in json.loads((tmp_path / "report.json").read_text())["cases"].values())

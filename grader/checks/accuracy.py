@@ -89,6 +89,10 @@ def _what(params: Mapping[str, Any], count: int) -> str:
 def model_accuracy(model: Any, params: Mapping[str, Any]) -> Outcome:
     images, _ = prepared_images(params)
     input_shape = tuple(model.input_shape[1:])
+    output_shape = tuple(model.output_shape[1:])
+    if output_shape != (int(params.get("classes", 10)),):
+        return Outcome(False, f"the model outputs {fmt_shape(output_shape)} values per image,"
+                              f" expected one score for each of the {params.get('classes', 10)} classes")
     if None in input_shape or int(np.prod(input_shape)) != int(np.prod(images.shape[1:])):
         refused = (f"the model takes inputs of shape {fmt_shape(input_shape)}, which the"
                    f" {fmt_shape(images.shape[1:])} images cannot be reshaped to")
@@ -97,10 +101,6 @@ def model_accuracy(model: Any, params: Mapping[str, Any]) -> Outcome:
                 or int(np.prod(input_shape)) != int(np.prod(unpadded.shape[1:])):
             return Outcome(False, refused)
         return _unpadded_accuracy(model, params, refused)
-    output_shape = tuple(model.output_shape[1:])
-    if output_shape != (int(params.get("classes", 10)),):
-        return Outcome(False, f"the model outputs {fmt_shape(output_shape)} values per image,"
-                              f" expected one score for each of the {params.get('classes', 10)} classes")
     accuracy = measure_accuracy(model, params)
     minimum = minimum_accuracy(params)
     measured = f"accuracy measured by the grader on {_what(params, len(images))}: {accuracy:.4f}"

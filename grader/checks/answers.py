@@ -68,6 +68,21 @@ def _closest(text: str, options: Mapping[str, str]) -> list[tuple[float, str]]:
     return sorted(scores, reverse=True)
 
 
+OTHER_LETTER = re.compile(r"^\(?([a-z])\)?[.]?$|\(([a-z])\)|(?:^|\s)([a-z])\)"
+                          r"|\b(?:or|and|maybe)\s+\(?([a-z])\)?[.?!]?$", re.IGNORECASE)
+
+
+def _letters_named(text: str, options: Mapping[str, str]) -> list[str]:
+    """The option letters that words after a letter name as choices too (``"a) b) c)"``, ``"a-d"``, ``"b) or
+    c)"``); a letter used as a word (``"a poorly designed layer"``) is none."""
+    found = []
+    for match in OTHER_LETTER.finditer(text.strip()):
+        letter = next(g for g in match.groups() if g).lower()
+        if letter in options:
+            found.append(letter)
+    return found
+
+
 def quotes_instead(other: float, named: float) -> bool:
     """Whether text written after a letter is another option's own (as close as ``SIMILAR`` to it, and clearly
     closer to it than to the named option's): only then do the letter and the text disagree. Words of the
@@ -92,6 +107,10 @@ def read_choice(value: Any, options: Mapping[str, str]) -> tuple[str | None, str
     with_text = LETTER_AND_TEXT.match(text)
     if with_text and with_text.group(1).lower() in options:
         letter, quoted = with_text.group(1).lower(), with_text.group(2)
+        others = sorted(set(_letters_named(quoted, options)) - {letter})
+        if others:
+            return None, (f"the answer names more than one option ({', '.join([letter, *others])}):"
+                          f" {_format_help(options)}")
         scores = _closest(quoted, options)
         named = dict((l, r) for r, l in scores).get(letter, 0.0)
         other = next(((r, l) for r, l in scores if l != letter), None)

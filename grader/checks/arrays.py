@@ -174,6 +174,11 @@ def diagnose(value: np.ndarray, flat: np.ndarray, flat_ref: np.ndarray, bad: lis
             other_images, _ = datasets.load(params["dataset"], other)
         except (DatasetUnavailableError, KeyError):
             other_images = None
+        pad = int(params.get("pad", 0))
+        if other_images is not None and pad:  # prepared as the task prepares these (LeNet-5's 32 x 32)
+            other_images = np.pad(other_images, ((0, 0), (pad, pad), (pad, pad)))
+        if other_images is not None and other_images[0].size != got.shape[1]:
+            other_images = None
         if other_images is not None and _find_elsewhere(got, scale, other_images.reshape(len(other_images), -1)) \
                 is not None:
             return f"these are {other} images, not the {split} images"

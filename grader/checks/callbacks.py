@@ -20,7 +20,7 @@ import numpy as np
 from grader.checks.base import Missing, Outcome, check, guard, with_article
 from grader.checks.training import STOPS_WRONG
 from grader.grading.probes import ProbedCallback, case_builder, case_id
-from grader.inside.inkernel import callback_hooks, epoch_end, one_callback
+from grader.inside.inkernel import callback_hooks, callback_object, epoch_end, one_callback
 
 UNDER = (0.5, 0.9, 0.97, 0.99)
 
@@ -60,7 +60,8 @@ def _live_outcome(callback: Any, case: dict) -> dict:
     """The probe of a live callback (the student's check), by the same code the grader runs in the kernel."""
     import keras
 
-    return epoch_end(one_callback(callback), keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]), case)
+    return epoch_end(callback_object(one_callback(callback)), keras.Sequential([keras.Input((1,)),
+                                                                              keras.layers.Dense(1)]), case)
 
 
 def _run_live(callback: Any, case: dict) -> Any:

@@ -77,10 +77,15 @@ def mistake_in(name: str) -> str:
     return f"@reference:{name}"
 
 
+SAME_WHATEVER = "it returns the same result whatever the input"
+
+
 def _counted(outcome: Outcome, params: Mapping[str, Any]) -> Outcome:
-    """A wrong answer counts its mistake; a function not written yet made nothing that could follow from it (an
-    untouched notebook scores nothing)."""
-    if outcome.passed or NOT_DONE in outcome.message:
+    """A wrong answer counts its mistake in the way it computes its reference; not a function not written yet
+    (an untouched notebook scores nothing), nor one that returns a written-in answer (what it made is no
+    consequence of a mistake in computing), nor a check without a reference."""
+    if outcome.passed or NOT_DONE in outcome.message or SAME_WHATEVER in outcome.message \
+            or not params.get("reference"):
         return outcome
     return replace(outcome, causes=(*outcome.causes, mistake_in(str(params["reference"]))))
 
@@ -131,8 +136,7 @@ def _function_matches(value: Any, params: Mapping[str, Any]) -> Outcome:
             wrong.append(f"case {number} ({_size(args[0].shape)} image): "
                          + explain(got, expected, reference_mistakes(found, args, expected)))
     if _all_the_same(answers) and len(cases) > 1:
-        return Outcome(False, "it returns the same result whatever the input (is the example's answer written"
-                              " into it?)")
+        return Outcome(False, f"{SAME_WHATEVER} (is the example's answer written into it?)")
     slowest = max(value.seconds.values(), default=0.0)
     changed = sum(1 for args in cases if case_id(args) in value.changed_input)
     writes = (f"it writes into the image it is given (on {changed} of {len(cases)} held-out cases), so the image"
@@ -224,10 +228,14 @@ def made_with_own_functions(params: Mapping[str, Any]) -> tuple[str, ...]:
     return ("|".join([*(mistake_in(str(step["reference"])) for step in params["steps"]), CHANGES_ITS_INPUT]),)
 
 
-WHEN_MISSING["array_from_reference"] = lambda params, why: Outcome(False, why,
-                                                                    follows_from=made_with_own_functions(params))
+# Missing evidence links only where the notebook ran and gave something unusable: an array that could not be
+# saved (filtered = None, from a convolve that printed instead of returning), a function that returned None on
+# every case. Not an array left undefined (its cell never ran, raised, or still holds the placeholder), nor a
+# function undefined or not tried: those made nothing that follows from a counted mistake.
+WHEN_MISSING["array_from_reference"] = lambda params, why: Outcome(
+    False, why, follows_from=made_with_own_functions(params) if "could not be saved as" in why else ())
 WHEN_MISSING["function_example"] = WHEN_MISSING["function_matches"] = lambda params, why: _counted(
-    Outcome(False, why), params)
+    Outcome(False, why), params) if "returned None" in why else Outcome(False, why)
 
 
 @check("array_from_reference", "array")

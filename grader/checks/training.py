@@ -52,8 +52,10 @@ def training_contradiction(value: Any, params: Mapping[str, Any], model: Any) ->
                               f" confirmed: compile {name} and train it with {name}.fit(...)")
     epochs = len(next(iter(_metrics(value).values()), []))
     per_epoch = _steps_per_epoch(value)
-    claimed = (epochs - 1) * (per_epoch or 1) + 1 if epochs else 0  # the last epoch may have been stopped after a
-    # step (a callback's on_train_batch_end): Keras records it all the same
+    planned = _planned_epochs(value)
+    stopped = planned is not None and planned > epochs  # its last epoch may have been stopped after a step (a
+    # callback's on_train_batch_end), which Keras records all the same
+    claimed = (epochs - 1) * (per_epoch or 1) + 1 if stopped else epochs * (per_epoch or 1)
     if done < claimed:
         steps = f" of {per_epoch:,} steps" if per_epoch else ""
         return Outcome(False, f"the history says {name} trained {epochs} epoch{'s' if epochs != 1 else ''}{steps},"
@@ -94,8 +96,11 @@ def training_stopped(value: Any, params: Mapping[str, Any], model: Any = None) -
     if not reached and len(values) == most:  # a right callback never fails this: nothing to stop, and it did not
         return Outcome(True, f"{metric} stayed below {threshold:g} for the {most} epochs allowed (best"
                              f" {max(values):.4f}), so there was nothing to stop, and training was not stopped early")
-    if not reached:
-        return Outcome(False, _never_reached(value, metric, threshold, values, most), follows_from=(STOPS_WRONG,))
+    if not reached:  # a consequence of the callback where it stopped training early, not where fit was asked for
+        planned = _planned_epochs(value)  # fewer epochs
+        stopped_early = planned is None or planned > len(values)
+        return Outcome(False, _never_reached(value, metric, threshold, values, most),
+                       follows_from=(STOPS_WRONG,) if stopped_early else ())
     first = reached[0]
     if first < len(values) - 1:
         return Outcome(False, f"{metric} reached {values[first]:.4f} at epoch {first + 1}, but training went on to"

@@ -17,8 +17,12 @@ def run_check(check: CheckSpec, value: Any, evidence: Mapping[str, Any] | None =
     evidence = evidence or {}
     _, function = lookup(check.kind)
     if isinstance(value, Missing):
-        return WHEN_MISSING[check.kind](check.params, value.reason) if check.kind in WHEN_MISSING \
-            else Outcome(False, value.reason)
+        try:
+            return WHEN_MISSING[check.kind](check.params, value.reason) if check.kind in WHEN_MISSING \
+                else Outcome(False, value.reason)
+        except Exception:  # noqa: BLE001 - the links are a courtesy: the failure stands without them
+            log.exception("linking the missing evidence of %s", check.kind)
+            return Outcome(False, value.reason)
     others = {}
     if "compare_to" in check.params:
         other = evidence.get(check.params["compare_to"], Missing(f"{check.params['compare_to']} was not exported"))

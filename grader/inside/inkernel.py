@@ -183,9 +183,13 @@ def save_callable(value, path):
 
 def _tagged(value):
     """``value`` as JSON that keeps tuples, sets and dicts with keys other than strings (read by the grader).
-    NumPy numbers inside it are saved as the Python numbers they hold."""
+    NumPy numbers inside it are saved as the Python numbers they hold, NumPy arrays and TensorFlow tensors inside
+    it as the lists they hold (a feature map built as a list of rows, each an array)."""
+    value = tensorflow_plain(value)
     if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
         value = _plain_numbers(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist") and getattr(value, "dtype", None) != object:  # noqa: E721 (NumPy's dtype equality)
+        value = value.tolist()
     if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
         return value
     if isinstance(value, float):
@@ -212,6 +216,7 @@ def save_any(value, path):
 
     import numpy
 
+    value = tensorflow_plain(value)  # a tensor as the array it holds
     keras = __import__("sys").modules.get("keras")
     if keras is not None and isinstance(value, keras.Model):
         return save_model(value, path + ".keras")
@@ -387,6 +392,19 @@ def epoch_end(callback, model, case):
     return outcome
 
 
+def callback_object(value):
+    """A callback class (``callbacks = myCallback``, no parentheses) as an object of it, where it takes no
+    arguments; anything else as it is."""
+    import keras
+
+    if isinstance(value, type) and issubclass(value, keras.callbacks.Callback):
+        try:
+            return value()
+        except Exception:  # noqa: BLE001 - a class that needs arguments is probed as it is
+            return value
+    return value
+
+
 def one_callback(value):
     """The callback a variable holds: the value itself, or the one item of a list or tuple of one
     (``callbacks = [myCallback()]``, which ``fit(callbacks=[callbacks])`` flattens)."""
@@ -410,12 +428,10 @@ def probe_callback(user_ns, spec):
             callback = one_callback(callback)
         if isinstance(callback, type) and issubclass(callback, keras.callbacks.Callback):
             report["container"] = "class"  # callbacks = myCallback: the form's mistake; its logic is probed on
-            try:  # an object of it, so that it is not charged twice
-                callback = callback()
-            except Exception:  # noqa: BLE001 - a class that needs arguments is probed as it is
-                pass
+            report["class"] = callback.__name__  # an object of it, so that it is not charged twice
+            callback = callback_object(callback)
         report["is_callback"] = isinstance(callback, keras.callbacks.Callback)
-        report["class"] = type(callback).__name__
+        report.setdefault("class", type(callback).__name__)
         report["hooks"] = list(callback_hooks(callback))
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
         for case in spec["cases"]:

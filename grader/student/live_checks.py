@@ -53,7 +53,23 @@ def live_evidence(name: str, namespace: Mapping[str, Any], kind: str = "any", hi
                        " write the function")
     if kind == "keras_model":
         return as_graded(name, namespace[name], hint)
+    if kind == "array":
+        return as_exported_array(namespace[name])
     return namespace[name]
+
+
+def as_exported_array(value: Any) -> Any:
+    """An array variable as the grader's export saves it (``np.asarray``): a TensorFlow tensor or a list of numbers
+    is the array it holds (the export took them; the check must not say "expected a NumPy array")."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - what cannot be an array is the array check's to name
+        return value
+    return value if array.dtype == object else array
 
 
 def _unwritten_function(value: Any, kind: str) -> bool:

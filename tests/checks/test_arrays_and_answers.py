@@ -327,3 +327,22 @@ def test_a_shape_message_says_what_the_student_wrote():
     said = shape((None, 30, 46, 64), {"expected": [30, 46]}).message
     assert said == "(None, 30, 46, 64) is a layer's output shape, with the batch's size (None) first: give the height" \
                    " and width only"
+
+
+@pytest.mark.parametrize("prepare", [lambda x: (np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None] / 255.0).astype("uint8"),
+                                     lambda x: np.pad(x, ((0, 0), (2, 2), (2, 2)))[..., None] // 255])
+def test_padded_images_made_whole_numbers_are_told_so(prepare):
+    """Fairness audit: LeNet-5's padded digits (32 x 32) were compared with the other split's unpadded ones (28 x 28),
+    and the student read "could not be checked (ValueError: operands could not be broadcast...)"."""
+    images, _ = datasets.load("mnist", "test")
+    outcome = array_matches_dataset(prepare(images), {"dataset": "mnist", "split": "test", "scale": 255, "pad": 2})
+    assert not outcome.passed and "the values are whole numbers" in outcome.message, outcome.message
+
+
+@pytest.mark.parametrize("answer", ["a) b)", "a-b", "(b) and (a)", "b) or a)", "b) not sure, maybe a"])
+def test_an_answer_that_names_two_options_is_none_of_them(answer):
+    """Review: a letter with words of the student's own is that letter, but not when the words name another option
+    as well (a hedge is no answer)."""
+    for outcome in (choice(answer, QUIZ), choice_format(answer, QUIZ)):
+        assert not outcome.passed and "the answer names more than one option" in outcome.message, outcome.message
+    assert choice("b) It depends, and a poorly designed layer may be slower", QUIZ).passed  # "a" as a word

@@ -387,6 +387,7 @@ def test_a_callback_variable_holding_the_class_loses_the_form_point_only(tmp_pat
     assert callback_form(probed, {}).message == \
         "callbacks is the class MyCallback itself: create the callback object, callbacks = MyCallback()"
     assert callback_stops(probed, THRESHOLD).passed
+    assert callback_stops(MyCallback, THRESHOLD).passed  # the student's own check says the same (review)
 
 
 def test_a_function_that_gave_nothing_counts_its_mistake_once():
@@ -450,3 +451,19 @@ def test_a_function_that_writes_into_its_image_is_told_so(tmp_path):
     assert function_matches(right, POOL).passed
     probe_function({"max_pool": pool_loops}, {"name": "max_pool", "folder": str(tmp_path), "cases": cases})
     assert not any("changed_input" in o for o in json.loads((tmp_path / "report.json").read_text())["cases"].values())
+
+
+def test_review_edges_of_the_links():
+    """Review: a pooling's draw ends on shapes too small for two blocks; a function check without a reference
+    (optional for function_example) links nothing and never crashes the scoring."""
+    from grader.grading.scoring import score_task
+    from grader.spec import CheckSpec, TaskSpec
+
+    assert len(hidden_cases({"reference": "max_pool_2x2", "seed": 1, "shapes": [[2, 2], [3, 3], [1, 5]]})) == 3
+    example = {k: v for k, v in EXAMPLE.items() if k != "reference"}
+    task = TaskSpec("convolve", "Convolution", {"convolve": "function"},
+                    (CheckSpec("function_example", "convolve", 1.0, params=example),))
+    counted: dict[str, str] = {}
+    for value in (Missing("convolve is a function that returned None"), lambda image, kernel: np.ones((3, 3))):
+        assert score_task(task, {"convolve": value}, counted=counted).points == 0
+    assert counted == {}

@@ -122,3 +122,17 @@ def test_a_training_that_went_on_because_the_callback_never_stops_is_not_charged
     evidence = {"history": went_on, "model": model}
     assert score_task(task, evidence, counted={STOPS_WRONG: "callback stops (Callback)"}).points == 2
     assert score_task(task, evidence, counted={}).points == 0
+
+
+def test_too_few_epochs_asked_for_is_a_mistake_of_its_own(model, data):
+    """Review: a training that ran the 2 epochs fit was asked for, below the threshold, does not follow from a
+    wrong callback (fit(epochs=2) is another mistake): charged even when the callback's mistake was counted."""
+    from grader.checks.training import STOPS_WRONG
+    from grader.grading.scoring import score_task
+    from grader.spec import TaskSpec
+
+    model.fit(*data, epochs=2, batch_size=16, verbose=0)
+    asked_two = {"metrics": {"accuracy": [0.3, 0.4]}, "epochs": [0, 1], "steps": 4, "planned_epochs": 2}
+    task = TaskSpec("model", "Model", {"history": "history", "model": "keras_model"}, (CHECK,))
+    scored = score_task(task, {"history": asked_two, "model": model}, counted={STOPS_WRONG: "callback (Callback)"})
+    assert scored.points == 0, scored.feedback

@@ -137,9 +137,8 @@ def test_nothing_of_the_graders_package_answers_the_functions(by_hand):
     """Functions taken from the grader's package, which students install and the sandbox can import: it holds no
     reference (they are the solution's), so they score nothing and say why."""
     result = by_hand["borrowed_reference"]
-    # the images the notebook could not make with them follow from that mistake (counted once); the figure does not
-    assert points_by_task(result) == {"convolve": 0, "pool": 0, "pictures": 2, "quiz": 5}, result.feedback_text()
-    assert "not counted again: this follows from a mistake already counted by convolve" in messages(result, "pictures")
+    # its cells raised: the images were never made, which is no consequence to forgive
+    assert points_by_task(result) == {"convolve": 0, "pool": 0, "pictures": 0, "quiz": 5}, result.feedback_text()
     assert "ImportError: cannot import name 'correlate_valid' from 'grader.checks.references'" in \
         messages(result, "convolve")
 

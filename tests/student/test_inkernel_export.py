@@ -58,3 +58,32 @@ def test_a_tensorflow_shape_or_tensor_is_saved_as_the_numbers_it_holds(tmp_path,
     assert shape(evidence["q5_pool_output"], {"expected": [15, 23]}).passed, evidence
     assert number(evidence["q6_conv_params"], {"expected": 1792}).passed, evidence
     assert not shape(tf.TensorShape([None, 30]), {"expected": [30, 46]}).passed
+
+
+def test_arrays_and_tensors_inside_an_answer_are_saved_as_the_lists_they_hold(tmp_path, keras):
+    """Fairness audit: conv_arithmetic's feature map built as a list of rows, each an array, or left a tensor, passed
+    the instructor's own tests in the kernel (np.shape, np.allclose) and could not be saved ("it is a ndarray,
+    which cannot be saved as data"): 3 of 7 points lost for right answers."""
+    import tensorflow as tf
+
+    rows = [np.array([1.0, 2.0, 3.0]) for _ in range(3)]
+    answers = {"as_rows": rows, "as_tuple": tuple(rows), "as_tensor": tf.reshape(tf.range(9.0), (3, 3))}
+    evidence = exported(tmp_path, answers, kind="any")
+    for name in answers:
+        assert np.shape(evidence[name]) == (3, 3), (name, evidence[name])
+    assert np.allclose(evidence["as_rows"], [[1, 2, 3]] * 3)
+    assert np.allclose(evidence["as_tensor"], np.arange(9.0).reshape(3, 3))
+
+
+def test_the_student_s_check_takes_an_array_as_the_export_does(keras):
+    """Fairness audit: a tensor (tf.pad(...) / 255.0) is saved by the export as the array it holds, graded in full;
+    the student's check said "expected a NumPy array, found EagerTensor"."""
+    import tensorflow as tf
+
+    from grader.student.live_checks import live_evidence
+
+    tensor = tf.zeros((2, 32, 32, 1))
+    found = live_evidence("train_images", {"train_images": tensor}, "array")
+    assert isinstance(found, np.ndarray) and found.shape == (2, 32, 32, 1)
+    assert isinstance(live_evidence("x", {"x": [1, 2]}, "array"), np.ndarray)
+    assert live_evidence("x", {"x": None}, "array") is None  # the array check names it

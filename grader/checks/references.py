@@ -101,5 +101,7 @@ def example_mistakes(name: str, args: Arrays) -> list[dict[str, Any]]:
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == expected.shape and np.allclose(wrong, expected):
             continue  # this example cannot tell the mistake from the right answer
+        if any(np.asarray(m["gives"]).shape == wrong.shape and np.allclose(m["gives"], wrong) for m in mistakes):
+            continue  # nor from a mistake named before it (the first that gives it names it)
         mistakes.append({"gives": wrong.tolist(), "says": mistake.says(args, wrong, expected)})
     return mistakes

@@ -47,9 +47,9 @@ def guard(evidence_kind: str) -> Callable[[Guard], Guard]:
     return register
 
 
-# What a check's failure on missing evidence counts and follows from, by kind: a function that returned None (or
-# raised on every case) is a mistake in the way it computes its reference, and an image the notebook made with it,
-# missing then, follows from that mistake (counted once).
+# What a check's failure on missing evidence counts and follows from, by kind (``grader/checks/functions.py``): a
+# function that returned None on every case is a mistake in the way it computes its reference, and an image the
+# notebook made with it that could not be saved (None) follows from that mistake (counted once).
 WHEN_MISSING: dict[str, Callable[[Mapping[str, Any], str], Outcome]] = {}  # (params, why it is missing)
 
 

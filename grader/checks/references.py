@@ -90,7 +90,7 @@ def example_mistakes(name: str, args: Arrays) -> list[dict[str, Any]]:
     reference (a wrong answer to the example, which is public, gives nothing away)."""
     found = reference(name)
     expected = np.asarray(found.compute(*args), dtype=np.float64)
-    mistakes = []
+    mistakes: list[dict[str, Any]] = []
     for mistake in found.mistakes:
         try:
             wrong = mistake.gives(*args)

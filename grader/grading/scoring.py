@@ -65,13 +65,9 @@ def consequence(check: CheckSpec, outcome: Outcome, counted: Mapping[str, str]) 
     pooling)."""
     if outcome.passed or not outcome.follows_from or check.params.get("charge_consequences"):
         return None
-    found = []
-    for name in sorted(outcome.follows_from):
-        counted_by = [counted[n] for n in (_one_name(check, a) for a in name.split("|")) if n in counted]
-        if not counted_by:
-            return None
-        found.append(counted_by[0])
-    return found[0]
+    counted_by = [next((counted[n] for n in (_one_name(check, a) for a in name.split("|")) if n in counted), None)
+                  for name in sorted(outcome.follows_from)]
+    return None if None in counted_by else counted_by[0]
 
 
 def score_task(task: TaskSpec, evidence: Mapping[str, Any], ungraded_reason: str | None = None,

@@ -116,13 +116,21 @@ def save_model(model, path, input_hint=None):
     return note
 
 
-def save_array(value, path):
+def as_array(value):
+    """``value`` as the array of numbers the export saves (``numpy.asarray``: a list, a tensor); a ``TypeError``
+    where it holds Python objects."""
     import numpy
 
     array = numpy.asarray(value)
     if array.dtype == object:
         raise TypeError("it is a %s, not an array of numbers" % type(value).__name__)
-    numpy.save(path, array, allow_pickle=False)
+    return array
+
+
+def save_array(value, path):
+    import numpy
+
+    numpy.save(path, as_array(value), allow_pickle=False)
 
 
 def _plain_numbers(value):
